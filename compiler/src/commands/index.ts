@@ -1,0 +1,5 @@
+import type { Command } from "../command.js";
+
+// Every subcommand, in the order `liquid help` lists them. Add a command by adding its file
+// under compiler/src/commands/ and one line here.
+export const commands: Command[] = [];
