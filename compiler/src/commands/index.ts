@@ -1,5 +1,8 @@
 import type { Command } from "../command.js";
+import { bindings } from "./bindings.js";
 
 // Every subcommand, in the order `liquid help` lists them. Add a command by adding its file
 // under compiler/src/commands/ and one line here.
-export const commands: Command[] = [];
+export const commands: Command[] = [
+  bindings,
+];
