@@ -36,7 +36,7 @@ extern "C" {
 
 /* ---- board descriptor ---------------------------------------------------------------------- */
 /*
- * The board descriptor as JSON text, in the format of boards/*.json (read by the runtime's
+ * The board descriptor as JSON text, in the format of the boards/ JSON files (read by the runtime's
  * own JSON reader; see docs/porting.md for the fields it uses: "name", "pins" with "name",
  * "port", "caps", "buses" with "name", "kind", "port", "memory"). posix reads it from the
  * --board file; microcontroller ports compile it in as a string. Must stay valid forever.
@@ -71,14 +71,14 @@ uint64_t lq_port_time_us(void);
 void lq_port_idle(uint64_t until_us);
 
 /* ---- flash (the module store lives here) --------------------------------------------------- */
-typedef struct lq_port_flash_geometry {
+typedef struct lq_flash_geometry {
   uint32_t size;       /* bytes given to the store; multiple of block_size */
   uint32_t page_size;  /* smallest program unit; a program never crosses a page boundary */
   uint32_t block_size; /* erase unit; multiple of page_size */
-} lq_port_flash_geometry;
+} lq_flash_geometry;
 
 /* The geometry of the store's flash region; addresses below are offsets into it. */
-const lq_port_flash_geometry *lq_port_flash_geometry(void);
+const lq_flash_geometry *lq_port_flash_geometry(void);
 /* Reads len bytes at addr. Erased bytes read as 0xFF. */
 int lq_port_flash_read(uint32_t addr, void *buf, uint32_t len);
 /*
