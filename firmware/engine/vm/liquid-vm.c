@@ -1,0 +1,457 @@
+/*
+ * liquid-vm: the engine's command-line runner on posix.
+ *
+ *   liquid-vm FILE.wasm [--invoke NAME [ARG...]] [--stub-imports] [--fuel N] [--stats]
+ *   liquid-vm --spectest SCRIPT.json [SCRIPT.json...] [--fuel N] [--stats]
+ *
+ * Exit status: 0 ok; 1 usage error, unreadable file, unknown export or failed spec commands;
+ * 2 invalid/malformed module or unresolvable import ("error: ..."); 3 trap ("trap: ...");
+ * 4 fuel exhausted ("fuel: ..."). The format of values is in vm_values.h and docs/liquid-vm.md.
+ */
+#define _POSIX_C_SOURCE 199309L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "liquid_engine.h"
+#include "spec_runner.h"
+#include "spectest_host.h"
+#include "vm_alloc.h"
+#include "vm_exports.h"
+#include "vm_values.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_USAGE = 1,
+    EXIT_INVALID = 2,
+    EXIT_TRAP = 3,
+    EXIT_FUEL = 4
+};
+
+typedef struct options {
+    const char *file;
+    const char *invoke;
+    char **args;
+    int nargs;
+    const char **scripts;
+    int nscripts;
+    int stub_imports;
+    int stats;
+    uint64_t fuel;
+} options;
+
+static const char usage_text[] =
+    "usage: liquid-vm FILE.wasm [--invoke NAME [ARG...]] [--stub-imports] [--fuel N] [--stats]\n"
+    "       liquid-vm --spectest SCRIPT.json [SCRIPT.json...] [--fuel N] [--stats]\n"
+    "ARG and results: i32:-5  i64:7  f32:0x3fc00000  f64:0x3ff8000000000000 (floats as raw\n"
+    "bits), funcref:null, externref:null, externref:N\n";
+
+/* ---------------------------------------------------------------- timing */
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---------------------------------------------------------------- arguments */
+
+static int usage_error(const char *fmt, const char *detail) {
+    fprintf(stderr, "error: ");
+    fprintf(stderr, fmt, detail);
+    fprintf(stderr, "\n%s", usage_text);
+    return EXIT_USAGE;
+}
+
+static int parse_options(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    o->fuel = LQ_FUEL_UNLIMITED;
+    o->scripts = calloc((size_t)argc, sizeof(char *));
+    if (o->scripts == NULL) return usage_error("%s", "out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--invoke") == 0) {
+            if (i + 1 >= argc) return usage_error("%s", "--invoke needs a function name");
+            if (o->invoke) return usage_error("%s", "--invoke given twice");
+            o->invoke = argv[++i];
+            o->args = argv + i + 1;
+            /* Values never start with "--" (negative numbers are i32:-5), so the argument
+             * list runs to the next option. */
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+                i++;
+                o->nargs++;
+            }
+        } else if (strcmp(a, "--spectest") == 0) {
+            if (i + 1 >= argc) return usage_error("%s", "--spectest needs a script (.json)");
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+                o->scripts[o->nscripts++] = argv[++i];
+            }
+        } else if (strcmp(a, "--stub-imports") == 0) {
+            o->stub_imports = 1;
+        } else if (strcmp(a, "--stats") == 0) {
+            o->stats = 1;
+        } else if (strcmp(a, "--fuel") == 0) {
+            uint64_t fuel;
+            if (i + 1 >= argc || !vm_parse_u64(argv[i + 1], &fuel)) {
+                return usage_error("%s", "--fuel needs a non-negative integer (units of fuel)");
+            }
+            o->fuel = fuel;
+            i++;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            exit(EXIT_OK);
+        } else if (strncmp(a, "--", 2) == 0) {
+            return usage_error("unknown option '%s'", a);
+        } else if (o->file == NULL) {
+            o->file = a;
+        } else {
+            return usage_error("unexpected argument '%s' (arguments follow --invoke NAME)", a);
+        }
+    }
+    if (o->nscripts > 0 && (o->file || o->invoke)) {
+        return usage_error("%s", "--spectest runs scripts; do not also give a module or --invoke");
+    }
+    if (o->nscripts == 0 && o->file == NULL) return usage_error("%s", "no module given");
+    return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- imports */
+
+/* A stub for one missing function import: prints the call and returns zeros. */
+typedef struct stub {
+    struct stub *next;
+    char *module;
+    char *name;
+    char *params;
+    lq_func *func;
+} stub;
+
+typedef struct link_context {
+    lq_engine *engine;
+    spectest_host *spectest;
+    int stub_imports;
+    stub *stubs;
+    char *failed_import; /* first import that could not be stubbed, for the message */
+} link_context;
+
+static lq_status stub_call(lq_instance *caller, void *user, const lq_value *args,
+                           lq_value *results) {
+    (void)caller;
+    (void)results; /* the engine set their types; zero them below */
+    const stub *s = user;
+    printf("call %s.%s(", s->module, s->name);
+    for (size_t i = 0; s->params[i] != '\0'; i++) {
+        char text[VM_VALUE_TEXT_MAX];
+        vm_format_value(&args[i], text);
+        printf("%s%s", i ? ", " : "", text);
+    }
+    printf(")\n");
+    return LQ_OK;
+}
+
+static lq_status stub_call_zeroing(lq_instance *caller, void *user, const lq_value *args,
+                                   lq_value *results);
+
+static char *dup_name(const char *s, uint32_t len) {
+    char *p = malloc((size_t)len + 1);
+    if (p == NULL) return NULL;
+    /* Names print as text; bytes that are not printable would garble the terminal. */
+    for (uint32_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        p[i] = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
+    }
+    p[len] = '\0';
+    return p;
+}
+
+static lq_status resolve_import(void *user, const lq_import_info *import, lq_extern *out) {
+    link_context *ctx = user;
+    if (import->module_len == 8 && memcmp(import->module, "spectest", 8) == 0 &&
+        spectest_host_lookup(ctx->spectest, import->name, import->name_len, out) == LQ_OK) {
+        return LQ_OK;
+    }
+    if (!ctx->stub_imports || import->type.kind != LQ_EXTERN_FUNC) return LQ_ERROR;
+    stub *s = calloc(1, sizeof *s);
+    if (s == NULL) return LQ_ERROR;
+    s->module = dup_name(import->module, import->module_len);
+    s->name = dup_name(import->name, import->name_len);
+    s->params = dup_name(import->type.params, (uint32_t)strlen(import->type.params));
+    s->next = ctx->stubs;
+    ctx->stubs = s;
+    if (s->module == NULL || s->name == NULL || s->params == NULL) return LQ_ERROR;
+    if (lq_func_new_host(ctx->engine, import->type.params, import->type.results,
+                         stub_call_zeroing, s, &s->func, NULL) != LQ_OK) {
+        return LQ_ERROR;
+    }
+    out->kind = LQ_EXTERN_FUNC;
+    out->of.func = s->func;
+    return LQ_OK;
+}
+
+static lq_status stub_call_zeroing(lq_instance *caller, void *user, const lq_value *args,
+                                   lq_value *results) {
+    const stub *s = user;
+    const char *params = NULL, *res = NULL;
+    lq_func_type(s->func, &params, &res);
+    for (size_t i = 0; res[i] != '\0'; i++) {
+        uint8_t type = results[i].type;
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].type = type;
+    }
+    return stub_call(caller, user, args, results);
+}
+
+static void free_stubs(stub *s) {
+    while (s != NULL) {
+        stub *next = s->next;
+        if (s->func) lq_func_free(s->func);
+        free(s->module);
+        free(s->name);
+        free(s->params);
+        free(s);
+        s = next;
+    }
+}
+
+/* ---------------------------------------------------------------- file */
+
+static unsigned char *read_whole_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    size_t cap = 65536, len = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf != NULL) {
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+        if (len == cap) {
+            unsigned char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    if (ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = len;
+    return buf;
+}
+
+/* ---------------------------------------------------------------- modes */
+
+typedef struct run_stats {
+    double load_ms, instantiate_ms, call_ms;
+} run_stats;
+
+static void print_stats(const run_stats *t, const vm_alloc_stats *mem) {
+    fprintf(stderr, "stats: load %.3f ms, instantiate %.3f ms, call %.3f ms\n", t->load_ms,
+            t->instantiate_ms, t->call_ms);
+    fprintf(stderr, "stats: peak engine memory %zu bytes\n", mem->peak);
+}
+
+/* Parses the --invoke arguments against the function's parameter types. */
+static int build_args(const options *o, const char *params, lq_value *args) {
+    size_t want = strlen(params);
+    if ((size_t)o->nargs != want) {
+        fprintf(stderr, "error: function '%s' takes %zu argument%s (", o->invoke, want,
+                want == 1 ? "" : "s");
+        for (size_t i = 0; i < want; i++) {
+            fprintf(stderr, "%s%s", i ? ", " : "", vm_type_name(vm_type_from_letter(params[i])));
+        }
+        fprintf(stderr, "), got %d\n", o->nargs);
+        return 0;
+    }
+    for (size_t i = 0; i < want; i++) {
+        char err[300];
+        if (!vm_parse_value(o->args[i], &args[i], err, sizeof err)) {
+            fprintf(stderr, "error: %s\n", err);
+            return 0;
+        }
+        uint8_t type = vm_type_from_letter(params[i]);
+        if (args[i].type != type) {
+            fprintf(stderr, "error: argument %zu of '%s' must be %s, got '%s'\n", i + 1,
+                    o->invoke, vm_type_name(type), o->args[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int run_module(const options *o) {
+    int code = EXIT_OK;
+    size_t size = 0;
+    unsigned char *bytes = read_whole_file(o->file, &size);
+    if (bytes == NULL) {
+        fprintf(stderr, "error: cannot read %s: %s\n", o->file, strerror(errno));
+        return EXIT_USAGE;
+    }
+    vm_alloc_stats mem = {0, 0, 0};
+    lq_config config;
+    memset(&config, 0, sizeof config);
+    config.alloc = vm_alloc;
+    config.alloc_user = &mem;
+    lq_engine *engine = NULL;
+    lq_module *module = NULL;
+    lq_instance *instance = NULL;
+    lq_value *args = NULL, *results = NULL;
+    spectest_host spectest;
+    memset(&spectest, 0, sizeof spectest);
+    link_context link = {NULL, &spectest, o->stub_imports, NULL, NULL};
+    run_stats t = {0, 0, 0};
+    lq_error err;
+    memset(&err, 0, sizeof err);
+
+    if (lq_engine_new(&config, &engine, &err) != LQ_OK ||
+        spectest_host_init(&spectest, engine, 1, &err) != LQ_OK) {
+        fprintf(stderr, "error: cannot start the engine: %s\n", err.message);
+        code = EXIT_USAGE;
+        goto done;
+    }
+    link.engine = engine;
+
+    double t0 = now_ms();
+    lq_status status = lq_module_load(engine, bytes, size, &module, &err);
+    t.load_ms = now_ms() - t0;
+    if (status != LQ_OK) {
+        fprintf(stderr, "error: %s\n", err.message);
+        code = EXIT_INVALID;
+        goto done;
+    }
+
+    t0 = now_ms();
+    status = lq_instantiate(module, resolve_import, &link, &instance, &err);
+    t.instantiate_ms = now_ms() - t0;
+    if (status == LQ_TRAP) {
+        fprintf(stderr, "trap: %s\n", err.message);
+        code = EXIT_TRAP;
+        goto done;
+    }
+    if (status != LQ_OK) {
+        fprintf(stderr, "error: %s%s\n", err.message,
+                o->stub_imports || strstr(err.message, "unknown import") == NULL
+                    ? ""
+                    : " (--stub-imports satisfies missing function imports)");
+        code = EXIT_INVALID;
+        goto done;
+    }
+    if (o->invoke == NULL) goto done;
+
+    lq_extern ext;
+    if (vm_find_export(instance, o->invoke, strlen(o->invoke), &ext, &err) != LQ_OK ||
+        ext.kind != LQ_EXTERN_FUNC) {
+        fprintf(stderr, "error: %s\n",
+                err.status == LQ_ERROR ? err.message : "that export is not a function");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    const char *params = NULL, *result_types = NULL;
+    lq_func_type(ext.of.func, &params, &result_types);
+    size_t nresults = strlen(result_types);
+    args = calloc(strlen(params) + 1, sizeof(lq_value));
+    results = calloc(nresults + 1, sizeof(lq_value));
+    if (args == NULL || results == NULL) {
+        fprintf(stderr, "error: out of memory\n");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (!build_args(o, params, args)) {
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (o->fuel != LQ_FUEL_UNLIMITED) lq_set_fuel(instance, o->fuel);
+    t0 = now_ms();
+    status = lq_call(ext.of.func, args, (uint32_t)strlen(params), results, (uint32_t)nresults,
+                     &err);
+    t.call_ms = now_ms() - t0;
+    fflush(stdout);
+    switch (status) {
+    case LQ_OK:
+        for (size_t i = 0; i < nresults; i++) {
+            char text[VM_VALUE_TEXT_MAX];
+            vm_format_value(&results[i], text);
+            printf("%s\n", text);
+        }
+        break;
+    case LQ_TRAP:
+        fprintf(stderr, "trap: %s\n", err.message);
+        code = EXIT_TRAP;
+        break;
+    case LQ_SUSPENDED:
+        fprintf(stderr, "fuel: exhausted after %" PRIu64 " units (--fuel %" PRIu64 ")\n",
+                o->fuel - lq_fuel(instance), o->fuel);
+        lq_abort(instance);
+        code = EXIT_FUEL;
+        break;
+    default:
+        fprintf(stderr, "error: %s\n", err.message);
+        code = EXIT_USAGE;
+        break;
+    }
+
+done:
+    fflush(stdout);
+    if (o->stats && engine != NULL) print_stats(&t, &mem);
+    free(args);
+    free(results);
+    if (instance) lq_instance_free(instance);
+    if (module) lq_module_free(module);
+    free_stubs(link.stubs);
+    spectest_host_free(&spectest);
+    if (engine) lq_engine_free(engine);
+    free(bytes);
+    return code;
+}
+
+static int run_scripts(const options *o) {
+    vm_alloc_stats mem = {0, 0, 0};
+    lq_config config;
+    memset(&config, 0, sizeof config);
+    config.alloc = vm_alloc;
+    config.alloc_user = &mem;
+    lq_engine *engine = NULL;
+    lq_error err;
+    if (lq_engine_new(&config, &engine, &err) != LQ_OK) {
+        fprintf(stderr, "error: cannot start the engine: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    spec_totals totals = {0, 0, 0};
+    spec_options so = {stdout, o->fuel};
+    int code = EXIT_OK;
+    double t0 = now_ms();
+    for (int i = 0; i < o->nscripts; i++) {
+        char msg[400];
+        if (spec_run_script(engine, o->scripts[i], &so, &totals, msg, sizeof msg) != 0) {
+            fprintf(stderr, "error: %s\n", msg);
+            code = EXIT_USAGE;
+        }
+    }
+    double elapsed = now_ms() - t0;
+    printf("%lu passed, %lu failed, %lu skipped\n", totals.passed, totals.failed, totals.skipped);
+    fflush(stdout);
+    if (o->stats) {
+        fprintf(stderr, "stats: scripts %.3f ms\n", elapsed);
+        fprintf(stderr, "stats: peak engine memory %zu bytes\n", mem.peak);
+    }
+    lq_engine_free(engine);
+    if (code == EXIT_OK && totals.failed > 0) code = 1;
+    return code;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    int code = parse_options(argc, argv, &o);
+    if (code == EXIT_OK) code = o.nscripts > 0 ? run_scripts(&o) : run_module(&o);
+    free(o.scripts);
+    return code;
+}

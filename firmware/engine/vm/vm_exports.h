@@ -1,0 +1,21 @@
+/*
+ * Export lookup by (name, length). Wasm names may contain any bytes, including NUL, while the
+ * engine's lookup takes a C string, so the name is first matched against the module's export
+ * list; a name with an embedded NUL is reported as not supported instead of silently matching
+ * its prefix.
+ */
+#ifndef LIQUID_VM_EXPORTS_H
+#define LIQUID_VM_EXPORTS_H
+
+#include <stddef.h>
+
+#include "liquid_engine.h"
+
+/* LQ_OK and *out filled, or LQ_ERROR with a message in err. */
+lq_status vm_find_export(lq_instance *instance, const char *name, size_t name_len,
+                         lq_extern *out, lq_error *err);
+
+/* Writes `name` for messages: printable ASCII as is, other bytes as \xNN, truncated. */
+void vm_quote_name(const char *name, size_t len, char *out, size_t out_size);
+
+#endif
