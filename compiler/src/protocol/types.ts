@@ -1,0 +1,84 @@
+/** The JSON and binary bodies of docs/protocol.md, as TypeScript types. */
+
+export interface HelloInfo {
+  protocol: number;
+  maxPayload: number;
+  firmware: string;
+  firmwareVersion: string;
+  deviceId: string;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface LogRecord {
+  seq: number;
+  t: number;
+  level: LogLevel;
+  app: string | null;
+  msg: string;
+}
+
+export type AppStateName = "running" | "stopped" | "trapped";
+
+export interface AppEntry {
+  name: string;
+  version: string;
+  sha256: string;
+  size: number;
+  state: AppStateName;
+  autostart: boolean;
+  error?: string;
+}
+
+export interface AppStateEvent {
+  name: string;
+  state: AppStateName | "removed";
+  error?: string;
+}
+
+export interface PinInfo {
+  name: string;
+  caps: string[];
+}
+
+export interface BusInfo {
+  name: string;
+  kind: string;
+  devices: { addr: number; driver: string }[];
+}
+
+export interface CapabilityDocument {
+  protocol: number;
+  firmware: string;
+  version: string;
+  id: string;
+  board: string;
+  arch: string;
+  engine: string;
+  memory: { ram: number; appMax: number };
+  store: { total: number; free: number };
+  pins: PinInfo[];
+  buses: BusInfo[];
+  capabilities: string[];
+  apps: string[];
+  [extra: string]: unknown;
+}
+
+/** What `liquid build` writes next to APP.wasm (the shared manifest format). */
+export interface AppManifest {
+  liquid: number;
+  name: string;
+  version: string;
+  sha256: string;
+  size: number;
+  exports: string[];
+  imports: { module: string; name: string }[];
+  capabilities: string[];
+  resources: { pins: string[]; buses: string[] };
+  memory: { initialPages: number; maximumPages?: number | null };
+  [extra: string]: unknown;
+}
+
+export type DeviceEvent =
+  | { kind: "log"; record: LogRecord }
+  | { kind: "app"; state: AppStateEvent };

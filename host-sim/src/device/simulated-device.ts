@@ -1,0 +1,368 @@
+import { sha256, toHex } from "../../../compiler/src/protocol/sha256.js";
+import type { AppEntry, AppManifest, AppStateEvent, AppStateName, CapabilityDocument, LogLevel, LogRecord } from "../../../compiler/src/protocol/types.js";
+import { fault } from "./fault.js";
+import type { Peer } from "./protocol-server.js";
+import type { BoardRuntime, RunningApp } from "./runtime.js";
+import { MemoryStore, type ModuleStore } from "./store.js";
+
+export interface SimulatedDeviceOptions {
+  id?: string;
+  store?: ModuleStore;
+  /** Log records kept for LOGS; older ones are dropped. */
+  logCapacity?: number;
+  firmwareVersion?: string;
+}
+
+interface Upload {
+  hash: string;
+  name: string;
+  size: number;
+  manifest: string;
+  data: Uint8Array<ArrayBuffer>;
+  received: number;
+  owner: Peer;
+}
+
+interface Restore {
+  name: string;
+  size: number;
+  hash: string;
+  data: Uint8Array;
+  received: number;
+  owner: Peer;
+}
+
+interface AppRuntimeState {
+  state: AppStateName;
+  error?: string;
+  running?: RunningApp;
+}
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+const MAX_LOG_TEXT = 1024;
+export const FIRMWARE_NAME = "liquid-sim";
+
+/**
+ * A device whose hardware is a simulator board: it keeps a module store, receives uploads,
+ * runs apps on the board, and keeps a log, answering the device protocol through
+ * ProtocolServer exactly as the firmware does.
+ */
+export class SimulatedDevice {
+  readonly id: string;
+  readonly store: ModuleStore;
+  private apps = new Map<string, AppRuntimeState>();
+  private log: LogRecord[] = [];
+  private logSeq = 1;
+  private readonly logCapacity: number;
+  private upload: Upload | undefined;
+  private restoreSession: Restore | undefined;
+  private snapshots = new Map<string, { data: Uint8Array; hash: Uint8Array }>();
+  private logListeners = new Set<(r: LogRecord) => void>();
+  private stateListeners = new Set<(s: AppStateEvent) => void>();
+  private readonly firmwareVersion: string;
+
+  constructor(
+    readonly runtime: BoardRuntime,
+    options: SimulatedDeviceOptions = {},
+  ) {
+    this.id = options.id ?? `sim-${Math.random().toString(16).slice(2, 6)}`;
+    this.store = options.store ?? new MemoryStore();
+    this.logCapacity = options.logCapacity ?? 1000;
+    this.firmwareVersion = options.firmwareVersion ?? "0.1.0";
+  }
+
+  /** Boots the runtime: logs a banner and starts the autostart apps, as firmware does. */
+  async boot(): Promise<void> {
+    this.record("info", null, `${FIRMWARE_NAME} ${this.firmwareVersion} on ${this.runtime.board}, ${this.store.list().length} app(s) in store`);
+    for (const m of this.store.list()) {
+      this.apps.set(m.name, { state: "stopped" });
+      if (m.autostart) await this.start(m.name).catch(() => undefined);
+    }
+  }
+
+  onLog(listener: (r: LogRecord) => void): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
+  }
+
+  onAppState(listener: (s: AppStateEvent) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  hello(): { firmware: string; version: string; id: string } {
+    return { firmware: FIRMWARE_NAME, version: this.firmwareVersion, id: this.id };
+  }
+
+  info(): CapabilityDocument {
+    const hw = this.runtime.hardware();
+    const used = this.store.used();
+    return {
+      protocol: 1,
+      firmware: FIRMWARE_NAME,
+      version: this.firmwareVersion,
+      id: this.id,
+      board: this.runtime.board,
+      arch: "wasm-v8",
+      engine: `v8 ${process.versions.v8}`,
+      memory: { ram: hw.ram, appMax: hw.appMax },
+      store: { total: this.store.capacity, free: Math.max(0, this.store.capacity - used) },
+      pins: hw.pins,
+      buses: hw.buses,
+      capabilities: this.runtime.capabilities(),
+      apps: this.store.list().map((m) => m.name),
+    };
+  }
+
+  list(): AppEntry[] {
+    return this.store.list().map((m) => {
+      const rt = this.apps.get(m.name) ?? { state: "stopped" as const };
+      const entry: AppEntry = { name: m.name, version: m.version, sha256: m.sha256, size: m.wasm.length, state: rt.state, autostart: m.autostart };
+      if (rt.error) entry.error = rt.error;
+      return entry;
+    });
+  }
+
+  // ---- uploads ----
+
+  putBegin(peer: Peer, name: string, size: number, hash: Uint8Array, manifest: string): number {
+    if (!NAME_RE.test(name)) throw fault.invalid(`bad app name '${name}': 1-32 characters of letters, digits, '_', '-', '.'`);
+    const hex = toHex(hash);
+    const u = this.upload;
+    if (u && u.hash === hex && u.size === size) {
+      // The same module again (a resume after a drop): keep what arrived, adopt the new peer.
+      u.owner = peer;
+      u.name = name;
+      u.manifest = manifest;
+      return u.received;
+    }
+    if (u && u.owner !== peer && u.owner.open) {
+      throw fault.busy(`another upload ('${u.name}', ${u.received}/${u.size} bytes) is in progress on another connection`);
+    }
+    const existing = this.store.get(name);
+    const free = this.store.capacity - this.store.used() + (existing ? existing.wasm.length + existing.manifest.length : 0);
+    if (size + manifest.length > free) throw fault.noSpace(`module needs ${size + manifest.length} bytes, the store has ${free} free`);
+    this.upload = { hash: hex, name, size, manifest, data: new Uint8Array(size), received: 0, owner: peer };
+    return 0;
+  }
+
+  putChunk(peer: Peer, hash: Uint8Array, offset: number, data: Uint8Array): number {
+    const u = this.upload;
+    if (!u || u.hash !== toHex(hash)) throw fault.badRequest("no upload of this module in progress: send PUT_BEGIN first");
+    u.owner = peer;
+    if (offset < u.received) return u.received; // a duplicate: already written
+    if (offset > u.received) throw fault.range(`chunk at offset ${offset}, expected ${u.received}`);
+    if (offset + data.length > u.size) throw fault.range(`chunk ends at ${offset + data.length}, past the module size ${u.size}`);
+    u.data.set(data, offset);
+    u.received += data.length;
+    return u.received;
+  }
+
+  async putEnd(hash: Uint8Array, flags: number): Promise<string> {
+    const u = this.upload;
+    const hex = toHex(hash);
+    if (!u || u.hash !== hex) throw fault.badRequest("no upload of this module in progress: send PUT_BEGIN first");
+    if (u.received !== u.size) throw fault.range(`upload incomplete: ${u.received} of ${u.size} bytes received`);
+    const actual = toHex(sha256(u.data));
+    this.upload = undefined;
+    if (actual !== hex) throw fault.hash(`module sha256 is ${actual}, expected ${hex}: upload again`);
+    if (!WebAssembly.validate(u.data)) throw fault.invalid(`'${u.name}' is not a valid WebAssembly module`);
+    let manifest: AppManifest;
+    try {
+      manifest = JSON.parse(u.manifest) as AppManifest;
+    } catch (err) {
+      throw fault.invalid(`manifest of '${u.name}' is not JSON: ${(err as Error).message}`);
+    }
+    if (typeof manifest !== "object" || manifest === null || manifest.liquid !== 1) {
+      throw fault.invalid(`manifest of '${u.name}' is not a Liquid manifest (expected "liquid": 1)`);
+    }
+    const previous = this.apps.get(u.name);
+    if (previous?.running) this.halt(u.name, "stopped");
+    const old = this.store.get(u.name);
+    this.store.put({
+      name: u.name,
+      version: typeof manifest.version === "string" ? manifest.version : "0.0.0",
+      sha256: hex,
+      wasm: u.data,
+      manifest: u.manifest,
+      autostart: (flags & 2) !== 0 || (old?.autostart ?? false),
+    });
+    this.apps.set(u.name, { state: "stopped" });
+    this.record("info", null, `installed ${u.name} (${u.size} bytes, sha256 ${hex.slice(0, 12)})`);
+    if (flags & 1) await this.start(u.name);
+    return u.name;
+  }
+
+  // ---- app lifecycle ----
+
+  async start(name: string): Promise<void> {
+    const m = this.store.get(name);
+    if (!m) throw fault.notFound(name);
+    const rt = this.apps.get(name) ?? { state: "stopped" as const };
+    if (rt.state === "running") throw fault.exists(`app '${name}' is already running`);
+    const manifest = JSON.parse(m.manifest) as AppManifest;
+    const entry: AppRuntimeState = { state: "running" };
+    this.apps.set(name, entry);
+    this.record("info", null, `starting ${name}`);
+    try {
+      entry.running = await this.runtime.startApp(
+        { name, wasm: m.wasm, manifest },
+        {
+          log: (level, msg) => this.record(level, name, msg),
+          trapped: (message) => {
+            if (this.apps.get(name) !== entry || entry.state !== "running") return;
+            this.record("error", name, `trap: ${message}`);
+            entry.running = undefined;
+            this.setState(name, entry, "trapped", message);
+          },
+        },
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      entry.running = undefined;
+      if (entry.state === "running") {
+        this.record("error", name, `cannot start: ${message}`);
+        this.setState(name, entry, "trapped", message);
+      }
+      throw fault.invalid(`cannot start '${name}': ${message}`);
+    }
+    if (entry.state === "running") this.emitState({ name, state: "running" });
+  }
+
+  stop(name: string): void {
+    if (!this.store.get(name)) throw fault.notFound(name);
+    const rt = this.apps.get(name);
+    if (!rt || rt.state !== "running") throw fault.exists(`app '${name}' is not running`);
+    this.halt(name, "stopped");
+  }
+
+  remove(name: string): void {
+    if (!this.store.get(name)) throw fault.notFound(name);
+    const rt = this.apps.get(name);
+    if (rt?.running) this.halt(name, "stopped");
+    this.store.remove(name);
+    this.apps.delete(name);
+    this.record("info", null, `removed ${name}`);
+    this.emitState({ name, state: "removed" });
+  }
+
+  setAutostart(name: string, on: boolean): void {
+    if (!this.store.get(name)) throw fault.notFound(name);
+    this.store.setAutostart(name, on);
+  }
+
+  async reset(factory: boolean): Promise<void> {
+    for (const [name, rt] of this.apps) if (rt.running) this.halt(name, "stopped", false);
+    this.apps.clear();
+    this.upload = undefined;
+    this.restoreSession = undefined;
+    this.snapshots.clear();
+    if (factory) this.store.clear();
+    this.runtime.reboot();
+    // Log sequence numbers keep counting across the reboot, so a follower resumes cleanly.
+    this.record("warn", null, factory ? "factory reset: store erased" : "reboot");
+    await this.boot();
+  }
+
+  // ---- logs ----
+
+  logsFrom(from: number): LogRecord[] {
+    return this.log.filter((r) => r.seq >= from);
+  }
+
+  // ---- snapshots ----
+
+  async snapshot(name: string, stopAfter: boolean): Promise<{ size: number; sha256: Uint8Array }> {
+    if (!this.store.get(name)) throw fault.notFound(name);
+    const rt = this.apps.get(name);
+    if (!rt?.running) throw fault.exists(`app '${name}' is not running: only a running app can be snapshotted`);
+    if (!rt.running.snapshot) throw fault.invalid("this simulated board cannot snapshot apps yet");
+    const data = rt.running.snapshot();
+    const hash = sha256(data);
+    this.snapshots.set(name, { data, hash });
+    if (stopAfter) this.halt(name, "stopped");
+    return { size: data.length, sha256: hash };
+  }
+
+  snapshotRead(name: string, offset: number, max: number): Uint8Array {
+    const s = this.snapshots.get(name);
+    if (!s) throw fault.notFound(`${name} (no snapshot taken: send SNAPSHOT first)`);
+    if (offset > s.data.length) throw fault.range(`offset ${offset} past the snapshot size ${s.data.length}`);
+    return s.data.slice(offset, offset + max);
+  }
+
+  restoreBegin(peer: Peer, name: string, size: number, hash: Uint8Array): number {
+    if (!this.store.get(name)) throw fault.notFound(`${name} (install the module before restoring its snapshot)`);
+    const hex = toHex(hash);
+    const r = this.restoreSession;
+    if (r && r.hash === hex && r.name === name && r.size === size) {
+      r.owner = peer;
+      return r.received;
+    }
+    this.restoreSession = { name, size, hash: hex, data: new Uint8Array(size), received: 0, owner: peer };
+    return 0;
+  }
+
+  restoreChunk(peer: Peer, offset: number, data: Uint8Array): number {
+    const r = this.restoreSession;
+    if (!r) throw fault.badRequest("no restore in progress: send RESTORE_BEGIN first");
+    r.owner = peer;
+    if (offset < r.received) return r.received;
+    if (offset > r.received || offset + data.length > r.size) throw fault.range(`chunk at offset ${offset}, expected ${r.received}`);
+    r.data.set(data, offset);
+    r.received += data.length;
+    return r.received;
+  }
+
+  async restoreEnd(_peer: Peer, _start: boolean): Promise<void> {
+    const r = this.restoreSession;
+    if (!r) throw fault.badRequest("no restore in progress: send RESTORE_BEGIN first");
+    this.restoreSession = undefined;
+    if (r.received !== r.size) throw fault.range(`restore incomplete: ${r.received} of ${r.size} bytes`);
+    if (toHex(sha256(r.data)) !== r.hash) throw fault.hash("snapshot sha256 mismatch: send it again");
+    throw fault.invalid("this simulated board cannot restore snapshots yet");
+  }
+
+  // ---- internals ----
+
+  private halt(name: string, state: AppStateName, announce = true): void {
+    const rt = this.apps.get(name);
+    if (!rt) return;
+    const running = rt.running;
+    rt.running = undefined;
+    rt.state = state;
+    delete rt.error;
+    try {
+      running?.stop();
+    } catch {
+      // stopping a broken instance must not keep the app marked running
+    }
+    if (announce) {
+      this.record("info", null, `stopped ${name}`);
+      this.emitState({ name, state });
+    }
+  }
+
+  private setState(name: string, rt: AppRuntimeState, state: AppStateName, error?: string): void {
+    rt.state = state;
+    if (error) rt.error = error;
+    else delete rt.error;
+    const ev: AppStateEvent = { name, state };
+    if (error) ev.error = error;
+    this.emitState(ev);
+  }
+
+  private emitState(ev: AppStateEvent): void {
+    for (const l of [...this.stateListeners]) l(ev);
+  }
+
+  /** Appends a record to the log ring and streams it to followers. */
+  record(level: LogLevel, app: string | null, msg: string): LogRecord {
+    const text = msg.length > MAX_LOG_TEXT ? `${msg.slice(0, MAX_LOG_TEXT)}...` : msg;
+    const rec: LogRecord = { seq: this.logSeq++, t: Math.floor(this.runtime.now()), level, app, msg: text };
+    this.log.push(rec);
+    if (this.log.length > this.logCapacity) this.log.splice(0, this.log.length - this.logCapacity);
+    for (const l of [...this.logListeners]) l(rec);
+    return rec;
+  }
+}
