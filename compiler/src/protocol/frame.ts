@@ -44,7 +44,7 @@ export interface ParserStats {
  * EVERSION; clients ignore them.
  */
 export class FrameParser {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private lastInput = 0;
   readonly stats: ParserStats = { frames: 0, skippedBytes: 0, badCrc: 0, oversize: 0, staleDrops: 0 };
 
