@@ -1,0 +1,105 @@
+/*
+ * cmsdk_uart.c — see cmsdk_uart.h.
+ *
+ * Receive: QEMU's CMSDK UART holds a single byte and stops taking bytes from its chardev
+ * while that byte is unread, so nothing is lost if we are slow; the interrupt handler moves
+ * bytes into a ring buffer so a long app slice does not stall the host. When the ring is
+ * full the handler masks the RX interrupt instead of dropping bytes (backpressure), and the
+ * reader unmasks it after making room.
+ */
+#include "cmsdk_uart.h"
+
+#include "cortex_m.h"
+#include "mps2_an386.h"
+
+#define UART_REG(base, off) LQ_REG32((base) + (off))
+#define BAUD_RATE 115200u
+#define RX_RING_SIZE 4096u /* power of two */
+
+static uint8_t rx_ring[RX_RING_SIZE];
+static volatile uint32_t rx_head; /* written by the interrupt handler */
+static volatile uint32_t rx_tail; /* written by the reader */
+
+static void uart_enable(uint32_t base, uint32_t ctrl) {
+  UART_REG(base, CMSDK_UART_CTRL) = 0;
+  UART_REG(base, CMSDK_UART_BAUDDIV) = MPS2_SYSCLK_HZ / BAUD_RATE;
+  UART_REG(base, CMSDK_UART_INTSTATUS) = 0xF; /* clear anything pending */
+  UART_REG(base, CMSDK_UART_CTRL) = ctrl;
+}
+
+void lq_uart_init(void) {
+  rx_head = rx_tail = 0;
+  uart_enable(MPS2_UART1_BASE, CMSDK_UART_CTRL_TXEN);
+  uart_enable(MPS2_UART0_BASE, CMSDK_UART_CTRL_TXEN | CMSDK_UART_CTRL_RXEN | CMSDK_UART_CTRL_RXIRQ);
+  LQ_REG32(NVIC_ISER0) = 1u << MPS2_IRQ_UART0_RX;
+}
+
+void lq_uart0_rx_handler(void) {
+  UART_REG(MPS2_UART0_BASE, CMSDK_UART_INTSTATUS) = CMSDK_UART_INT_RX;
+  while (UART_REG(MPS2_UART0_BASE, CMSDK_UART_STATE) & CMSDK_UART_STATE_RXFULL) {
+    if (rx_head - rx_tail >= RX_RING_SIZE) {
+      /* Leave the byte in the UART; the reader re-enables the interrupt. */
+      UART_REG(MPS2_UART0_BASE, CMSDK_UART_CTRL) &= ~CMSDK_UART_CTRL_RXIRQ;
+      return;
+    }
+    rx_ring[rx_head % RX_RING_SIZE] = (uint8_t)UART_REG(MPS2_UART0_BASE, CMSDK_UART_DATA);
+    rx_head = rx_head + 1;
+  }
+}
+
+size_t lq_uart0_pending(void) { return rx_head - rx_tail; }
+
+size_t lq_uart0_read(uint8_t *buf, size_t cap) {
+  size_t n = 0;
+  uint32_t head = rx_head;
+  while (n < cap && rx_tail != head) {
+    buf[n++] = rx_ring[rx_tail % RX_RING_SIZE];
+    rx_tail = rx_tail + 1;
+  }
+  if (n > 0 && !(UART_REG(MPS2_UART0_BASE, CMSDK_UART_CTRL) & CMSDK_UART_CTRL_RXIRQ)) {
+    uint32_t saved = lq_irq_save();
+    UART_REG(MPS2_UART0_BASE, CMSDK_UART_CTRL) |= CMSDK_UART_CTRL_RXIRQ;
+    lq_irq_restore(saved);
+    /* A byte may have arrived while masked; the handler drains it (the pending status
+     * bit stays set), and an explicit call covers a missed edge. */
+    saved = lq_irq_save();
+    lq_uart0_rx_handler();
+    lq_irq_restore(saved);
+  }
+  return n;
+}
+
+static void put_byte(uint32_t base, uint8_t byte) {
+  while (UART_REG(base, CMSDK_UART_STATE) & CMSDK_UART_STATE_TXFULL) {
+  }
+  UART_REG(base, CMSDK_UART_DATA) = byte;
+}
+
+void lq_uart0_write(const uint8_t *buf, size_t len) {
+  for (size_t i = 0; i < len; i++) put_byte(MPS2_UART0_BASE, buf[i]);
+}
+
+void lq_console_write(const char *text) {
+  for (; *text; text++) {
+    if (*text == '\n') put_byte(MPS2_UART1_BASE, '\r');
+    put_byte(MPS2_UART1_BASE, (uint8_t)*text);
+  }
+}
+
+void lq_console_write_hex(uint32_t value) {
+  char text[11] = "0x";
+  for (int i = 0; i < 8; i++) text[2 + i] = "0123456789abcdef"[(value >> (28 - 4 * i)) & 0xF];
+  text[10] = '\0';
+  lq_console_write(text);
+}
+
+void lq_console_write_dec(uint32_t value) {
+  char text[11];
+  int i = 10;
+  text[i] = '\0';
+  do {
+    text[--i] = (char)('0' + value % 10);
+    value /= 10;
+  } while (value);
+  lq_console_write(&text[i]);
+}

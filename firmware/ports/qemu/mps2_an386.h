@@ -1,0 +1,71 @@
+/*
+ * mps2_an386.h — register map of the parts of the ARM MPS2 AN386 (Cortex-M4F) FPGA image the
+ * Liquid QEMU port uses. Addresses from ARM application note AN386 and QEMU's hw/arm/mps2.c
+ * model (checked against `info mtree` of qemu-system-arm 7.2 -M mps2-an386).
+ */
+#ifndef LQ_MPS2_AN386_H
+#define LQ_MPS2_AN386_H
+
+#include <stdint.h>
+
+#define LQ_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
+
+/* The FPGA feeds the core and the APB peripherals with one 25 MHz clock. */
+#define MPS2_SYSCLK_HZ 25000000u
+
+/* ---- CMSDK APB UART (UART0 0x40004000 carries the device protocol, UART1 the trace) ---- */
+#define MPS2_UART0_BASE 0x40004000u
+#define MPS2_UART1_BASE 0x40005000u
+#define CMSDK_UART_DATA 0x00u
+#define CMSDK_UART_STATE 0x04u     /* bit0 TX buffer full, bit1 RX buffer full */
+#define CMSDK_UART_CTRL 0x08u      /* bit0 TX en, bit1 RX en, bit2 TX irq en, bit3 RX irq en */
+#define CMSDK_UART_INTSTATUS 0x0Cu /* read: pending; write 1 to clear (INTCLEAR) */
+#define CMSDK_UART_BAUDDIV 0x10u
+#define CMSDK_UART_STATE_TXFULL 0x1u
+#define CMSDK_UART_STATE_RXFULL 0x2u
+#define CMSDK_UART_CTRL_TXEN 0x1u
+#define CMSDK_UART_CTRL_RXEN 0x2u
+#define CMSDK_UART_CTRL_RXIRQ 0x8u
+#define CMSDK_UART_INT_RX 0x2u
+/* External interrupt numbers: UART0 RX is IRQ 0 (TX is IRQ 1), UART1 RX is IRQ 2. */
+#define MPS2_IRQ_UART0_RX 0u
+
+/* ---- FPGA IO: the user LEDs (AN386 drives two, LED0 and LED1) ------------------------- */
+#define MPS2_FPGAIO_BASE 0x40028000u
+#define MPS2_FPGAIO_LED (MPS2_FPGAIO_BASE + 0x00u)
+#define MPS2_FPGAIO_BUTTON (MPS2_FPGAIO_BASE + 0x08u)
+#define MPS2_FPGAIO_LED_COUNT 2u
+
+/* ---- SBCon two-wire (bit-banged I2C) controllers ---------------------------------------- */
+/* Writing CONTROLS sets bits, writing CONTROLC clears them; reading CONTROL returns the
+ * actual line levels. bit0 SCL, bit1 SDA. A set bit releases the open-drain line. */
+#define MPS2_SBCON_I2C_BASE 0x4002A000u /* the controller QEMU puts `-device tmp105,bus=i2c` on */
+#define SBCON_CONTROL 0x00u
+#define SBCON_CONTROLS 0x00u
+#define SBCON_CONTROLC 0x04u
+#define SBCON_SCL 0x1u
+#define SBCON_SDA 0x2u
+
+/* ---- Cortex-M4 system control space ---------------------------------------------------- */
+#define SYST_CSR 0xE000E010u
+#define SYST_RVR 0xE000E014u
+#define SYST_CVR 0xE000E018u
+#define SYST_CSR_ENABLE 0x1u
+#define SYST_CSR_TICKINT 0x2u
+#define SYST_CSR_CLKSOURCE 0x4u
+#define SYST_CSR_COUNTFLAG 0x10000u
+#define NVIC_ISER0 0xE000E100u
+#define SCB_ICSR 0xE000ED04u
+#define SCB_VTOR 0xE000ED08u
+#define SCB_AIRCR 0xE000ED0Cu
+#define SCB_SHCSR 0xE000ED24u
+#define SCB_CFSR 0xE000ED28u
+#define SCB_HFSR 0xE000ED2Cu
+#define SCB_DFSR 0xE000ED30u
+#define SCB_MMFAR 0xE000ED34u
+#define SCB_BFAR 0xE000ED38u
+#define SCB_CPACR 0xE000ED88u
+#define SCB_AIRCR_SYSRESETREQ 0x05FA0004u
+#define SCB_HFSR_DEBUGEVT 0x80000000u
+
+#endif /* LQ_MPS2_AN386_H */

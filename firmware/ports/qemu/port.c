@@ -1,0 +1,128 @@
+/*
+ * port.c — liquid_port.h for QEMU's mps2-an386: the runtime's view of this board.
+ *
+ *   transport  UART0 (CMSDK, interrupt-driven ring buffer), a TCP socket on the host side
+ *   time       SysTick at 1 kHz plus the sub-millisecond count
+ *   idle       WFI until the next tick, a received byte, or the deadline
+ *   flash      store_flash.c: NOR emulation in SSRAM1, optionally mirrored to a host file
+ *   gpio       LED0/LED1 on the FPGAIO register (outputs only; this board has no
+ *              input QEMU can drive, so inputs are ENOTSUP)
+ *   i2c        bus 0 = the SBCon bit-banged controller with QEMU's TMP105
+ *   watchdog   none: QEMU's CMSDK watchdog is not used (a hung runtime stays hung; the
+ *              engine's fuel limit is what stops runaway apps)
+ *   trace      UART1, the debug console
+ */
+#include <string.h>
+
+#include "board_init.h"
+#include "cmsdk_uart.h"
+#include "cortex_m.h"
+#include "fpgaio_leds.h"
+#include "liquid_port.h"
+#include "mps2_an386.h"
+#include "sbcon_i2c.h"
+#include "store_flash.h"
+#include "systick_time.h"
+
+/* Generated at build time from board.json (see CMakeLists.txt). */
+extern const char lq_qemu_board_json[];
+
+static lq_boot_args boot_args;
+static volatile int pin_event;
+
+void lq_qemu_port_init(void) {
+  lq_board_init(&boot_args);
+  (void)lq_store_flash_init(boot_args.store);
+}
+
+const char *lq_port_board_json(void) { return lq_qemu_board_json; }
+const char *lq_port_device_id(void) { return boot_args.id; }
+const char *lq_port_arch(void) { return "armv7e-m"; }
+
+int lq_port_transport_read(uint8_t *buf, size_t cap) { return (int)lq_uart0_read(buf, cap); }
+
+int lq_port_transport_write(const uint8_t *buf, size_t len) {
+  lq_uart0_write(buf, len);
+  return (int)len;
+}
+
+uint64_t lq_port_time_us(void) { return lq_time_us(); }
+
+void lq_port_idle(uint64_t until_us) {
+  /* Interrupts are masked while deciding to sleep so that a byte or tick arriving between
+   * the check and WFI still wakes us (WFI wakes on a pending interrupt even when masked). */
+  while (lq_time_us() < until_us) {
+    uint32_t saved = lq_irq_save();
+    int work = lq_uart0_pending() > 0 || pin_event;
+    if (!work) lq_wfi();
+    lq_irq_restore(saved);
+    if (work) break;
+  }
+  pin_event = 0;
+}
+
+static lq_flash_geometry geometry;
+
+const lq_flash_geometry *lq_port_flash_geometry(void) {
+  geometry.size = lq_store_flash_size();
+  geometry.page_size = LQ_STORE_PAGE_SIZE;
+  geometry.block_size = LQ_STORE_BLOCK_SIZE;
+  return &geometry;
+}
+
+int lq_port_flash_read(uint32_t addr, void *buf, uint32_t len) { return lq_store_flash_read(addr, buf, len); }
+int lq_port_flash_program(uint32_t addr, const void *buf, uint32_t len) {
+  return lq_store_flash_program(addr, buf, len);
+}
+int lq_port_flash_erase(uint32_t block_addr) { return lq_store_flash_erase(block_addr); }
+
+int lq_port_gpio_configure(uint32_t pin, int mode) {
+  if (pin >= LQ_LED_COUNT) return LQ_PORT_EINVAL;
+  return mode == LQ_PORT_PIN_OUTPUT ? LQ_PORT_OK : LQ_PORT_ENOTSUP;
+}
+
+int lq_port_gpio_write(uint32_t pin, int value) {
+  if (pin >= LQ_LED_COUNT) return LQ_PORT_EINVAL;
+  lq_led_write(pin, value != 0);
+  return LQ_PORT_OK;
+}
+
+int lq_port_gpio_read(uint32_t pin) {
+  if (pin >= LQ_LED_COUNT) return LQ_PORT_EINVAL;
+  return lq_led_read(pin);
+}
+
+int lq_port_gpio_notify(uint32_t pin, int enable) {
+  (void)enable;
+  return pin >= LQ_LED_COUNT ? LQ_PORT_EINVAL : LQ_PORT_ENOTSUP;
+}
+
+int lq_port_i2c_transfer(uint32_t bus, uint8_t addr, const uint8_t *wdata, size_t wlen, uint8_t *rdata,
+                         size_t rlen) {
+  if (bus != 0 || addr > 0x7F) return LQ_PORT_EINVAL;
+  return lq_i2c_transfer(MPS2_SBCON_I2C_BASE, addr, wdata, wlen, rdata, rlen);
+}
+
+void lq_port_watchdog_kick(void) {}
+
+void lq_port_reset(void) {
+  __asm volatile("dsb" ::: "memory");
+  LQ_REG32(SCB_AIRCR) = SCB_AIRCR_SYSRESETREQ;
+  for (;;) lq_wfi();
+}
+
+uint32_t lq_port_random(void) {
+  /* No RNG on this board: xorshift32 stirred with the free-running SysTick count, which
+   * depends on when host bytes arrived. Not for cryptography. */
+  static uint32_t state = 0x6C697164u;
+  state ^= LQ_REG32(SYST_CVR) + (uint32_t)lq_time_us();
+  state ^= state << 13;
+  state ^= state >> 17;
+  state ^= state << 5;
+  return state;
+}
+
+void lq_port_trace(const char *line) {
+  lq_console_write(line);
+  lq_console_write("\n");
+}

@@ -1,0 +1,275 @@
+// Helpers of the QEMU and Cortex-M cross-build suites: build the firmware with the ARM
+// toolchain, run it on qemu-system-arm -M mps2-an386 with the protocol UART on a TCP socket,
+// watch the debug console (UART1 on stdout) and the LED register (QEMU trace on stderr), and
+// change the TMP105 temperature over QMP.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { createServer, Socket } from "node:net";
+import { join } from "node:path";
+import { ROOT } from "../helpers/native-build.js";
+
+export { ROOT };
+
+/** True when the named program can be run (found on PATH). */
+export function haveProgram(name: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const HAVE_QEMU = haveProgram("qemu-system-arm");
+export const HAVE_ARM_GCC = haveProgram("arm-none-eabi-gcc");
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Serialises builds of one directory across vitest workers (mkdir is atomic). */
+async function withLock<T>(dir: string, fn: () => T): Promise<T> {
+  const lock = `${dir}.lock`;
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(lock, { recursive: false });
+      break;
+    } catch {
+      if (i > 6000) rmSync(lock, { recursive: true, force: true }); // stale after 10 minutes
+      await sleep(100);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Configures and builds the top-level CMake project for a Cortex-M port with the ARM
+ * toolchain file, and returns the build directory. `targets` limits what is built.
+ * Returns the combined output of the build (it contains the size reports).
+ */
+export async function buildArmPort(port: "qemu" | "nrf52840", targets: string[] = []): Promise<{ dir: string; output: string }> {
+  mkdirSync(join(ROOT, "build"), { recursive: true });
+  const dir = join(ROOT, "build", port);
+  return withLock(dir, () => {
+    execFileSync(
+      "cmake",
+      ["-S", ROOT, "-B", dir, `-DCMAKE_TOOLCHAIN_FILE=${join(ROOT, "cmake", "arm-none-eabi.cmake")}`, `-DLIQUID_PORT=${port}`, "-DCMAKE_BUILD_TYPE=Release"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const args = ["--build", dir, "-j2"];
+    for (const t of targets) args.push("--target", t);
+    const output = execFileSync("cmake", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return { dir, output };
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (closed again, so QEMU can bind it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A write to the FPGAIO LED register seen in QEMU's trace. */
+export interface LedWrite {
+  /** Milliseconds since the guest started (wall clock: QEMU runs in real time). */
+  ms: number;
+  value: number;
+}
+
+export interface QemuOptions {
+  kernel: string;
+  semihosting?: boolean;
+  append?: string;
+  tmp105?: boolean;
+  qmp?: boolean;
+  cwd?: string;
+}
+
+/** One running QEMU with the firmware; UART0 is `uart` (TCP), UART1 is `console` text. */
+export class Qemu {
+  uartText = "";
+  uartBytes: Buffer = Buffer.alloc(0);
+  console = "";
+  leds: LedWrite[] = [];
+  exitCode: number | null | undefined = undefined;
+  started = 0;
+  private process: ChildProcess;
+  private socket!: Socket;
+  private qmpSocket?: Socket;
+  private qmpBuffer = "";
+  private stderrTail = "";
+  private onUartData?: (chunk: Buffer) => void;
+
+  private constructor(process: ChildProcess) {
+    this.process = process;
+  }
+
+  static async start(options: QemuOptions): Promise<Qemu> {
+    const uartPort = await freePort();
+    const qmpPort = options.qmp ? await freePort() : 0;
+    const args = ["-M", "mps2-an386", "-nographic", "-monitor", "none", "-kernel", options.kernel,
+      // wait=on: the guest starts only once the test is connected, so no byte is lost.
+      "-serial", `tcp:127.0.0.1:${uartPort},server=on,wait=on`, "-serial", "stdio",
+      "-trace", "mps2_fpgaio_write"];
+    if (options.semihosting) args.push("-semihosting-config", "enable=on,target=native");
+    if (options.append) args.push("-append", options.append);
+    if (options.tmp105) args.push("-device", "tmp105,bus=i2c,address=0x48,id=temp0");
+    if (options.qmp) args.push("-qmp", `tcp:127.0.0.1:${qmpPort},server=on,wait=off`);
+    const child = spawn("qemu-system-arm", args, { cwd: options.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const qemu = new Qemu(child);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (text: string) => (qemu.console += text));
+    let lineBuffer = "";
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (text: string) => {
+      lineBuffer += text;
+      const lines = lineBuffer.split("\n");
+      lineBuffer = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = /mps2_fpgaio_write .*offset 0x0 data 0x([0-9a-f]+)/.exec(line);
+        if (m) qemu.leds.push({ ms: Date.now() - qemu.started, value: parseInt(m[1], 16) });
+        else qemu.stderrTail = (qemu.stderrTail + line + "\n").slice(-4000);
+      }
+    });
+    child.on("exit", (code) => (qemu.exitCode = code));
+
+    // QEMU needs a moment to listen; retry the connection for a few seconds.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        qemu.socket = await new Promise<Socket>((resolve, reject) => {
+          const s = new Socket();
+          s.once("error", reject);
+          s.connect(uartPort, "127.0.0.1", () => resolve(s));
+        });
+        break;
+      } catch (error) {
+        if (attempt > 100 || qemu.exitCode !== undefined) {
+          qemu.kill();
+          throw new Error(`qemu did not open its UART socket: ${String(error)}\n${qemu.stderrTail}`);
+        }
+        await sleep(50);
+      }
+    }
+    qemu.started = Date.now();
+    qemu.socket.on("data", (chunk: Buffer) => {
+      qemu.uartBytes = Buffer.concat([qemu.uartBytes, chunk]);
+      qemu.uartText += chunk.toString("latin1");
+      qemu.onUartData?.(chunk);
+    });
+    qemu.socket.on("error", () => undefined);
+    if (options.qmp) await qemu.connectQmp(qmpPort);
+    return qemu;
+  }
+
+  /** The protocol UART as a raw stream (for the device protocol client). */
+  get uart(): Socket {
+    return this.socket;
+  }
+
+  /** Replaces the buffered UART listener (the protocol client takes over the bytes). */
+  onUart(listener: (chunk: Buffer) => void): void {
+    this.onUartData = listener;
+  }
+
+  send(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** Waits until `pattern` appears in the UART0 text after `from`, returns the match. */
+  async waitUart(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<RegExpExecArray> {
+    return this.waitFor(() => pattern.exec(this.uartText.slice(from)), () => `UART0 never matched ${pattern}; got:\n${this.uartText}`, timeoutMs);
+  }
+
+  async waitConsole(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+    return this.waitFor(() => pattern.exec(this.console), () => `console never matched ${pattern}; got:\n${this.console}`, timeoutMs);
+  }
+
+  /** Sends a command line and returns the reply line that follows it. */
+  async command(line: string, timeoutMs = 10_000): Promise<string> {
+    const from = this.uartText.length;
+    this.send(line + "\n");
+    return (await this.waitUart(/^(.*)\n/, timeoutMs, from))[1];
+  }
+
+  async waitExit(timeoutMs = 10_000): Promise<number | null> {
+    await this.waitFor(() => (this.exitCode !== undefined ? true : null), () => `qemu did not exit; console:\n${this.console}`, timeoutMs);
+    return this.exitCode ?? null;
+  }
+
+  async waitFor<T>(probe: () => T | null | undefined, explain: () => string, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== null && value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(explain());
+      if (this.exitCode !== undefined && probe() == null) {
+        throw new Error(`qemu exited with ${this.exitCode} while waiting: ${explain()}\nconsole:\n${this.console}\n${this.stderrTail}`);
+      }
+      await sleep(20);
+    }
+  }
+
+  private async connectQmp(port: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.qmpSocket = await new Promise<Socket>((resolve, reject) => {
+          const s = new Socket();
+          s.once("error", reject);
+          s.connect(port, "127.0.0.1", () => resolve(s));
+        });
+        break;
+      } catch (error) {
+        if (attempt > 100) throw new Error(`qemu QMP socket did not open: ${String(error)}`);
+        await sleep(50);
+      }
+    }
+    this.qmpSocket.setEncoding("utf8");
+    this.qmpSocket.on("data", (text: string) => (this.qmpBuffer += text));
+    await this.waitFor(() => (this.qmpBuffer.includes('"QMP"') ? true : null), () => "no QMP greeting", 5000);
+    await this.qmp({ execute: "qmp_capabilities" });
+  }
+
+  /** Sends one QMP command and returns its "return" value (throws on "error"). */
+  async qmp(command: object): Promise<unknown> {
+    if (!this.qmpSocket) throw new Error("qemu was started without qmp: true");
+    this.qmpBuffer = "";
+    this.qmpSocket.write(JSON.stringify(command));
+    const line = await this.waitFor(
+      () => this.qmpBuffer.split("\n").find((l) => l.includes('"return"') || l.includes('"error"')),
+      () => `no QMP reply to ${JSON.stringify(command)}`,
+      5000,
+    );
+    const reply = JSON.parse(line) as { return?: unknown; error?: { desc: string } };
+    if (reply.error) throw new Error(`QMP error: ${reply.error.desc}`);
+    return reply.return;
+  }
+
+  /** Sets the TMP105's temperature in milli-degrees Celsius. */
+  async setTemperature(milliCelsius: number): Promise<void> {
+    await this.qmp({ execute: "qom-set", arguments: { path: "/machine/peripheral/temp0", property: "temperature", value: milliCelsius } });
+  }
+
+  kill(): void {
+    this.socket?.destroy();
+    this.qmpSocket?.destroy();
+    if (this.exitCode === undefined) this.process.kill("SIGKILL");
+  }
+}
+
+/** Path of a firmware image built by buildArmPort. */
+export function armImage(dir: string, name: string): string {
+  const path = join(dir, "firmware", "ports", name.startsWith("liquid-qemu") ? "qemu" : "nrf52840", `${name}.elf`);
+  if (!existsSync(path)) throw new Error(`firmware image missing: ${path}`);
+  return path;
+}
