@@ -1,0 +1,213 @@
+/**
+ * Runs the AssemblyScript compiler in-process. The SDK is served as the package "liquid"
+ * (`import { Pin } from "liquid"`) by mapping a virtual package folder onto sdk/, so apps need
+ * no node_modules and no configuration. Diagnostics are collected as data and rendered as
+ * FILE:LINE:COLUMN lines by the caller.
+ */
+import { readFileSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import type binaryenType from "binaryen";
+import { SDK_DIR } from "../paths.js";
+
+/** Where asc looks for packages; never exists on disk: reads under it are served from sdk/. */
+const VIRTUAL_PACKAGES = join(SDK_DIR, "..", ".liquid-packages");
+const PACKAGE_NAME = "liquid";
+/** The abort handler library (see sdk/runtime/liquid_abort.ts). */
+const ABORT_LIB = join(SDK_DIR, "runtime", "liquid_abort.ts");
+const ABORT_FUNCTION = "~lib/liquid_abort/liquid_abort";
+
+export interface CompileOptions {
+  entry: string;
+  baseDir: string;
+  /** Memory pages, initial = maximum. */
+  pages: number;
+  /** Debug build: no optimisation, names kept. */
+  debug: boolean;
+}
+
+export interface Diagnostic {
+  category: "error" | "warning" | "info";
+  code: number;
+  message: string;
+  /** Absolute file path when known (SDK and app files), else the compiler's name for it. */
+  file?: string;
+  line?: number;
+  column?: number;
+  /** The source line the diagnostic points at, for a caret display. */
+  sourceLine?: string;
+}
+
+export interface CompileResult {
+  wasm?: Uint8Array;
+  diagnostics: Diagnostic[];
+  /** Absolute paths of the app's own source files the compiler read (not SDK, not std). */
+  appFiles: string[];
+  /** "module.name" of each function import → absolute path of the file declaring it. */
+  importOrigins: Map<string, string>;
+  /** A failure that is not a diagnostic (e.g. the compiler itself failed), as text. */
+  failure?: string;
+}
+
+type AscModule = typeof import("assemblyscript/asc");
+let ascPromise: Promise<AscModule> | undefined;
+/** Loading the compiler (and binaryen) takes most of a first build; do it once per process. */
+function loadAsc(): Promise<AscModule> {
+  ascPromise ??= import("assemblyscript/asc");
+  return ascPromise;
+}
+
+/** binaryen as the compiler uses it (the same module instance, loaded once). */
+export async function loadBinaryen(): Promise<typeof binaryenType> {
+  return (await import("binaryen")).default;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number; sourceLine: string } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  const end = text.indexOf("\n", lineStart);
+  return { line, column: offset - lineStart + 1, sourceLine: text.slice(lineStart, end < 0 ? text.length : end).replace(/\r$/, "") };
+}
+
+export async function compileApp(options: CompileOptions): Promise<CompileResult> {
+  const asc = await loadAsc();
+  const binaryen = await loadBinaryen();
+  const baseDir = options.baseDir;
+  const packageDir = join(VIRTUAL_PACKAGES, PACKAGE_NAME);
+  /** Compiler-visible path → absolute file, for mapping diagnostics back to real files. */
+  const realPaths = new Map<string, string>();
+  const texts = new Map<string, string>();
+  const appFiles = new Set<string>();
+  const importOrigins = new Map<string, string>();
+  const diagnostics: Diagnostic[] = [];
+  let wasm: Uint8Array | undefined;
+  let stderrText = "";
+
+  const toReal = (abs: string): string => {
+    if (abs === packageDir || abs.startsWith(packageDir + sep)) return join(SDK_DIR, relative(packageDir, abs));
+    return abs;
+  };
+
+  const readFile = (filename: string, dir: string): string | null => {
+    const real = toReal(resolve(dir, filename));
+    try {
+      const text = readFileSync(real, "utf8");
+      texts.set(real, text);
+      if (!real.startsWith(SDK_DIR + sep)) appFiles.add(real);
+      return text;
+    } catch {
+      return null;
+    }
+  };
+
+  // Compiler names: "app.ts" (relative to baseDir), "~lib/liquid/gpio.ts" (SDK),
+  // "~lib/liquid_abort.ts" (the abort library), "~lib/array.ts" (std, not on disk).
+  const realOf = (normalized: string): string | undefined => {
+    if (normalized.startsWith(`~lib/${PACKAGE_NAME}/`)) return join(SDK_DIR, normalized.slice(`~lib/${PACKAGE_NAME}/`.length));
+    if (normalized === "~lib/liquid_abort.ts") return ABORT_LIB;
+    if (normalized.startsWith("~lib/")) return undefined;
+    return resolve(baseDir, normalized);
+  };
+
+  const transform = {
+    afterCompile(module: binaryenType.Module) {
+      // Internal function names start with the declaring file ("app/foo", "~lib/liquid/gpio/gpio_open"),
+      // which the optimiser later strips: remember each import's origin for error messages now.
+      for (let i = 0; i < module.getNumFunctions(); i++) {
+        const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
+        if (!info.module || !info.base) continue;
+        const file = realOf(info.name.slice(0, info.name.lastIndexOf("/")) + ".ts");
+        if (file) importOrigins.set(`${info.module}.${info.base}`, file);
+      }
+    },
+  };
+
+  const args = [
+    relative(baseDir, options.entry),
+    "--outFile",
+    "app.wasm",
+    "--runtime",
+    "stub",
+    "--initialMemory",
+    String(options.pages),
+    "--maximumMemory",
+    String(options.pages),
+    "--path",
+    VIRTUAL_PACKAGES,
+    "--lib",
+    ABORT_LIB,
+    "--use",
+    `abort=${ABORT_FUNCTION}`,
+    "--noColors",
+    "--baseDir",
+    baseDir,
+    ...(options.debug ? ["--debug"] : ["--optimizeLevel", "3", "--shrinkLevel", "2", "--converge", "--noAssert"]),
+  ];
+
+  const result = await asc.main(args, {
+    readFile,
+    writeFile(name: string, contents: Uint8Array | string) {
+      if (name.endsWith("app.wasm") && typeof contents !== "string") wasm = contents;
+    },
+    listFiles() {
+      return [];
+    },
+    stdout: asc.createMemoryStream(),
+    stderr: asc.createMemoryStream((chunk: Uint8Array | string) => {
+      stderrText += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    }),
+    reportDiagnostic(d: {
+      message: string;
+      code: number;
+      category: number;
+      range: { start: number; end: number; source: { normalizedPath: string } | null } | null;
+    }) {
+      const category = d.category === 3 ? "error" : d.category === 2 ? "warning" : "info";
+      const diag: Diagnostic = { category, code: d.code, message: d.message };
+      const normalized = d.range?.source?.normalizedPath;
+      if (normalized !== undefined && d.range) {
+        const real = realOf(normalized);
+        diag.file = real ?? normalized;
+        const text = real ? (texts.get(real) ?? safeRead(real)) : undefined;
+        if (text !== undefined) Object.assign(diag, lineAndColumn(text, d.range.start));
+      }
+      diagnostics.push(diag);
+    },
+    transforms: [transform],
+  } as unknown as Parameters<AscModule["main"]>[1]);
+
+  const out: CompileResult = { diagnostics, appFiles: [...appFiles].sort(), importOrigins };
+  if (result.error) {
+    if (!diagnostics.some((d) => d.category === "error")) out.failure = (stderrText.trim() || result.error.message).trim();
+    return out;
+  }
+  if (!wasm) {
+    out.failure = "the AssemblyScript compiler produced no module";
+    return out;
+  }
+  out.wasm = wasm;
+  return out;
+}
+
+function safeRead(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Renders a diagnostic as `FILE:LINE:COLUMN: error TS1005: message`, then the line and a caret. */
+export function formatDiagnostic(d: Diagnostic, cwd = process.cwd()): string {
+  const file = d.file ? (d.file.startsWith("~lib/") ? d.file : relative(cwd, d.file) || d.file) : "<compiler>";
+  const where = d.line !== undefined ? `${file}:${d.line}:${d.column}` : file;
+  const head = `${where}: ${d.category} TS${d.code}: ${d.message}`;
+  if (d.sourceLine === undefined || d.column === undefined) return head;
+  const caretPad = d.sourceLine.slice(0, d.column - 1).replace(/[^\t]/g, " ");
+  return `${head}\n    ${d.sourceLine}\n    ${caretPad}^`;
+}

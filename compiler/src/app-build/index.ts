@@ -1,0 +1,102 @@
+/**
+ * `liquid build` as a library: AssemblyScript app → APP.wasm + APP.manifest.json. Other parts
+ * (the simulator tests, deploy) call buildApp directly instead of spawning the CLI.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { type HalSpec, loadHalSpec } from "../hal/spec.js";
+import { HAL_SPEC_PATH } from "../paths.js";
+import { type AppSource, resolveAppSource } from "./app-source.js";
+import { type Diagnostic, compileApp, formatDiagnostic } from "./compile.js";
+import { type AppManifest, buildManifest, capabilitiesOf, checkEntryPoints, checkImports } from "./manifest.js";
+import { postprocess } from "./postprocess.js";
+import { scanResources } from "./resources.js";
+
+export { AppSourceError } from "./app-source.js";
+export type { AppManifest } from "./manifest.js";
+export type { Diagnostic } from "./compile.js";
+
+export interface BuildOptions {
+  /** Output .wasm path; the manifest goes beside it as NAME.manifest.json. Default: APPDIR/build/NAME.wasm. */
+  out?: string;
+  /** Debug build (no optimisation). */
+  debug?: boolean;
+  /** Memory pages (initial = maximum); default liquid.json memoryPages, else 1. */
+  pages?: number;
+  /** Override the HAL spec (tests). */
+  spec?: HalSpec;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  app: AppSource;
+  /** Compiler diagnostics (errors and warnings) with file, line and column. */
+  diagnostics: Diagnostic[];
+  /** Errors that are not compiler diagnostics (HAL check, entry points), one message each. */
+  errors: string[];
+  warnings: string[];
+  wasmPath?: string;
+  manifestPath?: string;
+  manifest?: AppManifest;
+  wasm?: Uint8Array;
+  /** Milliseconds spent compiling (incl. optimisation) and in total. */
+  timings: { compileMs: number; totalMs: number };
+}
+
+/** Manifest path for a wasm path: blinky.wasm → blinky.manifest.json. */
+export function manifestPathFor(wasmPath: string): string {
+  const base = basename(wasmPath).replace(/\.wasm$/, "");
+  return join(dirname(wasmPath), `${base}.manifest.json`);
+}
+
+let cachedSpec: HalSpec | undefined;
+
+export async function buildApp(appPath: string, options: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const app = resolveAppSource(appPath);
+  const spec = options.spec ?? (cachedSpec ??= loadHalSpec(HAL_SPEC_PATH));
+  const pages = options.pages ?? app.config.memoryPages ?? 1;
+  const result: BuildResult = { ok: false, app, diagnostics: [], errors: [], warnings: [], timings: { compileMs: 0, totalMs: 0 } };
+
+  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug: options.debug ?? false });
+  result.timings.compileMs = performance.now() - t0;
+  result.diagnostics = compiled.diagnostics.filter((d) => d.category !== "info");
+  const finish = () => {
+    result.timings.totalMs = performance.now() - t0;
+    return result;
+  };
+  if (compiled.failure) result.errors.push(compiled.failure);
+  if (!compiled.wasm || result.diagnostics.some((d) => d.category === "error")) return finish();
+
+  const desc = await postprocess(compiled.wasm, { exportGlobals: true });
+  result.errors.push(...checkImports(spec, desc, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc));
+  if (result.errors.length) return finish();
+
+  const capabilities = capabilitiesOf(spec, desc);
+  const scan = scanResources(compiled.appFiles.map((path) => ({ path, text: readFileSync(path, "utf8") })));
+  result.warnings.push(...scan.warnings);
+  const extra = app.config.resources ?? {};
+  const merge = (found: string[], listed: string[] | undefined) => [...found, ...(listed ?? []).filter((n) => !found.includes(n))];
+  const pins = capabilities.includes("gpio") ? merge(scan.pins, extra.pins) : (extra.pins ?? []);
+  const buses = capabilities.includes("i2c") ? merge(scan.buses, extra.buses) : (extra.buses ?? []);
+  if (capabilities.includes("gpio") && !pins.length) {
+    result.warnings.push("the app imports gpio.open but no pin name was found; list its pins in liquid.json \"resources.pins\"");
+  }
+  if (capabilities.includes("i2c") && !buses.length) {
+    result.warnings.push("the app imports i2c.open but no bus name was found; list its buses in liquid.json \"resources.buses\"");
+  }
+
+  const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses });
+  const wasmPath = resolve(options.out ?? join(app.dir, "build", `${app.name}.wasm`));
+  const manifestPath = manifestPathFor(wasmPath);
+  mkdirSync(dirname(wasmPath), { recursive: true });
+  writeFileSync(wasmPath, desc.wasm);
+  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  Object.assign(result, { ok: true, wasmPath, manifestPath, manifest, wasm: desc.wasm });
+  return finish();
+}
+
+/** All problems of a failed build as lines for stderr. */
+export function formatBuildProblems(result: BuildResult): string[] {
+  return [...result.diagnostics.map((d) => formatDiagnostic(d)), ...result.errors.map((e) => `error: ${e}`)];
+}

@@ -1,0 +1,120 @@
+/**
+ * The app manifest (APP.manifest.json) and the checks that decide whether a compiled module is
+ * a Liquid app: only HAL functions imported, with the spec's signatures; entry points with the
+ * spec's signatures. Capabilities are derived from the imports; resources from the literal
+ * names the app passes to the SDK's openers plus liquid.json.
+ */
+import { createHash } from "node:crypto";
+import { relative } from "node:path";
+import { type HalSpec, type ValueType, qualifiedName } from "../hal/spec.js";
+import type { ModuleDescription } from "./postprocess.js";
+
+export interface AppManifest {
+  liquid: 1;
+  name: string;
+  version: string;
+  sha256: string;
+  size: number;
+  exports: string[];
+  imports: { module: string; name: string }[];
+  capabilities: string[];
+  resources: { pins: string[]; buses: string[] };
+  memory: { initialPages: number; maximumPages: number };
+}
+
+export class ManifestError extends Error {}
+
+function sig(params: readonly ValueType[], results: readonly ValueType[]): string {
+  return `(${params.join(", ")}) -> ${results.length ? results.join(", ") : "nothing"}`;
+}
+
+/**
+ * Every import must be a HAL function with the HAL's signature. `origins` maps "module.name" to
+ * the source file that declared it, for the message.
+ */
+export function checkImports(spec: HalSpec, desc: ModuleDescription, origins: Map<string, string>, fallbackFile: string): string[] {
+  const errors: string[] = [];
+  const byName = new Map(spec.functions.map((f) => [qualifiedName(f), f]));
+  const cwd = process.cwd();
+  for (const imp of desc.imports) {
+    const key = `${imp.module}.${imp.name}`;
+    const file = relative(cwd, origins.get(key) ?? fallbackFile);
+    if (imp.kind !== "function") {
+      errors.push(`${file} imports ${imp.kind} ${key}: apps may import only HAL functions (memory, tables and globals are their own)`);
+      continue;
+    }
+    const fn = byName.get(key);
+    if (!fn) {
+      let hint = "";
+      if (key === "env.abort") hint = " (build with `liquid build`, which routes abort to the device log)";
+      else if (key === "env.seed") hint = " (Math.random needs a host seed; use random.u32() from \"liquid\")";
+      else if (imp.module === "env") hint = " (an AssemblyScript runtime import; not available on Liquid devices)";
+      errors.push(`unknown host function ${key} imported by ${file}: not in the HAL spec${hint}`);
+      continue;
+    }
+    const want = sig(fn.params.map((p) => p.type), fn.results);
+    const got = sig(imp.params ?? [], imp.results ?? []);
+    if (want !== got) errors.push(`host function ${key} imported by ${file} with signature ${got}, but the HAL defines ${want}`);
+  }
+  return errors;
+}
+
+/** Exported entry points must match hal.json; an app must export start(). */
+export function checkEntryPoints(spec: HalSpec, desc: ModuleDescription): string[] {
+  const errors: string[] = [];
+  const exports = new Map(desc.exports.map((e) => [e.name, e]));
+  for (const ep of spec.entryPoints) {
+    const e = exports.get(ep.name);
+    if (!e) continue;
+    const want = sig(ep.params.map((p) => p.type), []);
+    if (e.kind !== "function") {
+      errors.push(`export '${ep.name}' must be a function ${want}`);
+      continue;
+    }
+    const got = sig(e.params ?? [], e.results ?? []);
+    if (got !== want) {
+      const params = ep.params.map((p) => `${p.name}: ${p.type}`).join(", ");
+      errors.push(`entry point ${ep.name} has signature ${got}; it must be \`export function ${ep.name}(${params}): void\``);
+    }
+  }
+  if (!exports.has("start")) errors.push("the app exports no start() entry point: add `export function start(): void { ... }`");
+  return errors;
+}
+
+/** Capabilities in spec order, for the HAL functions the module imports. */
+export function capabilitiesOf(spec: HalSpec, desc: ModuleDescription): string[] {
+  const used = new Set<string>();
+  for (const imp of desc.imports) {
+    const fn = spec.functions.find((f) => f.module === imp.module && f.name === imp.name);
+    if (fn) used.add(fn.capability);
+  }
+  return spec.capabilities.map((c) => c.name).filter((c) => used.has(c));
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export function buildManifest(input: {
+  name: string;
+  version: string;
+  desc: ModuleDescription;
+  capabilities: string[];
+  pins: string[];
+  buses: string[];
+}): AppManifest {
+  const { desc } = input;
+  const memory = desc.memory ?? { initial: 0, maximum: 0 };
+  return {
+    liquid: 1,
+    name: input.name,
+    version: input.version,
+    sha256: sha256Hex(desc.wasm),
+    size: desc.wasm.length,
+    exports: desc.exports.map((e) => e.name),
+    imports: desc.imports.map((i) => ({ module: i.module, name: i.name })),
+    capabilities: input.capabilities,
+    resources: { pins: input.pins, buses: input.buses },
+    memory: { initialPages: memory.initial, maximumPages: memory.maximum ?? memory.initial },
+  };
+}

@@ -1,0 +1,196 @@
+import { readFileSync } from "node:fs";
+import { UsageError, flag, opt, opts, parseArgs } from "../args.js";
+import { CliError, type Command } from "../command.js";
+import {
+  AppLoadError,
+  BoardError,
+  type SimEvent,
+  SettingError,
+  Simulation,
+  SimulationError,
+  appNameFromPath,
+  formatEventHuman,
+  formatEventJson,
+  loadBoard,
+  loadScenario,
+  parseDuration,
+  parseSetting,
+  readManifestBeside,
+} from "../../../host-sim/src/index.js";
+import { ScenarioError } from "../../../host-sim/src/scenario.js";
+
+const DEFAULT_BOARD = "sim-devkit";
+const DEFAULT_LIMIT_MS = 10_000;
+
+const usage = `usage: liquid sim APP.wasm... [options]
+
+Runs apps on a simulated board (boards/NAME.json) in virtual time and prints what happens:
+LED changes, logs, traps. Each APP.wasm is checked against APP.manifest.json beside it.
+
+options:
+  --board B          board name (boards/B.json) or path to a board JSON file (default ${DEFAULT_BOARD})
+  --for DURATION     virtual time to run, e.g. 5s, 1500ms, 2m (default: until no events
+                     remain, at most ${DEFAULT_LIMIT_MS / 1000} s)
+  --realtime         pace the simulation by the wall clock instead of running it as fast as possible
+  --set NAME=VALUE   set an input at t = 0 (repeatable): BUTTON0=1 (1 = pressed),
+                     I2C0.tmp105.temperature=26.5, I2C0.bme280.pressure=990 (hPa)
+  --scenario FILE    JSON list of {"t": 1500, "set": "BUTTON0", "value": 1} changes over time
+  --json             one JSON object per event and line (t, type, ...)
+  --trace            also print I2C transactions and published messages (human output)
+  --seed N           seed of random.u32/random.fill (default 1)
+  --budget N         watchdog budget of one entry-point call, in steps (default 1000000)
+  --stats            print the speed (virtual seconds per real second) on stderr
+  --fail-on-trap     exit with status 3 when an app trapped (default: 0, traps are printed)
+
+exit status: 0 when the simulation ran (even if apps trapped), 1 when it could not run (bad
+board, module, manifest, scenario), 2 on usage errors, 3 with --fail-on-trap after a trap.`;
+
+function positiveInt(text: string, what: string, max = 0xffffffff): number {
+  if (!/^\d+$/.test(text) || Number(text) > max) throw new UsageError(`${what} must be a whole number between 0 and ${max}, not '${text}'`);
+  return Number(text);
+}
+
+export const sim: Command = {
+  name: "sim",
+  summary: "run apps on a simulated board (virtual LEDs, buttons, I2C sensors)",
+  usage,
+  async run(argv) {
+    const args = parseArgs(argv, [
+      { name: "board", value: true },
+      { name: "for", value: true },
+      { name: "realtime", value: false },
+      { name: "set", value: true, repeat: true },
+      { name: "scenario", value: true },
+      { name: "json", value: false },
+      { name: "trace", value: false },
+      { name: "seed", value: true },
+      { name: "budget", value: true },
+      { name: "stats", value: false },
+      { name: "fail-on-trap", value: false },
+    ]);
+    if (args.positionals.length === 0) throw new UsageError("give at least one APP.wasm");
+    let duration: number | undefined;
+    const forText = opt(args, "for");
+    if (forText !== undefined) {
+      try {
+        duration = parseDuration(forText);
+      } catch (err) {
+        throw new UsageError(`--for: ${(err as Error).message}`);
+      }
+    }
+    const seed = opt(args, "seed") !== undefined ? positiveInt(opt(args, "seed")!, "--seed") : 1;
+    const budgetText = opt(args, "budget");
+    const budget = budgetText !== undefined ? positiveInt(budgetText, "--budget", 0x7fffffff) : undefined;
+    if (budget === 0) throw new UsageError("--budget must be at least 1");
+    const json = flag(args, "json");
+
+    try {
+      const def = loadBoard(opt(args, "board") ?? DEFAULT_BOARD);
+      const simulation = new Simulation({ seed, budget });
+      const board = simulation.addBoard(def, def.name);
+
+      for (const text of opts(args, "set")) {
+        const { name, value } = parseSetting(text);
+        try {
+          board.set(name, value);
+        } catch (err) {
+          if (err instanceof SettingError) throw new CliError(`--set ${text}: ${err.message}`);
+          throw err;
+        }
+      }
+      const scenarioFile = opt(args, "scenario");
+      if (scenarioFile !== undefined) {
+        loadScenario(scenarioFile).forEach((entry, i) => {
+          try {
+            board.get(entry.set); // unknown names are reported before anything runs
+          } catch (err) {
+            throw new CliError(`${scenarioFile}: entry ${i}: ${(err as Error).message}`);
+          }
+          simulation.at(entry.t, () => {
+            try {
+              board.set(entry.set, entry.value);
+            } catch (err) {
+              if (err instanceof SettingError) throw new CliError(`${scenarioFile}: entry ${i} (t=${entry.t} ms): ${err.message}`);
+              throw err;
+            }
+          });
+        });
+      }
+
+      const out: string[] = [];
+      const flush = (): void => {
+        if (out.length) process.stdout.write(out.join("\n") + "\n");
+        out.length = 0;
+      };
+      const realtime = flag(args, "realtime");
+      const human = {
+        trace: flag(args, "trace"),
+        pinKind: (_b: string, pin: string) => board.pins.get(pin)?.def.kind,
+        activeLow: (_b: string, pin: string) => board.pins.get(pin)?.def.activeLow ?? false,
+      };
+      let trapped = 0;
+      simulation.onEvent((event: SimEvent) => {
+        if (event.type === "trap") trapped++;
+        const line = json ? formatEventJson(event) : formatEventHuman(event, human);
+        if (line === undefined) return;
+        out.push(line);
+        if (realtime || out.length >= 256) flush();
+      });
+
+      for (const path of args.positionals) {
+        let wasm: Uint8Array;
+        try {
+          wasm = readFileSync(path);
+        } catch {
+          throw new CliError(`cannot read ${path}`);
+        }
+        const manifest = readManifestBeside(path);
+        const app = board.install(wasm, manifest, { name: appNameFromPath(path) });
+        if (app.manifestDerived) {
+          process.stderr.write(
+            `liquid sim: note: ${path} has no manifest beside it; derived its capabilities from its imports (${app.manifest.capabilities.join(", ") || "none"}) and granted every pin and bus of board ${def.name}\n`,
+          );
+        }
+      }
+
+      const startWall = performance.now();
+      const startVirtual = simulation.now;
+      const abort = new AbortController();
+      const onSigint = (): void => abort.abort();
+      process.once("SIGINT", onSigint);
+      try {
+        if (realtime) {
+          await simulation.runRealtime(duration ?? DEFAULT_LIMIT_MS, { untilIdle: duration === undefined, signal: abort.signal });
+        } else if (duration !== undefined) {
+          simulation.runFor(duration);
+        } else {
+          simulation.runUntilIdle(DEFAULT_LIMIT_MS);
+        }
+      } finally {
+        process.removeListener("SIGINT", onSigint);
+        flush();
+      }
+      if (flag(args, "stats")) {
+        const realMs = performance.now() - startWall;
+        const virtualMs = simulation.now - startVirtual;
+        const ratio = realMs > 0 ? virtualMs / realMs : Infinity;
+        process.stderr.write(
+          `liquid sim: ${virtualMs.toLocaleString("en-US")} ms virtual in ${realMs.toFixed(1)} ms real: ` +
+            `${ratio.toLocaleString("en-US", { maximumFractionDigits: 1 })} virtual s per real s, ${simulation.eventsProcessed} events\n`,
+        );
+      }
+      return flag(args, "fail-on-trap") && trapped > 0 ? 3 : 0;
+    } catch (err) {
+      if (
+        err instanceof BoardError ||
+        err instanceof AppLoadError ||
+        err instanceof ScenarioError ||
+        err instanceof SimulationError ||
+        err instanceof SettingError
+      ) {
+        throw new CliError(err.message);
+      }
+      throw err;
+    }
+  },
+};
