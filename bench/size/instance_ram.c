@@ -1,0 +1,128 @@
+/*
+ * Measures what one module instance costs in RAM on a Cortex-M4 (run in QEMU mps2-an386 by
+ * bench/size.mjs): the engine allocates only from an lq_arena, whose counters say how many
+ * bytes the engine, the loaded module and the instance hold. Prints through semihosting and
+ * exits QEMU with the status. The module is bench/workloads/fib.c linked with a 1-page memory
+ * (size.mjs generates module_bytes.h from it).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "liquid_engine.h"
+#include "module_bytes.h"
+
+/* ---- bare-metal startup: vector table, data/bss init, semihosting output and exit ---- */
+
+extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end, __stack_top;
+int main(void);
+void size_reset(void);
+
+__attribute__((section(".vectors"), used)) static const void *const vectors[2] = {
+    &__stack_top, (const void *)size_reset};
+
+static int semihost(int op, const void *arg) {
+    register int r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+static void put(const char *s) {
+    semihost(0x04, s); /* SYS_WRITE0 */
+}
+
+static void put_u(const char *label, unsigned long v) {
+    char buf[24];
+    int n = 0;
+    do {
+        buf[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    char out[24];
+    for (int i = 0; i < n; i++) out[i] = buf[n - 1 - i];
+    out[n] = '\0';
+    put(label);
+    put(out);
+    put("\n");
+}
+
+static void quit(int status) {
+    /* SYS_EXIT with ADP_Stopped_ApplicationExit and the status (extended form). */
+    static uint32_t block[2];
+    block[0] = 0x20026;
+    block[1] = (uint32_t)status;
+    semihost(0x18, block);
+    for (;;) {
+    }
+}
+
+void size_reset(void) {
+    /* Lazy stacking of FP registers needs the FPU enabled before any float code runs. */
+    *(volatile uint32_t *)0xE000ED88 |= 0xFu << 20;
+    __asm__ volatile("dsb\n isb");
+    memcpy(&__data_start, &__data_load, (size_t)((char *)&__data_end - (char *)&__data_start));
+    memset(&__bss_start, 0, (size_t)((char *)&__bss_end - (char *)&__bss_start));
+    quit(main());
+}
+
+/* newlib's libc pulls these in; nothing here needs a heap or files. */
+void *_sbrk(ptrdiff_t n) {
+    (void)n;
+    return (void *)-1;
+}
+
+/* ---- the measurement ---- */
+
+static uint8_t arena_buffer[1u << 20] __attribute__((aligned(8)));
+
+int main(void) {
+    lq_arena arena;
+    lq_arena_init(&arena, arena_buffer, sizeof arena_buffer);
+    lq_config config;
+    memset(&config, 0, sizeof config);
+    config.alloc = lq_arena_alloc;
+    config.alloc_user = &arena;
+    /* Device-sized limits, as a microcontroller runtime would set them. */
+    config.limits.value_stack_slots = 1024;
+    config.limits.call_depth = 64;
+    config.limits.max_memory_pages = 2;
+    lq_engine *engine = NULL;
+    lq_module *module = NULL;
+    lq_instance *instance = NULL;
+    lq_error err;
+    if (lq_engine_new(&config, &engine, &err) != LQ_OK) {
+        put(err.message);
+        return 1;
+    }
+    size_t after_engine = arena.used;
+    if (lq_module_load(engine, module_bytes, sizeof module_bytes, &module, &err) != LQ_OK) {
+        put(err.message);
+        return 1;
+    }
+    size_t after_module = arena.used;
+    if (lq_instantiate_with(module, NULL, 0, &instance, &err) != LQ_OK) {
+        put(err.message);
+        return 1;
+    }
+    size_t after_instance = arena.used;
+    lq_memory *memory = lq_instance_memory(instance);
+    uint32_t linear = memory ? lq_memory_size(memory) : 0;
+    lq_value arg = lq_i32(20), result;
+    lq_func *run = lq_instance_func(instance, "run");
+    if (run == NULL || lq_call(run, &arg, 1, &result, 1, &err) != LQ_OK) {
+        put(run ? err.message : "no export run");
+        return 1;
+    }
+    put_u("module_size ", (unsigned long)sizeof module_bytes);
+    put_u("engine_bytes ", (unsigned long)after_engine);
+    put_u("module_bytes ", (unsigned long)(after_module - after_engine));
+    put_u("instance_bytes ", (unsigned long)(after_instance - after_module));
+    put_u("linear_memory_bytes ", (unsigned long)linear);
+    put_u("peak_bytes ", (unsigned long)arena.high_water);
+    put_u("fib20 ", (unsigned long)result.of.i32);
+    lq_instance_free(instance);
+    lq_module_free(module);
+    lq_engine_free(engine);
+    return result.of.i32 == 6765 ? 0 : 1;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target and runs it for a bounded time on the seed corpus.
+# Usage: fuzz/run.sh [SECONDS] [extra libFuzzer flags...]   (default 60 s)
+# Exit status is libFuzzer's: nonzero when it found a crash, leak, timeout or sanitizer
+# report; the reproducer is written to build/fuzz/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+shift || true
+build=build/fuzz
+CC=clang-14 cmake -S fuzz -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 >/dev/null
+bash fuzz/make-corpus.sh "$build/corpus" >&2
+mkdir -p "$build/artifacts" "$build/found"
+# New inputs go to build/fuzz/found so the seed corpus stays reproducible.
+exec "$build/fuzz_engine" "$build/found" "$build/corpus" \
+  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  -artifact_prefix="$build/artifacts/" -print_final_stats=1 "$@"
