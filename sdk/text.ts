@@ -55,19 +55,19 @@ export class Text {
   }
 
   /** Appends a signed decimal integer. */
-  int(value: i64): Text {
+  int(value: i32): Text {
     if (value < 0) this.char(0x2d);
-    return this.uint(value < 0 ? <u64>(-value) : <u64>value, 1);
+    return this.uint(value < 0 ? <u32>(-value) : <u32>value, 1);
   }
 
   /** Appends an unsigned decimal integer with at least `minDigits` digits (zero-padded). */
-  uint(value: u64, minDigits: i32 = 1): Text {
+  uint(value: u32, minDigits: i32 = 1): Text {
     let n: i32 = 0;
     do {
-      store<u8>(digits + n, <u8>(0x30 + <i32>(value % 10)));
+      store<u8>(digits + n, <u8>(0x30 + value % 10));
       value /= 10;
       n++;
-    } while (value != 0 && n < 24);
+    } while (value != 0);
     while (n < minDigits && n < 24) {
       store<u8>(digits + n, 0x30);
       n++;
@@ -76,19 +76,33 @@ export class Text {
     return this;
   }
 
+  /** Appends a signed 64-bit decimal integer (e.g. a time in microseconds). */
+  int64(value: i64): Text {
+    if (value < 0) this.char(0x2d);
+    let u: u64 = value < 0 ? <u64>(-value) : <u64>value;
+    let n: i32 = 0;
+    do {
+      store<u8>(digits + n, <u8>(0x30 + <i32>(u % 10)));
+      u /= 10;
+      n++;
+    } while (u != 0);
+    while (n > 0) this.char(<i32>load<u8>(digits + --n));
+    return this;
+  }
+
   /**
    * Appends a fixed-point number: `value` is in units of 10^-decimals, so fixed(2350, 2) is
    * "23.50" and fixed(-5, 2) is "-0.05". Integer-only, so no float formatting code is linked.
    */
-  fixed(value: i64, decimals: i32): Text {
+  fixed(value: i32, decimals: i32): Text {
     if (decimals <= 0) return this.int(value);
-    let scale: u64 = 1;
-    for (let i = 0; i < decimals; i++) scale *= 10;
-    const magnitude = value < 0 ? <u64>(-value) : <u64>value;
+    let scale: u32 = 1;
+    for (let i = 0; i < decimals && i < 9; i++) scale *= 10;
+    const magnitude = value < 0 ? <u32>(-value) : <u32>value;
     if (value < 0) this.char(0x2d);
     this.uint(magnitude / scale, 1);
     this.char(0x2e);
-    return this.uint(magnitude % scale, decimals);
+    return this.uint(magnitude % scale, decimals < 9 ? decimals : 9);
   }
 
   /** Appends `value` in lowercase hex, at least `minDigits` digits, without a prefix. */
