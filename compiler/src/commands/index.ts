@@ -2,6 +2,14 @@ import type { Command } from "../command.js";
 import { bindings } from "./bindings.js";
 import { build } from "./build.js";
 import { sim } from "./sim.js";
+import { devices } from "./devices.js";
+import { info } from "./info.js";
+import { logs } from "./logs.js";
+import { ps } from "./ps.js";
+import { reset } from "./reset.js";
+import { rm } from "./rm.js";
+import { start } from "./start.js";
+import { stop } from "./stop.js";
 
 // Every subcommand, in the order `liquid help` lists them. Add a command by adding its file
 // under compiler/src/commands/ and one line here.
@@ -9,4 +17,12 @@ export const commands: Command[] = [
   build,
   bindings,
   sim,
+  info,
+  ps,
+  start,
+  stop,
+  rm,
+  logs,
+  reset,
+  devices,
 ];

@@ -179,6 +179,19 @@ export class DeviceClient {
     return this.json<LogRecord[]>(Cmd.LOGS, await this.request(Cmd.LOGS, body));
   }
 
+  /** Every record from `from` on, paging through LOGS until the device has no more. */
+  async allLogs(from = 0): Promise<LogRecord[]> {
+    const all: LogRecord[] = [];
+    let next = from;
+    for (;;) {
+      const batch = await this.logs(next, false);
+      const fresh = batch.filter((r) => r.seq >= next);
+      if (fresh.length === 0) return all;
+      all.push(...fresh);
+      next = fresh[fresh.length - 1]!.seq + 1;
+    }
+  }
+
   /**
    * Every log record from `from` on, then new records and app state changes as they happen,
    * until the consumer stops iterating. A dropped stream is reopened and the follow resumed
@@ -196,6 +209,7 @@ export class DeviceClient {
     const offEvent = this.onEvent(push);
     const refollow = async () => {
       try {
+        for (const record of await this.allLogs(nextSeq)) push({ kind: "log", record });
         for (const record of await this.logs(nextSeq, true)) push({ kind: "log", record });
       } catch (err) {
         failure = err as Error;
@@ -204,7 +218,10 @@ export class DeviceClient {
     };
     const offReconnect = this.onReconnect(() => void refollow());
     try {
-      for (const record of await this.logs(from, true)) queue.push({ kind: "log", record });
+      // Page through the backlog first: one LOGS answer holds only what fits in a frame.
+      for (const record of await this.allLogs(from)) queue.push({ kind: "log", record });
+      const last = queue.length ? (queue[queue.length - 1] as { record: LogRecord }).record.seq + 1 : from;
+      for (const record of await this.logs(last, true)) queue.push({ kind: "log", record });
       for (;;) {
         while (queue.length) {
           const event = queue.shift()!;

@@ -58,6 +58,7 @@ export class ProtocolServer {
 
   private async execute(conn: ServerConnection, frame: Frame): Promise<Uint8Array> {
     try {
+      this.device.sync();
       const body = await this.dispatch(conn, frame.command, new BodyReader(frame.payload));
       const out = new Uint8Array(1 + body.length);
       out.set(body, 1);

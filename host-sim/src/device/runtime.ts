@@ -3,28 +3,37 @@ import type { AppManifest, BusInfo, LogLevel, PinInfo } from "../../../compiler/
 /**
  * What a simulated device needs from the simulator underneath it: a board that can run apps.
  * The protocol side (store, uploads, logs, app states) lives in SimulatedDevice; this interface
- * is the seam to the simulator core, so the device speaks the protocol identically whatever
- * runs the apps.
+ * is the seam to the simulator core (sim-runtime.ts adapts a SimBoard to it).
  */
 export interface BoardRuntime {
   /** Board name as INFO reports it (e.g. "sim-devkit"). */
   readonly board: string;
-  /** Milliseconds since the board booted (virtual time). */
+  /** Milliseconds since the board booted. */
   now(): number;
   /** Pins and buses (with the I2C devices found on them) for the capability document. */
   hardware(): { pins: PinInfo[]; buses: BusInfo[]; ram: number; appMax: number };
   /** Capabilities (hal/hal.json names) the board offers. */
   capabilities(): string[];
-  /** Instantiates the module with the grants of its manifest and calls start(). Throws with a readable message when it cannot. */
-  startApp(app: { name: string; wasm: Uint8Array; manifest: AppManifest }, hooks: AppHooks): Promise<RunningApp>;
-  /** Drops every running app and board state (a reboot). */
+  /** Where the board reports app logs, runtime logs and traps. */
+  listen(listener: RuntimeListener): void;
+  /**
+   * Instantiates the module with the grants of its manifest and calls start(). Throws with a
+   * readable message when the module cannot run at all; a trap inside start() is reported
+   * through the listener and the app is left trapped.
+   */
+  startApp(app: { name: string; wasm: Uint8Array; manifest: AppManifest }): RunningApp;
+  /** Forgets an app (removed or replaced by a new version); stops it first if it runs. */
+  forget(name: string): void;
+  /** Drops every app and all board-side state (a reboot). */
   reboot(): void;
+  /** Catches the board's clock up with the wall clock before a request is served (realtime boards). */
+  sync?(): void;
 }
 
-export interface AppHooks {
-  log(level: LogLevel, msg: string): void;
-  /** The app trapped (or was stopped by the runtime); it no longer runs. */
-  trapped(message: string): void;
+export interface RuntimeListener {
+  log(level: LogLevel, app: string | null, msg: string): void;
+  /** The app trapped (or the watchdog stopped it); it no longer runs. */
+  trapped(app: string, message: string): void;
 }
 
 export interface RunningApp {

@@ -69,6 +69,21 @@ export class SimulatedDevice {
     this.store = options.store ?? new MemoryStore();
     this.logCapacity = options.logCapacity ?? 1000;
     this.firmwareVersion = options.firmwareVersion ?? "0.1.0";
+    runtime.listen({
+      log: (level, app, msg) => this.record(level, app, msg),
+      trapped: (app, message) => {
+        const rt = this.apps.get(app);
+        if (!rt || rt.state !== "running") return;
+        rt.running = undefined;
+        this.record("error", app, message);
+        this.setState(app, rt, "trapped", message);
+      },
+    });
+  }
+
+  /** Brings the board's clock up to date before a request is served. */
+  sync(): void {
+    this.runtime.sync?.();
   }
 
   /** Boots the runtime: logs a banner and starts the autostart apps, as firmware does. */
@@ -76,6 +91,7 @@ export class SimulatedDevice {
     this.record("info", null, `${FIRMWARE_NAME} ${this.firmwareVersion} on ${this.runtime.board}, ${this.store.list().length} app(s) in store`);
     for (const m of this.store.list()) {
       this.apps.set(m.name, { state: "stopped" });
+      // A broken autostart app is logged and left trapped; the device still boots.
       if (m.autostart) await this.start(m.name).catch(() => undefined);
     }
   }
@@ -178,6 +194,7 @@ export class SimulatedDevice {
     }
     const previous = this.apps.get(u.name);
     if (previous?.running) this.halt(u.name, "stopped");
+    this.runtime.forget(u.name);
     const old = this.store.get(u.name);
     this.store.put({
       name: u.name,
@@ -205,28 +222,18 @@ export class SimulatedDevice {
     this.apps.set(name, entry);
     this.record("info", null, `starting ${name}`);
     try {
-      entry.running = await this.runtime.startApp(
-        { name, wasm: m.wasm, manifest },
-        {
-          log: (level, msg) => this.record(level, name, msg),
-          trapped: (message) => {
-            if (this.apps.get(name) !== entry || entry.state !== "running") return;
-            this.record("error", name, `trap: ${message}`);
-            entry.running = undefined;
-            this.setState(name, entry, "trapped", message);
-          },
-        },
-      );
+      const running = this.runtime.startApp({ name, wasm: m.wasm, manifest });
+      // A trap inside start() has already marked the app trapped through the listener.
+      if (entry.state === "running") {
+        entry.running = running;
+        this.emitState({ name, state: "running" });
+      }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      entry.running = undefined;
-      if (entry.state === "running") {
-        this.record("error", name, `cannot start: ${message}`);
-        this.setState(name, entry, "trapped", message);
-      }
+      this.record("error", name, `cannot start: ${message}`);
+      this.setState(name, entry, "trapped", message);
       throw fault.invalid(`cannot start '${name}': ${message}`);
     }
-    if (entry.state === "running") this.emitState({ name, state: "running" });
   }
 
   stop(name: string): void {
@@ -240,6 +247,7 @@ export class SimulatedDevice {
     if (!this.store.get(name)) throw fault.notFound(name);
     const rt = this.apps.get(name);
     if (rt?.running) this.halt(name, "stopped");
+    this.runtime.forget(name);
     this.store.remove(name);
     this.apps.delete(name);
     this.record("info", null, `removed ${name}`);

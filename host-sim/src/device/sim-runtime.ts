@@ -1,0 +1,64 @@
+import type { AppManifest as ProtocolManifest, BusInfo, PinInfo } from "../../../compiler/src/protocol/types.js";
+import { parseManifest } from "../app/manifest.js";
+import type { SimBoard } from "../board/sim-board.js";
+import type { BoardRuntime, RunningApp, RuntimeListener } from "./runtime.js";
+
+const DEFAULT_RAM = 256 * 1024;
+const DEFAULT_APP_MAX = 64 * 1024;
+
+/** Adapts a simulator board (host-sim/src/board) to what a simulated device runs apps on. */
+export class SimBoardRuntime implements BoardRuntime {
+  private listener: RuntimeListener | undefined;
+  /** Set when the simulation is paced by the wall clock (see RealtimePacer). */
+  sync?: () => void;
+
+  constructor(readonly simBoard: SimBoard) {
+    simBoard.sim.onEvent((ev) => {
+      if (ev.board !== simBoard.id || !this.listener) return;
+      if (ev.type === "log") this.listener.log(ev.level, ev.app, ev.msg);
+      else if (ev.type === "app" && ev.state === "trapped") this.listener.trapped(ev.app, ev.error ?? "trapped");
+    });
+  }
+
+  get board(): string {
+    return this.simBoard.def.name;
+  }
+
+  now(): number {
+    return this.simBoard.sim.now;
+  }
+
+  hardware(): { pins: PinInfo[]; buses: BusInfo[]; ram: number; appMax: number } {
+    const info = this.simBoard.info() as { pins: PinInfo[]; buses: BusInfo[] };
+    const memory = this.simBoard.def.extra.memory as { ram?: number; appMax?: number } | undefined;
+    return { pins: info.pins, buses: info.buses, ram: memory?.ram ?? DEFAULT_RAM, appMax: memory?.appMax ?? DEFAULT_APP_MAX };
+  }
+
+  capabilities(): string[] {
+    return ((this.simBoard.info() as { capabilities?: string[] }).capabilities ?? []).slice();
+  }
+
+  listen(listener: RuntimeListener): void {
+    this.listener = listener;
+  }
+
+  startApp(app: { name: string; wasm: Uint8Array; manifest: ProtocolManifest }): RunningApp {
+    let simApp = this.simBoard.apps.get(app.name);
+    if (!simApp) {
+      // The device may install a module under another name than its manifest's (deploy --name).
+      const manifest = parseManifest({ ...app.manifest, name: app.name }, `manifest of '${app.name}'`);
+      simApp = this.simBoard.install(app.wasm, manifest, { start: false });
+    }
+    const installed = simApp;
+    installed.start();
+    return { stop: () => installed.stop() };
+  }
+
+  forget(name: string): void {
+    if (this.simBoard.apps.has(name)) this.simBoard.remove(name);
+  }
+
+  reboot(): void {
+    for (const name of [...this.simBoard.apps.keys()]) this.simBoard.remove(name);
+  }
+}
