@@ -50,7 +50,8 @@ export function formatEventHuman(event: SimEvent, options: HumanOptions = {}): s
         : `${time}app '${event.app}' trapped in ${event.entry}: ${event.message}`;
     case "app":
       // A trap already printed its own line.
-      return event.state === "trapped" ? undefined : `${time}app '${event.app}' ${event.state}`;
+      if (event.state === "trapped") return undefined;
+      return `${time}app '${event.app}' ${event.state === "running" ? "started" : "stopped"}`;
     case "i2c": {
       if (!options.trace) return undefined;
       const head = `${time}${event.bus} `;

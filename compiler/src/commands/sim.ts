@@ -33,7 +33,7 @@ options:
                      remain, at most ${DEFAULT_LIMIT_MS / 1000} s)
   --realtime         pace the simulation by the wall clock instead of running it as fast as possible
   --set NAME=VALUE   set an input at t = 0 (repeatable): BUTTON0=1 (1 = pressed),
-                     I2C0.tmp105.temperature=26.5, I2C0.bme280.pressure=990 (hPa)
+                     I2C0.tmp105.temperature=26.5, I2C0.bme280.pressure=99000 (Pa)
   --scenario FILE    JSON list of {"t": 1500, "set": "BUTTON0", "value": 1} changes over time
   --json             one JSON object per event and line (t, type, ...)
   --trace            also print I2C transactions and published messages (human output)

@@ -144,6 +144,7 @@ export class SimApp {
       message = `stopped by the watchdog: ${entry} did not return within its budget (${budget} steps)`;
     } else if (err instanceof HalTrap || err instanceof WebAssembly.RuntimeError || err instanceof WebAssembly.LinkError) {
       message = err.message.replace(/^WebAssembly\.Instance\(\): /, "");
+      if (message === "unreachable") message = "unreachable instruction executed";
     } else if (err instanceof RangeError && /call stack/i.test(err.message)) {
       message = "call stack exhausted (recursion too deep)";
     } else {

@@ -82,10 +82,10 @@ export interface RawReadings {
 }
 
 /** Raw ADC values that compensate to (approximately, to the formulas' resolution) the inputs. */
-export function rawFromPhysical(celsius: number, hectopascal: number, percentRh: number, c: Bme280Calibration): RawReadings {
+export function rawFromPhysical(celsius: number, pascal: number, percentRh: number, c: Bme280Calibration): RawReadings {
   const adcT = invert((raw) => compensateTemperature(raw, c).centi, Math.round(celsius * 100), 0, 0xfffff);
   const { tFine } = compensateTemperature(adcT, c);
-  const adcP = invert((raw) => compensatePressure(raw, tFine, c), hectopascal * 100 * 256, 0, 0xfffff);
+  const adcP = invert((raw) => compensatePressure(raw, tFine, c), pascal * 256, 0, 0xfffff);
   const adcH = invert((raw) => compensateHumidity(raw, tFine, c), percentRh * 1024, 0, 0xffff);
   return { adcT, adcP, adcH };
 }

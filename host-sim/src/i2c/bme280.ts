@@ -28,8 +28,8 @@ const RESET_WORD = 0xb6;
 
 export class Bme280 implements I2CDevice {
   readonly driver = "bme280";
-  readonly quantities = { temperature: "°C", pressure: "hPa", humidity: "%RH" };
-  private values = { temperature: 25, pressure: 1013.25, humidity: 50 };
+  readonly quantities = { temperature: "°C", pressure: "Pa", humidity: "%RH" };
+  private values = { temperature: 25, pressure: 101325, humidity: 50 };
   private regs = new Uint8Array(256);
   private pointer = 0;
   /** ctrl_hum only takes effect when ctrl_meas is written next (datasheet 5.4.3). */
@@ -45,7 +45,7 @@ export class Bme280 implements I2CDevice {
   }
 
   setQuantity(name: string, value: number): void {
-    const limits: Record<string, [number, number]> = { temperature: [-40, 85], pressure: [300, 1100], humidity: [0, 100] };
+    const limits: Record<string, [number, number]> = { temperature: [-40, 85], pressure: [30000, 110000], humidity: [0, 100] };
     const [min, max] = limits[name] ?? [-Infinity, Infinity];
     checkQuantity(this, name, value, min, max);
     this.values[name as keyof typeof this.values] = value;

@@ -1,0 +1,296 @@
+// The simulator core through its API: virtual time, timers, pins with debounce, messages,
+// random, I2C, grants, traps and the watchdog, several apps and boards.
+import { describe, expect, it } from "vitest";
+import { type AppManifest, AppLoadError, Simulation, sha256Hex } from "../../host-sim/src/index.js";
+import { IMPORTS, gpioEvents, logs, simWithBoard, testBoard, traps, wat } from "./support.js";
+
+const BLINKY = (ms: number, pin = "LED0") => wat(`(module ${IMPORTS}
+ (memory (export "memory") 1)
+ (data (i32.const 0) "${pin}")
+ (global $led (mut i32) (i32.const 0))
+ (func (export "start")
+   (global.set $led (call $gpio_open (i32.const 0) (i32.const ${pin.length})))
+   (drop (call $gpio_mode (global.get $led) (i32.const 1)))
+   (drop (call $timer_start (i32.const ${ms}) (i32.const 1))))
+ (func (export "on_timer") (param i32) (drop (call $gpio_toggle (global.get $led)))))`);
+
+function manifestFor(wasm: Uint8Array, name: string, capabilities: string[], pins: string[] = [], buses: string[] = []): AppManifest {
+  return {
+    liquid: 1, name, version: "0.1.0", sha256: sha256Hex(wasm), size: wasm.length, exports: [], imports: [],
+    capabilities, resources: { pins, buses },
+  };
+}
+
+const ALL_CAPS = ["gpio", "i2c", "time", "log", "device", "msg", "random"];
+
+describe("virtual time and timers", () => {
+  it("toggles LED0 at exactly every 500 ms of virtual time, including the end of the run", () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(BLINKY(500), undefined, { name: "blinky" });
+    sim.runFor(2000);
+    expect(gpioEvents(events, "LED0")).toEqual([[500, 1], [1000, 0], [1500, 1], [2000, 0]]);
+    expect(sim.now).toBe(2000);
+    sim.runFor(499);
+    expect(gpioEvents(events, "LED0")).toHaveLength(4);
+    sim.runFor(1);
+    expect(gpioEvents(events, "LED0").at(-1)).toEqual([2500, 1]);
+  });
+
+  it("fires a one-shot timer once and stops a cancelled periodic timer", () => {
+    const { sim, board, events } = simWithBoard();
+    // A one-shot of 300 ms lights LED1 and cancels a periodic 100 ms timer that toggles LED0.
+    // Both are due at 300: the one-shot was armed at 0, the periodic's third firing only at
+    // 200, and equal times run in arming order — so the periodic never fires at 300.
+    board.install(wat(`(module ${IMPORTS}
+      (memory (export "memory") 1) (data (i32.const 0) "LED0LED1")
+      (global $l0 (mut i32) (i32.const 0)) (global $l1 (mut i32) (i32.const 0))
+      (global $periodic (mut i32) (i32.const 0)) (global $once (mut i32) (i32.const 0))
+      (func (export "start")
+        (global.set $l0 (call $gpio_open (i32.const 0) (i32.const 4)))
+        (global.set $l1 (call $gpio_open (i32.const 4) (i32.const 4)))
+        (drop (call $gpio_mode (global.get $l0) (i32.const 1)))
+        (drop (call $gpio_mode (global.get $l1) (i32.const 1)))
+        (global.set $periodic (call $timer_start (i32.const 100) (i32.const 1)))
+        (global.set $once (call $timer_start (i32.const 300) (i32.const 0))))
+      (func (export "on_timer") (param $t i32)
+        (if (i32.eq (local.get $t) (global.get $once))
+          (then (drop (call $gpio_write (global.get $l1) (i32.const 1)))
+                (drop (call $timer_cancel (global.get $periodic))))
+          (else (drop (call $gpio_toggle (global.get $l0)))))))`), undefined, { name: "timers" });
+    const idle = sim.runUntilIdle(10_000);
+    expect(idle).toBe(true);
+    expect(gpioEvents(events, "LED0")).toEqual([[100, 1], [200, 0]]);
+    expect(gpioEvents(events, "LED1")).toEqual([[300, 1]]);
+    expect(sim.now).toBe(300);
+  });
+
+  it("reads the virtual clock through time.now_ms", () => {
+    const { sim, board } = simWithBoard();
+    const app = board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (global $seen (mut i64) (i64.const -1)) (export "seen" (global $seen))
+      (func (export "start") (drop (call $timer_start (i32.const 1234) (i32.const 0))))
+      (func (export "on_timer") (param i32) (global.set $seen (call $now_ms))))`), undefined, { name: "clock" });
+    sim.runFor(5000);
+    expect((app.wasmInstance!.exports.seen as WebAssembly.Global).value).toBe(1234n);
+  });
+});
+
+describe("pins", () => {
+  // on_pin drives LED1 with the inverse of BUTTON0's level (active low: pressed = level 0).
+  const BUTTON_APP = wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "BUTTON0LED1")
+    (global $btn (mut i32) (i32.const 0)) (global $led (mut i32) (i32.const 0))
+    (func (export "start")
+      (global.set $btn (call $gpio_open (i32.const 0) (i32.const 7)))
+      (global.set $led (call $gpio_open (i32.const 7) (i32.const 4)))
+      (drop (call $gpio_mode (global.get $btn) (i32.const 2)))
+      (drop (call $gpio_mode (global.get $led) (i32.const 1)))
+      (drop (call $gpio_watch (global.get $btn) (i32.const 3) (i32.const 20))))
+    (func (export "on_pin") (param $pin i32) (param $v i32)
+      (drop (call $gpio_write (global.get $led) (i32.eqz (local.get $v))))))`);
+
+  it("debounces a bouncing button: only levels stable for 20 ms reach on_pin", () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(BUTTON_APP, undefined, { name: "button" });
+    const press = [[100, 1], [104, 0], [108, 1], [600, 0], [603, 1], [606, 0], [900, 1], [910, 0]];
+    for (const [t, v] of press) sim.at(t!, () => board.set("BUTTON0", v!));
+    sim.runFor(1500);
+    // Pressed from 108 (stable at 128), released from 606 (stable at 626); the 10 ms press at
+    // 900 is shorter than the debounce time and is ignored.
+    expect(gpioEvents(events, "LED1")).toEqual([[128, 1], [626, 0]]);
+    expect(board.get("BUTTON0")).toBe(0);
+  });
+
+  it("reports BUTTON0's line level: active low, pulled up when released", () => {
+    const { sim, board, events } = simWithBoard();
+    expect(board.pins.get("BUTTON0")!.level).toBe(1);
+    board.set("BUTTON0", 1);
+    sim.runFor(10);
+    expect(gpioEvents(events, "BUTTON0")).toEqual([[0, 0]]);
+    expect(() => board.set("LED0", 1)).toThrow("LED0 is an output driven by apps; it cannot be set from outside");
+    expect(() => board.set("BUTTON0", 2)).toThrow("BUTTON0 takes 0 or 1 (1 = pressed), not 2");
+    expect(() => board.set("NOPE", 1)).toThrow(/has nothing named NOPE \(settable: BUTTON0, GPIO5, I2C0.tmp105.temperature/);
+  });
+
+  it("returns ENOENT for a granted pin the board lacks, and traps on a pin not granted", () => {
+    const { sim, board, events } = simWithBoard();
+    const app = wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "LED7LED1")
+      (global $r (mut i32) (i32.const 0)) (export "r" (global $r))
+      (func (export "start")
+        (global.set $r (call $gpio_open (i32.const 0) (i32.const 4)))
+        (drop (call $gpio_open (i32.const 4) (i32.const 4)))))`);
+    const inst = board.install(app, manifestFor(app, "picky", ALL_CAPS, ["LED0", "LED7"]));
+    board.install(BLINKY(250), undefined, { name: "blinky" });
+    sim.runFor(600);
+    expect(traps(events)).toMatchObject([
+      { t: 0, app: "picky", entry: "start", watchdog: false, message: "app 'picky' may not use pin LED1: not granted by its manifest" },
+    ]);
+    expect(inst.state).toBe("trapped");
+    expect(inst.error).toBe("trapped in start: app 'picky' may not use pin LED1: not granted by its manifest");
+    expect(gpioEvents(events, "LED0")).toEqual([[250, 1], [500, 0]]);
+  });
+});
+
+describe("messages", () => {
+  it("delivers a publish to subscribers in a later event, never inside publish", () => {
+    const { sim, board, events } = simWithBoard();
+    const sub = wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "room/#")
+      (func (export "start") (drop (call $subscribe (i32.const 0) (i32.const 6))))
+      (func (export "on_message") (param $s i32) (param $len i32)
+        (drop (call $msg_read (i32.const 100) (i32.const 64)))
+        (call $log (i32.const 1) (i32.const 100) (local.get $len))))`);
+    const pub = wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (data (i32.const 0) "room/temp") (data (i32.const 16) "21.5 C") (data (i32.const 32) "published") (data (i32.const 48) "other")
+      (func (export "start")
+        (drop (call $timer_start (i32.const 50) (i32.const 0))))
+      (func (export "on_timer") (param i32)
+        (drop (call $publish (i32.const 48) (i32.const 5) (i32.const 16) (i32.const 6)))
+        (drop (call $publish (i32.const 0) (i32.const 9) (i32.const 16) (i32.const 6)))
+        (call $log (i32.const 1) (i32.const 32) (i32.const 9))))`);
+    board.install(sub, undefined, { name: "sub" });
+    board.install(pub, undefined, { name: "pub" });
+    sim.runFor(100);
+    expect(logs(events)).toEqual([[50, "published"], [50, "21.5 C"]]);
+    expect(logs(events, "sub")).toEqual([[50, "21.5 C"]]);
+    expect(events.filter((e) => e.type === "msg")).toHaveLength(2);
+  });
+});
+
+describe("random", () => {
+  it("gives the same sequence for the same seed and another for another seed", () => {
+    const draw = (seed: number) => {
+      const { sim, board } = simWithBoard({ seed });
+      const app = board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+        (global $a (mut i32) (i32.const 0)) (global $b (mut i32) (i32.const 0))
+        (export "a" (global $a)) (export "b" (global $b))
+        (func (export "start") (global.set $a (call $random_u32)) (global.set $b (call $random_u32))))`), undefined, { name: "dice" });
+      sim.runFor(1);
+      const ex = app.wasmInstance!.exports;
+      return [(ex.a as WebAssembly.Global).value, (ex.b as WebAssembly.Global).value];
+    };
+    expect(draw(7)).toEqual(draw(7));
+    expect(draw(7)).not.toEqual(draw(8));
+    expect(draw(7)[0]).not.toEqual(draw(7)[1]);
+  });
+});
+
+describe("I2C", () => {
+  it("reads the TMP105 through i2c.write_read and NACKs an absent address", () => {
+    const { sim, board, events } = simWithBoard();
+    const app = board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "I2C0")
+      (global $ok (mut i32) (i32.const 0)) (global $nack (mut i32) (i32.const 0))
+      (export "ok" (global $ok)) (export "nack" (global $nack))
+      (func (export "start") (local $bus i32)
+        (local.set $bus (call $i2c_open (i32.const 0) (i32.const 4)))
+        (i32.store8 (i32.const 16) (i32.const 0))
+        (global.set $ok (call $i2c_write_read (local.get $bus) (i32.const 0x48) (i32.const 16) (i32.const 1) (i32.const 20) (i32.const 2)))
+        (global.set $nack (call $i2c_write_read (local.get $bus) (i32.const 0x50) (i32.const 16) (i32.const 1) (i32.const 20) (i32.const 2)))))`),
+      undefined, { name: "reader" });
+    sim.runFor(1);
+    const ex = app.wasmInstance!.exports;
+    expect((ex.ok as WebAssembly.Global).value).toBe(2);
+    expect((ex.nack as WebAssembly.Global).value).toBe(-2);
+    expect([...new Uint8Array((ex.memory as WebAssembly.Memory).buffer, 20, 2)]).toEqual([21, 128]); // 21.5 °C
+    expect(events.filter((e) => e.type === "i2c")).toEqual([
+      { t: 0, type: "i2c", bus: "I2C0", addr: 72, op: "write_read", write: [0], read: [21, 128], ok: true, app: "reader", board: "b1" },
+      { t: 0, type: "i2c", bus: "I2C0", addr: 80, op: "write_read", write: [0], read: [], ok: false, app: "reader", board: "b1" },
+    ]);
+  });
+});
+
+describe("faults stay inside the faulty app", () => {
+  it("stops an endless loop with the watchdog while blinky keeps blinking", () => {
+    const { sim, board, events } = simWithBoard({ budget: 200_000 });
+    board.install(BLINKY(500), undefined, { name: "blinky" });
+    const spin = board.install(wat(`(module (memory (export "memory") 1)
+      (func (export "start") (loop $l (br $l))))`), undefined, { name: "spin" });
+    sim.runFor(1000);
+    expect(traps(events)).toMatchObject([
+      { t: 0, app: "spin", entry: "start", watchdog: true, message: "stopped by the watchdog: start did not return within its budget (200,000 steps)" },
+    ]);
+    expect(spin.state).toBe("trapped");
+    expect(gpioEvents(events, "LED0")).toEqual([[500, 1], [1000, 0]]);
+  });
+
+  it("reports a wasm trap in on_timer with the entry point, and the app stops getting events", () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(BLINKY(300), undefined, { name: "blinky" });
+    board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "start") (drop (call $timer_start (i32.const 700) (i32.const 1))))
+      (func (export "on_timer") (param i32) (drop (i32.div_u (i32.const 1) (i32.const 0)))))`), undefined, { name: "bad" });
+    sim.runFor(2000);
+    expect(traps(events)).toMatchObject([{ t: 700, app: "bad", entry: "on_timer", message: "divide by zero" }]);
+    expect(events.filter((e) => e.type === "app" && e.app === "bad").map((e) => [e.t, (e as { state: string }).state])).toEqual([
+      [0, "running"],
+      [700, "trapped"],
+    ]);
+    expect(gpioEvents(events, "LED0").map(([t]) => t)).toEqual([300, 600, 900, 1200, 1500, 1800]);
+  });
+
+  it("traps an out-of-bounds pointer passed to the HAL with the glue's message", () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (func (export "start") (call $log (i32.const 1) (i32.const 65530) (i32.const 10))))`), undefined, { name: "oob" });
+    sim.runFor(1);
+    expect(traps(events)).toMatchObject([
+      { app: "oob", entry: "start", message: "out-of-bounds pointer passed to log.write (ptr=65530 len=10, memory is 65536 bytes)" },
+    ]);
+  });
+
+  it("traps a HAL call made while the module is instantiated (wasm start section)", () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (func $init (call $log (i32.const 1) (i32.const 0) (i32.const 1))) (start $init)
+      (func (export "start")))`), undefined, { name: "early" });
+    sim.runFor(1);
+    expect(traps(events)[0]!.message).toMatch(/while the module was being instantiated; call it from start\(\) instead/);
+  });
+});
+
+describe("loading", () => {
+  it("refuses imports that are not HAL functions", () => {
+    const { board } = simWithBoard();
+    const app = wat(`(module (import "env" "abort" (func (param i32 i32 i32 i32))) (memory (export "memory") 1) (func (export "start")))`);
+    expect(() => board.install(app, undefined, { name: "abortive" })).toThrow(
+      new AppLoadError("app 'abortive' imports env.abort, which is not a function of the HAL (hal/hal.json v1)"),
+    );
+  });
+
+  it("refuses a module whose manifest lacks a capability it imports, or does not match it", () => {
+    const { board } = simWithBoard();
+    const app = BLINKY(500);
+    expect(() => board.install(app, manifestFor(app, "blinky", ["gpio"], ["LED0"]))).toThrow(
+      "app 'blinky' imports time.timer_start, but its manifest does not grant the 'time' capability",
+    );
+    const other = { ...manifestFor(BLINKY(400), "blinky", ALL_CAPS, ["LED0"]) };
+    expect(() => board.install(app, other)).toThrow(/app 'blinky': the module does not match its manifest \(sha256 [0-9a-f]{12}…/);
+    expect(() => board.install(new Uint8Array([0, 97, 115, 109, 2, 0, 0, 0]), undefined, { name: "junk" })).toThrow(
+      /^app 'junk' is not a valid WebAssembly module: /,
+    );
+    expect(() => board.install(wat(`(module (memory 1) (func (export "start")))`), undefined, { name: "nomem" })).toThrow(
+      "app 'nomem' does not export its memory as \"memory\"",
+    );
+  });
+
+  it("derives a manifest granting the whole board when none is given", () => {
+    const { board } = simWithBoard();
+    const app = board.install(BLINKY(500), undefined, { name: "blinky" });
+    expect(app.manifestDerived).toBe(true);
+    expect(app.manifest.capabilities.sort()).toEqual(["gpio", "i2c", "log", "msg", "random", "time"]);
+    expect(app.manifest.resources).toEqual({ pins: ["LED0", "LED1", "BUTTON0", "GPIO5"], buses: ["I2C0"] });
+  });
+});
+
+describe("several boards", () => {
+  it("runs boards side by side on one clock, each with its own pins", () => {
+    const sim = new Simulation();
+    const a = sim.addBoard(testBoard(), "a");
+    const b = sim.addBoard(testBoard(), "b");
+    const seen: string[] = [];
+    sim.onEvent((e) => e.type === "gpio" && seen.push(`${e.t} ${e.board} ${e.pin}=${e.value}`));
+    a.install(BLINKY(400), undefined, { name: "blinky" });
+    b.install(BLINKY(300), undefined, { name: "blinky" });
+    sim.runFor(900);
+    expect(seen).toEqual(["300 b LED0=1", "400 a LED0=1", "600 b LED0=0", "800 a LED0=0", "900 b LED0=1"]);
+    expect(() => sim.addBoard(testBoard(), "a")).toThrow("a board with id 'a' is already in the simulation");
+  });
+});
