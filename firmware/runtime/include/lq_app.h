@@ -1,0 +1,83 @@
+/*
+ * lq_app.h — one running app as the scheduler and the HAL implementation see it.
+ * Internal to the runtime.
+ */
+#ifndef LQ_APP_H
+#define LQ_APP_H
+
+#include <stdint.h>
+
+#include "liquid_engine.h"
+#include "lq_runtime.h"
+
+#define LQ_APP_TIMERS 8
+#define LQ_APP_SUBS 4
+#define LQ_APP_QUEUE 16
+#define LQ_APP_GRANTS 8
+#define LQ_TOPIC_MAX 48
+
+enum { LQ_CAP_GPIO = 1, LQ_CAP_I2C = 2, LQ_CAP_TIME = 4, LQ_CAP_LOG = 8, LQ_CAP_DEVICE = 16,
+       LQ_CAP_MSG = 32, LQ_CAP_RANDOM = 64 };
+
+enum { EV_START = 0, EV_TIMER = 1, EV_PIN = 2, EV_MESSAGE = 3 };
+
+typedef struct lq_event {
+  uint8_t kind;
+  int32_t a, b;
+  int16_t msg; /* message slot for EV_MESSAGE */
+  uint64_t t_ms; /* when it was due: the time a handler's effects are reported at */
+} lq_event;
+
+typedef struct lq_app_timer {
+  int active, periodic;
+  uint32_t period_ms;
+  uint64_t due_ms;
+} lq_app_timer;
+
+typedef struct lq_app_watch {
+  int active, edges;
+  uint32_t debounce_ms;
+  int stable, candidate;
+  uint64_t since_ms;
+} lq_app_watch;
+
+typedef struct lq_app {
+  int used;
+  char name[32];
+  lq_module *module;
+  lq_instance *inst;
+  lq_func *f_start, *f_timer, *f_pin, *f_message;
+  uint32_t caps;
+  int ngrant_pins, ngrant_buses;
+  char grant_pins[LQ_APP_GRANTS][16], grant_buses[LQ_APP_GRANTS][16];
+  uint8_t pin_open[LQ_BOARD_MAX_PINS], bus_open[LQ_BOARD_MAX_BUSES];
+  lq_app_timer timers[LQ_APP_TIMERS];
+  lq_app_watch watches[LQ_BOARD_MAX_PINS];
+  int nsubs;
+  char subs[LQ_APP_SUBS][LQ_TOPIC_MAX];
+  uint8_t sub_active[LQ_APP_SUBS];
+  lq_event queue[LQ_APP_QUEUE];
+  int q_head, q_len;
+  /* the call in progress (possibly suspended by fuel) */
+  int calling;
+  lq_event current;
+  uint64_t call_started_ms;
+} lq_app;
+
+/* The app whose code is running now (set around every call into wasm). */
+extern lq_app *lq_current_app;
+
+/* HAL implementation helpers (hal_impl.c). */
+int lq_app_grants_parse(lq_app *app, const char *manifest, uint32_t len, char *msg, size_t cap);
+uint32_t lq_capability_bit(const char *module, size_t len);
+/* The message being delivered to on_message (for msg.read / msg.topic). */
+int lq_msg_current(const char **topic, const uint8_t **data, uint32_t *len);
+/* Queues an event for an app; returns 0 or -1 when its queue is full. */
+int lq_app_enqueue(lq_app *app, const lq_event *ev);
+/* Publishes to every subscriber (delivered later, never inside the publisher's call). */
+int lq_msg_publish(const char *topic, size_t tlen, const uint8_t *data, size_t dlen);
+/* Trace a GPIO output change: "gpio T NAME V" with T the time of the event being handled. */
+void lq_trace_gpio(const char *pin, int value);
+uint64_t lq_event_time_ms(void);
+
+#endif

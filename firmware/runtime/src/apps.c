@@ -1,0 +1,557 @@
+/*
+ * App lifecycle and the scheduler: every running app is an engine instance with its own
+ * memory; events (start, timers, pin edges, messages) are queued per app and delivered one at a
+ * time, in fuel slices, round robin, so that an app stuck in a loop cannot starve the others
+ * or the protocol. A trap stops only the app that trapped.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "liquid_port.h"
+#include "lq_app.h"
+#include "lq_hal_link.h"
+#include "lq_sha256.h"
+#include "lq_store.h"
+
+#ifndef LQ_SLICE_FUEL
+#define LQ_SLICE_FUEL 20000u /* fuel units per slice: a few hundred us of wasm */
+#endif
+#ifndef LQ_CALL_BUDGET_MS
+#define LQ_CALL_BUDGET_MS 2000u /* an entry point still running after this is stopped */
+#endif
+#define MSG_SLOTS 16
+#define MSG_MAX 256
+
+uint8_t lq_module_buf[LQ_MODULE_MAX];
+static uint8_t arena_mem[LQ_RUNTIME_ARENA_SIZE] __attribute__((aligned(16)));
+static lq_arena arena;
+static lq_engine *engine;
+static lq_app apps[LQ_MAX_APPS];
+static int rr; /* round-robin start */
+lq_app *lq_current_app;
+
+/* apps that trapped, with their error, until started again or removed */
+static struct {
+  char name[32];
+  char error[LQ_MESSAGE_MAX + 32];
+} trapped[LQ_STORE_MAX_APPS];
+
+static struct {
+  int refs;
+  char topic[LQ_TOPIC_MAX];
+  uint8_t data[MSG_MAX];
+  uint32_t len;
+} msgs[MSG_SLOTS];
+static int msg_current = -1;
+
+static const char *EV_NAMES[] = {"start", "on_timer", "on_pin", "on_message"};
+
+/* ---- engine ------------------------------------------------------------------------------ */
+
+static int engine_up(void) {
+  lq_config cfg;
+  lq_error err;
+  if (engine) return 0;
+  memset(&cfg, 0, sizeof cfg);
+  lq_arena_init(&arena, arena_mem, sizeof arena_mem);
+  cfg.alloc = lq_arena_alloc;
+  cfg.alloc_user = &arena;
+  cfg.limits.max_module_size = LQ_MODULE_MAX;
+  cfg.limits.max_memory_pages = LQ_APP_MAX_PAGES;
+  cfg.limits.max_table_size = 4096;
+  cfg.limits.value_stack_slots = 8192;
+  cfg.limits.call_depth = 1000;
+  if (lq_engine_new(&cfg, &engine, &err) != LQ_OK) {
+    lq_log(LQ_LOG_ERROR, NULL, "engine: %s", err.message);
+    return -1;
+  }
+  if (lq_hal_link_init(engine) != 0) {
+    lq_log(LQ_LOG_ERROR, NULL, "engine: cannot create the HAL host functions");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- state bookkeeping ------------------------------------------------------------------- */
+
+static lq_app *find_app(const char *name) {
+  int i;
+  for (i = 0; i < LQ_MAX_APPS; i++)
+    if (apps[i].used && !strcmp(apps[i].name, name)) return &apps[i];
+  return NULL;
+}
+
+static int trapped_index(const char *name) {
+  int i;
+  for (i = 0; i < LQ_STORE_MAX_APPS; i++)
+    if (trapped[i].name[0] && !strcmp(trapped[i].name, name)) return i;
+  return -1;
+}
+
+static void clear_trapped(const char *name) {
+  int i = trapped_index(name);
+  if (i >= 0) trapped[i].name[0] = 0;
+}
+
+int lq_apps_state(const char *name, const char **error) {
+  int i;
+  *error = NULL;
+  if (find_app(name)) return LQ_APP_RUNNING;
+  i = trapped_index(name);
+  if (i >= 0) {
+    *error = trapped[i].error;
+    return LQ_APP_TRAPPED;
+  }
+  return LQ_APP_STOPPED;
+}
+
+void lq_report_app_state(const char *name, const char *state, const char *error) {
+  char json[400], qn[80], qe[300], trace[400];
+  size_t n;
+  lq_json_quote(name, strlen(name), qn, sizeof qn);
+  if (error) {
+    lq_json_quote(error, strlen(error), qe, sizeof qe);
+    n = (size_t)snprintf(json, sizeof json, "{\"name\":%s,\"state\":\"%s\",\"error\":%s}", qn, state, qe);
+  } else {
+    n = (size_t)snprintf(json, sizeof json, "{\"name\":%s,\"state\":\"%s\"}", qn, state);
+  }
+  if (n < sizeof json) lq_protocol_event(0x81, json, n);
+  snprintf(trace, sizeof trace, "app %llu %s %s%s%s", (unsigned long long)lq_now_ms(), name, state,
+           error ? ": " : "", error ? error : "");
+  lq_port_trace(trace);
+  if (error) lq_log(LQ_LOG_ERROR, NULL, "app '%s' %s: %s", name, state, error);
+  else lq_log(LQ_LOG_INFO, NULL, "app '%s' %s", name, state);
+}
+
+static void release_messages(lq_app *app) {
+  int i;
+  for (i = 0; i < app->q_len; i++) {
+    lq_event *ev = &app->queue[(app->q_head + i) % LQ_APP_QUEUE];
+    if (ev->kind == EV_MESSAGE && ev->msg >= 0) msgs[ev->msg].refs--;
+  }
+  if (app->calling && app->current.kind == EV_MESSAGE && app->current.msg >= 0)
+    msgs[app->current.msg].refs--;
+}
+
+static void free_app(lq_app *app) {
+  int i;
+  release_messages(app);
+  for (i = 0; i < LQ_BOARD_MAX_PINS; i++)
+    if (app->watches[i].active) lq_port_gpio_notify(lq_the_board.pins[i].port_pin, 0);
+  if (app->inst) lq_instance_free(app->inst);
+  if (app->module) lq_module_free(app->module);
+  if (lq_current_app == app) lq_current_app = NULL;
+  memset(app, 0, sizeof *app);
+}
+
+static void trap_app(lq_app *app, const char *where, const char *message) {
+  char name[32];
+  int i;
+  memcpy(name, app->name, sizeof name);
+  for (i = 0; i < LQ_STORE_MAX_APPS && trapped[i].name[0]; i++) {}
+  if (i == LQ_STORE_MAX_APPS) i = 0;
+  memcpy(trapped[i].name, name, sizeof name);
+  snprintf(trapped[i].error, sizeof trapped[i].error, "%s: %s", where, message);
+  free_app(app);
+  lq_report_app_state(name, "trapped", trapped[i].error);
+}
+
+/* ---- validation and start ---------------------------------------------------------------- */
+
+static int check_entry(lq_module *m, const char *name, const char *params, char *msg, size_t cap) {
+  uint32_t i, n = lq_module_export_count(m);
+  for (i = 0; i < n; i++) {
+    lq_export_info ex;
+    if (lq_module_export(m, i, &ex) != LQ_OK || strcmp(ex.name, name) != 0) continue;
+    if (ex.type.kind != LQ_EXTERN_FUNC || strcmp(ex.type.params, params) != 0 ||
+        ex.type.results[0] != 0) {
+      snprintf(msg, cap, "entry point '%s' must be a function (%s) with no results", name,
+               params[0] ? (params[1] ? "i32, i32" : "i32") : "no parameters");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Checks a loaded module against the HAL and its manifest's grants. */
+static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t cap) {
+  uint32_t i, n = lq_module_import_count(m);
+  for (i = 0; i < n; i++) {
+    lq_import_info im;
+    uint32_t bit;
+    lq_module_import(m, i, &im);
+    if (im.type.kind != LQ_EXTERN_FUNC) {
+      snprintf(msg, cap, "import %.*s.%.*s: only functions can be imported", (int)im.module_len,
+               im.module, (int)im.name_len, im.name);
+      return -1;
+    }
+    if (lq_hal_link_check(&im, msg, cap) != 0) return -1;
+    bit = lq_capability_bit(im.module, im.module_len);
+    if (!(grants->caps & bit)) {
+      snprintf(msg, cap, "module imports %.*s.%.*s but its manifest does not grant capability '%.*s'",
+               (int)im.module_len, im.module, (int)im.name_len, im.name, (int)im.module_len,
+               im.module);
+      return -1;
+    }
+  }
+  if (check_entry(m, "start", "", msg, cap) || check_entry(m, "on_timer", "i", msg, cap) ||
+      check_entry(m, "on_pin", "ii", msg, cap) || check_entry(m, "on_message", "ii", msg, cap))
+    return -1;
+  return 0;
+}
+
+int lq_apps_validate(const uint8_t *wasm, uint32_t len, const char *manifest, uint32_t mlen,
+                     char *msg, size_t cap) {
+  static lq_app scratch;
+  lq_module *m;
+  lq_error err;
+  int rc;
+  if (engine_up() != 0) {
+    snprintf(msg, cap, "the engine could not start");
+    return -1;
+  }
+  memset(&scratch, 0, sizeof scratch);
+  if (lq_app_grants_parse(&scratch, manifest, mlen, msg, cap) != 0) return -1;
+  if (lq_module_load(engine, wasm, len, &m, &err) != LQ_OK) {
+    snprintf(msg, cap, "invalid module: %s", err.message);
+    return -1;
+  }
+  rc = check_module(m, &scratch, msg, cap);
+  lq_module_free(m);
+  return rc;
+}
+
+static lq_status resolve(void *user, const lq_import_info *im, lq_extern *out) {
+  (void)user;
+  return lq_hal_link_resolve(im, out);
+}
+
+static int load_app(lq_app *app, const lq_store_entry *e, char *msg, size_t cap) {
+  static char manifest[LQ_MAX_PAYLOAD];
+  uint8_t digest[32];
+  lq_sha256 h;
+  lq_error err;
+  lq_status st;
+  if (e->wasm_len > LQ_MODULE_MAX || e->manifest_len >= sizeof manifest ||
+      lq_store_read_wasm(e, 0, lq_module_buf, e->wasm_len) != 0 ||
+      lq_store_read_manifest(e, 0, manifest, e->manifest_len) != 0) {
+    snprintf(msg, cap, "cannot read app '%s' from the store", e->name);
+    return LQ_P_EINTERNAL;
+  }
+  lq_sha256_init(&h);
+  lq_sha256_update(&h, lq_module_buf, e->wasm_len);
+  lq_sha256_final(&h, digest);
+  if (memcmp(digest, e->sha256, 32) != 0) {
+    snprintf(msg, cap, "stored module of '%s' is damaged (sha256 mismatch)", e->name);
+    return LQ_P_EINVALID;
+  }
+  snprintf(app->name, sizeof app->name, "%s", e->name);
+  if (lq_app_grants_parse(app, manifest, e->manifest_len, msg, cap) != 0) return LQ_P_EINVALID;
+  if (lq_module_load(engine, lq_module_buf, e->wasm_len, &app->module, &err) != LQ_OK) {
+    snprintf(msg, cap, "invalid module: %s", err.message);
+    return LQ_P_EINVALID;
+  }
+  if (check_module(app->module, app, msg, cap) != 0) return LQ_P_EINVALID;
+  lq_current_app = app;
+  st = lq_instantiate(app->module, resolve, NULL, &app->inst, &err);
+  lq_current_app = NULL;
+  if (st != LQ_OK) {
+    app->inst = NULL;
+    snprintf(msg, cap, "%s", err.message);
+    return st == LQ_TRAP ? -1 : LQ_P_EINVALID; /* -1: trapped while initialising */
+  }
+  lq_instance_set_user(app->inst, app);
+  app->f_start = lq_instance_func(app->inst, "start");
+  app->f_timer = lq_instance_func(app->inst, "on_timer");
+  app->f_pin = lq_instance_func(app->inst, "on_pin");
+  app->f_message = lq_instance_func(app->inst, "on_message");
+  return 0;
+}
+
+int lq_apps_start(const char *name, char *msg, size_t cap) {
+  const lq_store_entry *e = lq_store_find(name);
+  lq_app *app = NULL;
+  lq_event ev;
+  int i, rc;
+  if (!e) {
+    snprintf(msg, cap, "no app named '%s'", name);
+    return LQ_P_ENOTFOUND;
+  }
+  if (find_app(name)) {
+    snprintf(msg, cap, "app '%s' is already running", name);
+    return LQ_P_EEXISTS;
+  }
+  if (engine_up() != 0) {
+    snprintf(msg, cap, "the engine could not start");
+    return LQ_P_EINTERNAL;
+  }
+  for (i = 0; i < LQ_MAX_APPS; i++)
+    if (!apps[i].used) { app = &apps[i]; break; }
+  if (!app) {
+    snprintf(msg, cap, "too many apps running (at most %d)", LQ_MAX_APPS);
+    return LQ_P_EBUSY;
+  }
+  memset(app, 0, sizeof *app);
+  app->used = 1;
+  clear_trapped(name);
+  rc = load_app(app, e, msg, cap);
+  if (rc != 0) {
+    char where[48];
+    snprintf(where, sizeof where, "%s", rc == -1 ? "initialisation" : "start");
+    if (rc == -1) {
+      trap_app(app, where, msg);
+      return 0; /* started, then trapped: reported by APP_STATE */
+    }
+    free_app(app);
+    return rc;
+  }
+  lq_report_app_state(name, "running", NULL);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = EV_START;
+  ev.msg = -1;
+  ev.t_ms = lq_now_ms();
+  if (app->f_start) lq_app_enqueue(app, &ev);
+  return 0;
+}
+
+int lq_apps_stop(const char *name, char *msg, size_t cap) {
+  lq_app *app = find_app(name);
+  if (!app) {
+    snprintf(msg, cap, "app '%s' is not running", name);
+    clear_trapped(name);
+    return LQ_P_EEXISTS;
+  }
+  free_app(app);
+  lq_report_app_state(name, "stopped", NULL);
+  return 0;
+}
+
+void lq_apps_unload(const char *name) {
+  lq_app *app = find_app(name);
+  clear_trapped(name);
+  if (app) {
+    free_app(app);
+    lq_report_app_state(name, "stopped", NULL);
+  }
+}
+
+void lq_apps_unload_all(void) {
+  int i;
+  for (i = 0; i < LQ_MAX_APPS; i++)
+    if (apps[i].used) free_app(&apps[i]);
+  memset(trapped, 0, sizeof trapped);
+  memset(msgs, 0, sizeof msgs);
+  msg_current = -1;
+}
+
+void lq_apps_init(void) {
+  lq_apps_unload_all();
+  if (engine) {
+    lq_hal_link_free();
+    lq_engine_free(engine);
+    engine = NULL;
+  }
+  engine_up();
+}
+
+void lq_apps_autostart(void) {
+  int i;
+  for (i = 0; i < lq_store_count(); i++) {
+    const lq_store_entry *e = lq_store_at(i);
+    char msg[200];
+    if (!(e->flags & LQ_STORE_AUTOSTART)) continue;
+    if (lq_apps_start(e->name, msg, sizeof msg) != 0)
+      lq_log(LQ_LOG_ERROR, NULL, "autostart of '%s' failed: %s", e->name, msg);
+  }
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+int lq_app_enqueue(lq_app *app, const lq_event *ev) {
+  if (app->q_len == LQ_APP_QUEUE) return -1;
+  app->queue[(app->q_head + app->q_len) % LQ_APP_QUEUE] = *ev;
+  app->q_len++;
+  return 0;
+}
+
+static int topic_matches(const char *sub, const char *topic, size_t tlen) {
+  size_t n = strlen(sub);
+  if (n >= 2 && sub[n - 2] == '/' && sub[n - 1] == '#') /* prefix subscription "a/b/#" */
+    return tlen >= n - 1 && !memcmp(sub, topic, n - 1);
+  return n == tlen && !memcmp(sub, topic, n);
+}
+
+int lq_msg_publish(const char *topic, size_t tlen, const uint8_t *data, size_t dlen) {
+  int slot = -1, i, s;
+  if (tlen >= LQ_TOPIC_MAX || dlen > MSG_MAX) return -1;
+  for (i = 0; i < MSG_SLOTS; i++)
+    if (msgs[i].refs == 0 && i != msg_current) { slot = i; break; }
+  if (slot < 0) return -4; /* EBUSY: too many messages in flight */
+  memcpy(msgs[slot].topic, topic, tlen);
+  msgs[slot].topic[tlen] = 0;
+  memcpy(msgs[slot].data, data, dlen);
+  msgs[slot].len = (uint32_t)dlen;
+  for (i = 0; i < LQ_MAX_APPS; i++) {
+    lq_app *a = &apps[i];
+    if (!a->used || !a->f_message) continue;
+    for (s = 0; s < a->nsubs; s++) {
+      lq_event ev;
+      if (!a->sub_active[s] || !topic_matches(a->subs[s], topic, tlen)) continue;
+      memset(&ev, 0, sizeof ev);
+      ev.kind = EV_MESSAGE;
+      ev.a = s;
+      ev.b = (int32_t)dlen;
+      ev.msg = (int16_t)slot;
+      ev.t_ms = lq_event_time_ms();
+      if (lq_app_enqueue(a, &ev) == 0) msgs[slot].refs++;
+      else lq_log(LQ_LOG_WARN, a->name, "message on %s dropped: event queue full", msgs[slot].topic);
+      break; /* one delivery per app and message */
+    }
+  }
+  return 0;
+}
+
+int lq_msg_current(const char **topic, const uint8_t **data, uint32_t *len) {
+  if (msg_current < 0) return -1;
+  *topic = msgs[msg_current].topic;
+  *data = msgs[msg_current].data;
+  *len = msgs[msg_current].len;
+  return 0;
+}
+
+uint64_t lq_event_time_ms(void) {
+  if (lq_current_app && lq_current_app->calling) return lq_current_app->current.t_ms;
+  return lq_now_ms();
+}
+
+static void poll_timers(lq_app *app, uint64_t now) {
+  int i;
+  for (i = 0; i < LQ_APP_TIMERS; i++) {
+    lq_app_timer *t = &app->timers[i];
+    lq_event ev;
+    if (!t->active || t->due_ms > now) continue;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = EV_TIMER;
+    ev.a = i;
+    ev.msg = -1;
+    ev.t_ms = t->due_ms;
+    if (lq_app_enqueue(app, &ev) != 0) lq_log(LQ_LOG_WARN, app->name, "timer %d: event queue full", i);
+    if (t->periodic) {
+      t->due_ms += t->period_ms;
+      if (t->due_ms + 10u * t->period_ms < now) t->due_ms = now + t->period_ms; /* far behind */
+    } else {
+      t->active = 0;
+    }
+  }
+}
+
+static void poll_pins(lq_app *app, uint64_t now) {
+  int i;
+  for (i = 0; i < lq_the_board.npins; i++) {
+    lq_app_watch *w = &app->watches[i];
+    int level;
+    if (!w->active) continue;
+    level = lq_port_gpio_read(lq_the_board.pins[i].port_pin);
+    if (level < 0) continue;
+    if (level != w->candidate) {
+      w->candidate = level;
+      w->since_ms = now;
+    }
+    if (w->candidate != w->stable && now - w->since_ms >= w->debounce_ms) {
+      int rising = w->candidate > w->stable;
+      w->stable = w->candidate;
+      if (w->edges & (rising ? 1 : 2)) {
+        lq_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.kind = EV_PIN;
+        ev.a = i;
+        ev.b = w->stable;
+        ev.msg = -1;
+        ev.t_ms = now;
+        if (lq_app_enqueue(app, &ev) != 0) lq_log(LQ_LOG_WARN, app->name, "pin event dropped: queue full");
+      }
+    }
+  }
+}
+
+/* Runs one fuel slice of `app`: continues a suspended call or starts the next event. */
+static void run_slice(lq_app *app, uint64_t now) {
+  lq_error err;
+  lq_status st;
+  lq_func *f = NULL;
+  if (!app->calling) {
+    lq_value args[2];
+    uint32_t nargs = 0;
+    while (app->q_len && !f) {
+      app->current = app->queue[app->q_head];
+      app->q_head = (app->q_head + 1) % LQ_APP_QUEUE;
+      app->q_len--;
+      switch (app->current.kind) {
+        case EV_START: f = app->f_start; break;
+        case EV_TIMER: f = app->f_timer; nargs = 1; break;
+        case EV_PIN: f = app->f_pin; nargs = 2; break;
+        default:
+          f = app->f_message; nargs = 2;
+          if (!f && app->current.msg >= 0) msgs[app->current.msg].refs--;
+      }
+    }
+    if (!f) return;
+    args[0] = lq_i32(app->current.a);
+    args[1] = lq_i32(app->current.b);
+    app->calling = 1;
+    app->call_started_ms = now;
+    lq_set_fuel(app->inst, LQ_SLICE_FUEL);
+    lq_current_app = app;
+    msg_current = app->current.kind == EV_MESSAGE ? app->current.msg : -1;
+    st = lq_call(f, args, nargs, NULL, 0, &err);
+  } else {
+    lq_set_fuel(app->inst, LQ_SLICE_FUEL);
+    lq_current_app = app;
+    msg_current = app->current.kind == EV_MESSAGE ? app->current.msg : -1;
+    st = lq_resume(app->inst, NULL, 0, &err);
+  }
+  lq_current_app = NULL;
+  msg_current = -1;
+  if (!app->used) return; /* the app was stopped from inside its own call */
+  if (st == LQ_SUSPENDED) {
+    if (lq_now_ms() - app->call_started_ms > LQ_CALL_BUDGET_MS) {
+      char m[96];
+      lq_abort(app->inst);
+      snprintf(m, sizeof m, "did not return within %u ms (endless loop?)", LQ_CALL_BUDGET_MS);
+      app->calling = 0;
+      if (app->current.kind == EV_MESSAGE && app->current.msg >= 0) msgs[app->current.msg].refs--;
+      trap_app(app, EV_NAMES[app->current.kind], m);
+    }
+    return;
+  }
+  app->calling = 0;
+  if (app->current.kind == EV_MESSAGE && app->current.msg >= 0) msgs[app->current.msg].refs--;
+  if (st != LQ_OK) trap_app(app, EV_NAMES[app->current.kind], err.message);
+}
+
+uint64_t lq_apps_poll(uint64_t now_us) {
+  uint64_t now = now_us / 1000, next = now_us + 100000; /* at least every 100 ms */
+  int i, k;
+  for (i = 0; i < LQ_MAX_APPS; i++) {
+    if (!apps[i].used) continue;
+    poll_timers(&apps[i], now);
+    poll_pins(&apps[i], now);
+  }
+  for (k = 0; k < LQ_MAX_APPS; k++) {
+    lq_app *app = &apps[(rr + k) % LQ_MAX_APPS];
+    if (app->used) run_slice(app, now);
+  }
+  rr = (rr + 1) % LQ_MAX_APPS;
+  for (i = 0; i < LQ_MAX_APPS; i++) {
+    lq_app *app = &apps[i];
+    int t;
+    if (!app->used) continue;
+    if (app->calling || app->q_len) return now_us;
+    for (t = 0; t < LQ_APP_TIMERS; t++)
+      if (app->timers[t].active && app->timers[t].due_ms * 1000 < next)
+        next = app->timers[t].due_ms * 1000;
+    for (t = 0; t < lq_the_board.npins; t++)
+      if (app->watches[t].active && now_us + 5000 < next) next = now_us + 5000; /* sample pins */
+  }
+  return next;
+}
