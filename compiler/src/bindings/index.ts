@@ -5,12 +5,14 @@
  */
 import type { HalSpec } from "../hal/spec.js";
 import { generateAssemblyScriptSdk } from "./assemblyscript.js";
+import { generateC } from "./c.js";
 import type { GeneratedFile } from "./common.js";
+import { generateHalDocs } from "./docs.js";
 import { generateHostSimGlue } from "./host-sim.js";
 
 export type { GeneratedFile } from "./common.js";
 
-export const BINDING_TARGETS = ["sdk", "host-sim"] as const;
+export const BINDING_TARGETS = ["sdk", "c", "host-sim", "docs"] as const;
 export type BindingTarget = (typeof BINDING_TARGETS)[number];
 
 export function generateBindings(spec: HalSpec, targets: readonly BindingTarget[] = BINDING_TARGETS): GeneratedFile[] {
@@ -20,8 +22,14 @@ export function generateBindings(spec: HalSpec, targets: readonly BindingTarget[
       case "sdk":
         files.push(...generateAssemblyScriptSdk(spec));
         break;
+      case "c":
+        files.push(...generateC(spec));
+        break;
       case "host-sim":
         files.push(...generateHostSimGlue(spec));
+        break;
+      case "docs":
+        files.push(...generateHalDocs(spec));
         break;
     }
   }
