@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(cmake gcc g++ make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-  clang-14 lld-14 libfuzzer-14-dev libclang-rt-14-dev)
+  clang-14 lld-14 libfuzzer-14-dev libclang-rt-14-dev
+  socat openocd)  # socat: pty pairs for the simulated ESP32; openocd: nRF52840 flashing via a probe
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -2,7 +2,10 @@ import type { Command } from "../command.js";
 import { bindings } from "./bindings.js";
 import { build } from "./build.js";
 import { sim } from "./sim.js";
+import { flash } from "./flash.js";
+import { deploy } from "./deploy.js";
 import { devices } from "./devices.js";
+import { emulate } from "./emulate.js";
 import { info } from "./info.js";
 import { logs } from "./logs.js";
 import { ps } from "./ps.js";
@@ -17,6 +20,8 @@ export const commands: Command[] = [
   build,
   bindings,
   sim,
+  flash,
+  deploy,
   info,
   ps,
   start,
@@ -25,4 +30,5 @@ export const commands: Command[] = [
   logs,
   reset,
   devices,
+  emulate,
 ];

@@ -226,7 +226,8 @@ export async function flashEsp32(req: Esp32FlashRequest): Promise<Esp32FlashResu
     if (req.resetAfter ?? true) {
       stage = "resetting the chip";
       await loader.after("hard_reset");
-      req.log("Reset the chip: the new firmware is starting");
+      if (req.line.hasModemLines?.() === false) req.log("Press EN/RESET on the board to start the new firmware (this port cannot reset it)");
+      else req.log("Reset the chip: the new firmware is starting");
     }
     return { chip: chipName, description, mac, flashSize, baud: transport.baudrate, files: results };
   } catch (err) {

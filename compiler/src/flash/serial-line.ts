@@ -14,6 +14,8 @@ export interface SerialLine {
   onData(listener: (data: Uint8Array) => void): void;
   setSignals(lines: { dtr?: boolean; rts?: boolean }): Promise<void>;
   setBaudRate(baudRate: number): Promise<void>;
+  /** false once the port turned out to have no DTR/RTS lines (a pty, a bare UART). */
+  hasModemLines?(): boolean;
   /** USB ids when the OS knows them (lets esptool tell USB-JTAG ports from UART bridges). */
   usbIds?(): { usbVendorId?: number; usbProductId?: number };
 }
@@ -106,7 +108,7 @@ export class NodeSerialLine implements SerialLine {
         if (err) {
           this.modemLines = false;
           this.onNoModemLines(
-            `${this.path} has no DTR/RTS lines (${err.message.replace(/, cannot set$/i, "")}): ` +
+            `${this.path} has no DTR/RTS lines (${err.message.replace(/^Error: /, "").replace(/, cannot set$/i, "")}): ` +
               `the board cannot be reset into its bootloader automatically; if it does not answer, hold BOOT (GPIO0) and press EN/RESET`,
           );
         }
@@ -118,6 +120,10 @@ export class NodeSerialLine implements SerialLine {
   async setBaudRate(baudRate: number): Promise<void> {
     const port = this.requirePort();
     await new Promise<void>((resolve, reject) => port.update({ baudRate }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  hasModemLines(): boolean {
+    return this.modemLines;
   }
 
   usbIds(): { usbVendorId?: number; usbProductId?: number } {

@@ -1,0 +1,58 @@
+/**
+ * Runs a simulated ESP32 behind a pty until interrupted, for trying `liquid flash` (or any
+ * esptool) by hand:
+ *
+ *   node dist/host-sim/src/esp32/main.js [--dir DIR] [--chip esp32|esp32-s3|esp8266|unknown] [--flash FILE]
+ *
+ * It prints the port path. With --flash, the 4 MiB flash is loaded from FILE (if it exists)
+ * and saved back after every completed write and on exit, so the result can be inspected.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { CHIP_PROFILES } from "./chips.js";
+import { startPtyEsp32 } from "./pty-link.js";
+import { SimulatedEsp32 } from "./simulated-esp32.js";
+import { SpiFlash } from "./spi-flash.js";
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const chipName = option("chip") ?? "esp32";
+const chipProfile = CHIP_PROFILES[chipName];
+if (!chipProfile) {
+  console.error(`unknown --chip ${chipName}; one of: ${Object.keys(CHIP_PROFILES).join(", ")}`);
+  process.exit(2);
+}
+const flashFile = option("flash");
+const flash = new SpiFlash();
+if (flashFile && existsSync(flashFile)) {
+  const saved = readFileSync(flashFile);
+  if (saved.length !== flash.size) {
+    console.error(`${flashFile} is ${saved.length} bytes, expected a ${flash.size}-byte flash image`);
+    process.exit(2);
+  }
+  flash.bytes.set(saved);
+}
+const chip = new SimulatedEsp32({ chip: chipProfile, flash, powerOn: "download" });
+const sim = await startPtyEsp32(chip, { dir: option("dir") });
+console.log(`simulated ${chipProfile.name} ROM loader on ${sim.hostPath}`);
+let shown = chip.events.length;
+const save = (): void => {
+  if (flashFile) writeFileSync(flashFile, flash.bytes);
+};
+const timer = setInterval(() => {
+  for (; shown < chip.events.length; shown++) {
+    const event = chip.events[shown]!;
+    console.log(`  ${event}`);
+    if (event.startsWith("flash: wrote")) save();
+  }
+}, 100);
+const stop = async (): Promise<void> => {
+  clearInterval(timer);
+  save();
+  await sim.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
