@@ -5,7 +5,15 @@
  */
 import { HAL_ENTRY_POINTS, HAL_FUNCTIONS, type HalFunctionInfo } from "./generated/hal-imports.js";
 
-export { HalTrap, HalError as E, HalConst, HAL_VERSION, createHalImports, type HalHost } from "./generated/hal-imports.js";
+export {
+  HalTrap,
+  HalError as E,
+  HalConst,
+  HAL_CAPABILITIES,
+  HAL_VERSION,
+  createHalImports,
+  type HalHost,
+} from "./generated/hal-imports.js";
 
 export const HAL_BY_IMPORT: ReadonlyMap<string, HalFunctionInfo> = new Map(HAL_FUNCTIONS.map((f) => [`${f.module}.${f.name}`, f]));
 export const ENTRY_POINTS: ReadonlyMap<string, readonly string[]> = new Map(HAL_ENTRY_POINTS.map((e) => [e.name, e.params]));

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { ENTRY_POINTS, HAL_BY_IMPORT, HAL_VERSION } from "../hal.js";
+import { ENTRY_POINTS, HAL_BY_IMPORT, HAL_CAPABILITIES, HAL_VERSION } from "../hal.js";
 
 export interface AppManifest {
   liquid: number;
@@ -84,7 +84,8 @@ export function deriveManifest(wasm: Uint8Array, name: string, board: { pins: st
   const imports = WebAssembly.Module.imports(module)
     .filter((i) => i.kind === "function")
     .map((i) => ({ module: i.module, name: i.name }));
-  const capabilities = [...new Set(imports.map((i) => HAL_BY_IMPORT.get(`${i.module}.${i.name}`)?.capability).filter((c): c is string => !!c))];
+  const used = new Set(imports.map((i) => HAL_BY_IMPORT.get(`${i.module}.${i.name}`)?.capability));
+  const capabilities = HAL_CAPABILITIES.map((c) => c.name).filter((c) => used.has(c)); // spec order
   return {
     liquid: 1,
     name,

@@ -1,0 +1,110 @@
+// `liquid sim` on the real examples, built with `liquid build`'s library entry point: what a
+// developer sees on the terminal.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import { ROOT } from "../helpers/native-build.js";
+import { jsonEvents, runCli } from "./run-cli.js";
+
+let dir: string;
+const wasm: Record<string, string> = {};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "liquid-sim-examples-"));
+  for (const name of ["blinky", "button", "thermometer"]) {
+    const result = await buildApp(join(ROOT, "examples", name), { out: join(dir, `${name}.wasm`) });
+    if (!result.ok) throw new Error(`building ${name} failed: ${[...result.errors, ...result.diagnostics.map((d) => d.message)].join("; ")}`);
+    wasm[name] = result.wasmPath!;
+  }
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function scenario(name: string, entries: unknown): string {
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(entries));
+  return file;
+}
+
+const pinEdges = (events: Record<string, unknown>[], pin: string) =>
+  events.filter((e) => e.type === "gpio" && e.pin === pin).map((e) => [e.t, e.value]);
+
+describe("liquid sim on the examples", () => {
+  it("blinky: LED0 changes at exactly every 500 ms (human output)", async () => {
+    const r = await runCli(["sim", wasm.blinky!, "--for", "2s"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      ["     0 ms  app 'blinky' started", "   500 ms  LED0 on", "  1000 ms  LED0 off", "  1500 ms  LED0 on", "  2000 ms  LED0 off", ""].join("\n"),
+    );
+    expect(r.stderr).toBe("");
+  });
+
+  it("blinky: JSON events over 10 s of virtual time, and --stats reports the speed", async () => {
+    const r = await runCli(["sim", wasm.blinky!, "--json", "--stats", "--for", "10s"]);
+    expect(r.code).toBe(0);
+    const edges = pinEdges(jsonEvents(r.stdout), "LED0");
+    expect(edges).toEqual(Array.from({ length: 20 }, (_, i) => [500 * (i + 1), i % 2 === 0 ? 1 : 0]));
+    expect(jsonEvents(r.stdout)[1]).toEqual({ t: 500, type: "gpio", pin: "LED0", value: 1 });
+    expect(r.stderr).toMatch(/^liquid sim: 10,000 ms virtual in [\d.]+ ms real: [\d,.]+ virtual s per real s, \d+ events\n$/);
+  });
+
+  it("button: each debounced press of BUTTON0 toggles LED1, bounces and short blips do not", async () => {
+    const file = scenario("presses", [
+      { t: 1000, set: "BUTTON0", value: 1 },
+      { t: 1004, set: "BUTTON0", value: 0 },
+      { t: 1008, set: "BUTTON0", value: 1 },
+      { t: 1200, set: "BUTTON0", value: 0 },
+      { t: "2s", set: "BUTTON0", value: 1 },
+      { t: 2010, set: "BUTTON0", value: 0 },
+      { t: 3000, set: "BUTTON0", value: 1 },
+      { t: 3100, set: "BUTTON0", value: 0 },
+    ]);
+    const r = await runCli(["sim", wasm.button!, "--scenario", file, "--json"]);
+    expect(r.code).toBe(0);
+    const events = jsonEvents(r.stdout);
+    // Press settles at 1008 → on at 1038; the 10 ms blip at 2000 is shorter than the 30 ms
+    // debounce; the press at 3000 → off at 3030.
+    expect(pinEdges(events, "LED1")).toEqual([[1038, 1], [3030, 0]]);
+    expect(pinEdges(events, "BUTTON0")[0]).toEqual([1000, 0]); // active low: pressed = level 0
+    expect(events.at(-1)!.t).toBe(3100); // ran until no events remained
+  });
+
+  it("thermometer: logs exactly the temperatures set over time and drives LED2 above 25 °C", async () => {
+    const file = scenario("temps", [
+      { t: 2500, set: "I2C0.tmp105.temperature", value: 25.5 },
+      { t: 4200, set: "I2C0.tmp105.temperature", value: 25 },
+      { t: 5500, set: "I2C0.tmp105.temperature", value: -3.5 },
+    ]);
+    const r = await runCli(["sim", wasm.thermometer!, "--set", "I2C0.tmp105.temperature=24.5", "--scenario", file, "--for", "6s"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n").filter((l) => l.includes("[thermometer]") || l.includes("LED2"))).toEqual([
+      "  1000 ms  [thermometer] 24.50 C",
+      "  2000 ms  [thermometer] 24.50 C",
+      "  3000 ms  [thermometer] 25.50 C",
+      "  3000 ms  LED2 on",
+      "  4000 ms  [thermometer] 25.50 C",
+      "  5000 ms  [thermometer] 25.00 C",
+      "  5000 ms  LED2 off",
+      "  6000 ms  [thermometer] -3.50 C",
+    ]);
+  });
+
+  it("thermometer: the TMP105 transaction appears in the JSON stream", async () => {
+    const r = await runCli(["sim", wasm.thermometer!, "--json", "--for", "1s"]);
+    const i2c = jsonEvents(r.stdout).filter((e) => e.type === "i2c");
+    expect(i2c).toEqual([
+      { t: 1000, type: "i2c", bus: "I2C0", addr: 72, op: "write_read", write: [0], read: [23, 128], ok: true, app: "thermometer" },
+    ]);
+  });
+
+  it("runs several apps on one board together", async () => {
+    const r = await runCli(["sim", wasm.blinky!, wasm.thermometer!, wasm.button!, "--set", "BUTTON0=1", "--for", "1s", "--json"]);
+    const events = jsonEvents(r.stdout);
+    expect(pinEdges(events, "LED0")).toEqual([[500, 1], [1000, 0]]);
+    expect(events.filter((e) => e.type === "log").map((e) => e.msg)).toEqual(["23.50 C"]);
+    // BUTTON0 was already held at t=0, before the button app started watching: no edge, no toggle.
+    expect(pinEdges(events, "LED1")).toEqual([]);
+  });
+});
