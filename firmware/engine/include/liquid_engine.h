@@ -250,9 +250,15 @@ typedef struct lq_extern {
 typedef lq_status (*lq_resolve_fn)(void *user, const lq_import_info *import, lq_extern *out);
 
 /* Instantiates: resolves imports, allocates memory/tables/globals/stacks, evaluates
- * initialisers, applies active data/element segments and runs the start function (with the
- * instance's current fuel, unlimited by default). A trap in a segment or in start gives
- * LQ_TRAP and no instance. */
+ * initialisers, applies active data/element segments and runs the start function (with
+ * unlimited fuel).
+ *  LQ_OK     *out is the new instance.
+ *  LQ_ERROR  link error or out of memory; *out is NULL.
+ *  LQ_TRAP   a segment was out of bounds or the start function trapped. As in the wasm
+ *            spec, writes already made to imported memories/tables stay, and functions
+ *            of this instance placed in imported tables stay callable: so *out STILL
+ *            receives the (unusable for anything else) instance, which the embedder must
+ *            keep alive while those tables are used and free with lq_instance_free. */
 lq_status lq_instantiate(lq_module *module, lq_resolve_fn resolve, void *resolve_user,
                          lq_instance **out, lq_error *err);
 /* Convenience: imports given as an array in module import order. */
@@ -267,6 +273,8 @@ void *lq_instance_user(const lq_instance *instance);
 
 /* Looks up an export by NUL-terminated name. Returns LQ_ERROR if absent. */
 lq_status lq_instance_export(lq_instance *instance, const char *name, lq_extern *out);
+/* Same with an explicit length (export names may contain NUL bytes). */
+lq_status lq_instance_export_n(lq_instance *instance, const char *name, uint32_t len, lq_extern *out);
 /* Shorthands for an exported function / global / the memory (NULL when absent). */
 lq_func *lq_instance_func(lq_instance *instance, const char *name);
 lq_global *lq_instance_global(lq_instance *instance, const char *name);

@@ -1,0 +1,20 @@
+# Toolchain file for Cortex-M4F targets (qemu mps2-an386, nrf52840) with Debian's
+# gcc-arm-none-eabi + newlib. Use with -DLIQUID_PORT=qemu|nrf52840.
+set(CMAKE_SYSTEM_NAME Generic)
+set(CMAKE_SYSTEM_PROCESSOR arm)
+set(CMAKE_C_COMPILER arm-none-eabi-gcc)
+set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
+set(CMAKE_AR arm-none-eabi-ar)
+set(CMAKE_OBJCOPY arm-none-eabi-objcopy)
+set(CMAKE_SIZE arm-none-eabi-size)
+# Static-library probe: the compiler test cannot link without a board's startup code.
+set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
+set(LIQUID_CPU_FLAGS "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16")
+set(CMAKE_C_FLAGS_INIT "${LIQUID_CPU_FLAGS} -ffunction-sections -fdata-sections")
+set(CMAKE_ASM_FLAGS_INIT "${LIQUID_CPU_FLAGS}")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "${LIQUID_CPU_FLAGS} -Wl,--gc-sections --specs=nano.specs")
+set(CMAKE_C_FLAGS_RELEASE_INIT "-Os")
+set(CMAKE_C_FLAGS_MINSIZEREL_INIT "-Os")
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)

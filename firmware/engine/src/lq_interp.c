@@ -1,0 +1,632 @@
+/* The interpreter: executes translated code (lq_compile.c) with an explicit frame stack,
+ * so wasm calls never recurse on the C stack. Dispatch is token-threaded with GCC's
+ * computed goto when LQ_THREADED_DISPATCH is set, a switch loop otherwise. The hot
+ * registers (ip, sp, fp, memory base/size) live in C locals; they are reloaded from the
+ * current instance after calls and memory.grow, which are the only things that can move
+ * memory. */
+#include "lq_internal.h"
+#include "lq_ops.h"
+#include "lq_float.h"
+
+#if defined(__GNUC__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LIKELY(x) (x)
+#define UNLIKELY(x) (x)
+#endif
+
+#if defined(__GNUC__)
+#define CLZ32(x) ((x) ? (uint32_t)__builtin_clz(x) : 32u)
+#define CTZ32(x) ((x) ? (uint32_t)__builtin_ctz(x) : 32u)
+#define POP32(x) ((uint32_t)__builtin_popcount(x))
+#define CLZ64(x) ((x) ? (uint64_t)__builtin_clzll(x) : 64u)
+#define CTZ64(x) ((x) ? (uint64_t)__builtin_ctzll(x) : 64u)
+#define POP64(x) ((uint64_t)__builtin_popcountll(x))
+#else
+static uint32_t clz32(uint32_t x) { uint32_t n = 0; if (!x) return 32; while (!(x & 0x80000000u)) { x <<= 1; n++; } return n; }
+static uint32_t ctz32(uint32_t x) { uint32_t n = 0; if (!x) return 32; while (!(x & 1)) { x >>= 1; n++; } return n; }
+static uint32_t pop32(uint32_t x) { x = x - ((x >> 1) & 0x55555555u); x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u); return (((x + (x >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24; }
+static uint64_t clz64(uint64_t x) { return (x >> 32) ? clz32((uint32_t)(x >> 32)) : 32 + clz32((uint32_t)x); }
+static uint64_t ctz64(uint64_t x) { return (uint32_t)x ? ctz32((uint32_t)x) : 32 + ctz32((uint32_t)(x >> 32)); }
+static uint64_t pop64(uint64_t x) { return pop32((uint32_t)x) + pop32((uint32_t)(x >> 32)); }
+#define CLZ32 clz32
+#define CTZ32 ctz32
+#define POP32 pop32
+#define CLZ64 clz64
+#define CTZ64 ctz64
+#define POP64 pop64
+#endif
+
+int64_t lqe_memory_grow(lq_memory *m, uint32_t delta) {
+    uint32_t old = m->pages;
+    if (delta == 0) return old;
+    if ((uint64_t)old + delta > m->max) return -1;
+    uint64_t bytes = ((uint64_t)old + delta) * LQE_PAGE;
+    if (bytes > (uint64_t)((size_t)-1) - 64) return -1;
+    uint8_t *n = (uint8_t *)lqe_realloc(m->engine, m->data, (size_t)bytes);
+    if (!n) return -1;
+    memset(n + m->size, 0, (size_t)(bytes - m->size));
+    m->data = n;
+    m->size = bytes;
+    m->pages = old + delta;
+    return old;
+}
+
+int64_t lqe_table_grow(lq_table *t, uint32_t delta, void *init) {
+    uint32_t old = t->size;
+    if ((uint64_t)old + delta > t->max) return -1;
+    if (delta == 0) return old;
+    void **n = (void **)lqe_realloc(t->engine, t->elems, ((size_t)old + delta) * sizeof(void *));
+    if (!n) return -1;
+    for (uint32_t i = old; i < old + delta; i++) n[i] = init;
+    t->elems = n;
+    t->size = old + delta;
+    return old;
+}
+
+/* Calls a host function with arguments taken from the value stack. */
+static lq_status call_host(lq_instance *caller, lq_func *f, uint64_t *args, lq_error *err) {
+    const lqe_functype *ft = f->type;
+    uint32_t np = ft->nparams, nr = ft->nresults;
+    lq_value local[16];
+    lq_value *v = local;
+    if (np + nr > 16) {
+        v = (lq_value *)lqe_malloc(caller->engine, (np + nr) * sizeof(lq_value));
+        if (!v) return lqe_fail(err, LQ_TRAP, "out of memory calling host function");
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        v[i].type = ft->types[i];
+        v[i].of.i64 = 0;
+        switch (ft->types[i]) {
+        case LQ_I32: case LQ_F32: v[i].of.i32 = (uint32_t)args[i]; break;
+        case LQ_I64: case LQ_F64: v[i].of.i64 = args[i]; break;
+        default: v[i].of.ref = (void *)(uintptr_t)args[i]; break;
+        }
+    }
+    for (uint32_t i = 0; i < nr; i++) { v[np + i].type = ft->types[np + i]; v[np + i].of.i64 = 0; }
+    caller->trap_buf[0] = 0;
+    lq_status st = f->host(caller, f->user, v, v + np);
+    if (st == LQ_OK) {
+        for (uint32_t i = 0; i < nr; i++) {
+            const lq_value *r = &v[np + i];
+            switch (ft->types[np + i]) {
+            case LQ_I32: case LQ_F32: args[i] = r->of.i32; break;
+            case LQ_I64: case LQ_F64: args[i] = r->of.i64; break;
+            default: args[i] = (uint64_t)(uintptr_t)r->of.ref; break;
+            }
+        }
+    } else {
+        lqe_fail(err, LQ_TRAP, caller->trap_buf[0] ? caller->trap_buf : "host function trapped");
+        st = LQ_TRAP;
+    }
+    if (v != local) lqe_free(caller->engine, v);
+    return st;
+}
+
+lq_status lq_host_trap(lq_instance *caller, const char *message) {
+    if (caller) {
+        caller->trap_buf[0] = 0;
+        lqe_strcat(caller->trap_buf, sizeof caller->trap_buf, message);
+    }
+    return LQ_TRAP;
+}
+
+#ifdef LQ_THREADED_DISPATCH
+#define CASE(n) L_##n:
+#define NEXT() goto *labels[*ip++]
+#define DISPATCH() NEXT();
+#else
+#define CASE(n) case OP_##n:
+#define NEXT() goto next
+#define DISPATCH() next: switch (*ip++)
+#endif
+
+#define TRAP(msg) do { trap_msg = (msg); goto trap; } while (0)
+#define LOAD_CONTEXT() do { \
+        cur = fn->inst; funcs = cur->funcs; globals = cur->globals; \
+        memobj = cur->module->nmems ? cur->mems[0] : NULL; RELOAD_MEM(); } while (0)
+#define RELOAD_MEM() do { if (memobj) { mem = memobj->data; memsize = memobj->size; } } while (0)
+
+#define I32(x) ((uint32_t)(x))
+#define UN_I32(n, e) CASE(n) { uint32_t a = I32(sp[-1]); sp[-1] = (uint32_t)(e); NEXT(); }
+#define BIN_I32(n, e) CASE(n) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp--; sp[-1] = (uint32_t)(e); NEXT(); }
+#define UN_I64(n, e) CASE(n) { uint64_t a = sp[-1]; sp[-1] = (uint64_t)(e); NEXT(); }
+#define BIN_I64(n, e) CASE(n) { uint64_t b = sp[-1], a = sp[-2]; sp--; sp[-1] = (uint64_t)(e); NEXT(); }
+#define CMP_I64(n, e) CASE(n) { uint64_t b = sp[-1], a = sp[-2]; sp--; sp[-1] = (uint32_t)(e); NEXT(); }
+#define UN_F32(n, e) CASE(n) { float a = lqe_f32(sp[-1]); sp[-1] = lqe_bits32(e); NEXT(); }
+#define BIN_F32(n, e) CASE(n) { float b = lqe_f32(sp[-1]), a = lqe_f32(sp[-2]); sp--; sp[-1] = lqe_bits32(e); NEXT(); }
+#define CMP_F32(n, e) CASE(n) { float b = lqe_f32(sp[-1]), a = lqe_f32(sp[-2]); sp--; sp[-1] = (uint32_t)(e); NEXT(); }
+#define UN_F64(n, e) CASE(n) { double a = lqe_f64(sp[-1]); sp[-1] = lqe_bits64(e); NEXT(); }
+#define BIN_F64(n, e) CASE(n) { double b = lqe_f64(sp[-1]), a = lqe_f64(sp[-2]); sp--; sp[-1] = lqe_bits64(e); NEXT(); }
+#define CMP_F64(n, e) CASE(n) { double b = lqe_f64(sp[-1]), a = lqe_f64(sp[-2]); sp--; sp[-1] = (uint32_t)(e); NEXT(); }
+
+#define EA(sz) uint64_t ea = (uint64_t)I32(sp[-1]) + *ip++; \
+    if (UNLIKELY(ea + (sz) > memsize)) TRAP("out of bounds memory access")
+#define LOAD(n, T, conv) CASE(n) { EA(sizeof(T)); T v; memcpy(&v, mem + ea, sizeof v); sp[-1] = conv; NEXT(); }
+#define STORE(n, T, conv) CASE(n) { uint64_t val = sp[-1]; sp--; EA(sizeof(T)); T v = (T)(conv); \
+    memcpy(mem + ea, &v, sizeof v); sp--; NEXT(); }
+
+/* Trapping float->int truncation: NaN and out-of-range operands trap. */
+#define TRUNC(n, FT, get, IT, lo_ok, hi_ok, store) CASE(n) { FT a = get(sp[-1]); \
+    if (a != a) TRAP("invalid conversion to integer"); \
+    if (!(lo_ok && hi_ok)) TRAP("integer overflow"); \
+    sp[-1] = store((IT)a); NEXT(); }
+#define TRUNC_SAT(n, FT, get, IT, lo_ok, hi_ok, lo, hi, store) CASE(n) { FT a = get(sp[-1]); \
+    IT r; if (a != a) r = 0; else if (!(lo_ok)) r = (lo); else if (!(hi_ok)) r = (hi); else r = (IT)a; \
+    sp[-1] = store(r); NEXT(); }
+#define ST32(x) (uint64_t)(uint32_t)(x)
+#define ST64(x) (uint64_t)(x)
+
+lq_status lqe_run(lq_instance *inst, lq_error *err) {
+#ifdef LQ_THREADED_DISPATCH
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+#define LABEL(n, c) [c] = &&L_##n,
+    static const void *const labels[256] = {[0 ... 255] = &&L_BAD_, LQE_OPS(LABEL)};
+#undef LABEL
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+    const uint32_t *ip = inst->saved_ip;
+    uint64_t *sp = inst->saved_sp;
+    uint64_t *fp = inst->saved_fp;
+    lq_func *fn = inst->saved_func;
+    uint32_t depth = inst->saved_depth;
+    lqe_frame *frames = inst->frames;
+    const uint32_t max_frames = inst->max_frames;
+    uint64_t *const stack_end = inst->stack + inst->stack_slots;
+    const int metered = inst->fuel != LQ_FUEL_UNLIMITED;
+    uint64_t fuel = inst->fuel;
+    lq_instance *cur;
+    lq_func **funcs;
+    lq_global **globals;
+    lq_memory *memobj;
+    uint8_t *mem = NULL;
+    uint64_t memsize = 0;
+    const char *trap_msg = NULL;
+    lq_func *callee;
+    LOAD_CONTEXT();
+
+    for (;;) {
+    DISPATCH() {
+    CASE(UNREACHABLE) TRAP("unreachable");
+    CASE(JMP) ip += (int32_t)*ip; NEXT();
+    CASE(BR_MOVE) {
+        uint32_t n = ip[2];
+        uint64_t *dst = fp + ip[1];
+        memmove(dst, sp - n, n * sizeof(uint64_t));
+        sp = dst + n;
+        ip += (int32_t)*ip;
+        NEXT();
+    }
+    CASE(JMP_IF_Z) {
+        uint32_t c = I32(sp[-1]); sp--;
+        if (!c) ip += (int32_t)*ip; else ip++;
+        NEXT();
+    }
+    CASE(BR_IF) {
+        uint32_t c = I32(sp[-1]); sp--;
+        if (c) ip += (int32_t)*ip; else ip++;
+        NEXT();
+    }
+    CASE(BR_IF_MOVE) {
+        uint32_t c = I32(sp[-1]); sp--;
+        if (!c) { ip += 3; NEXT(); }
+        uint32_t n = ip[2];
+        uint64_t *dst = fp + ip[1];
+        memmove(dst, sp - n, n * sizeof(uint64_t));
+        sp = dst + n;
+        ip += (int32_t)*ip;
+        NEXT();
+    }
+    CASE(BR_TABLE) {
+        uint32_t n = ip[0], arity = ip[1];
+        uint32_t i = I32(sp[-1]); sp--;
+        if (i > n) i = n;
+        const uint32_t *e = ip + 2 + 2 * i;
+        if (e[1] == 0xFFFFFFFFu) goto do_return;
+        uint64_t *dst = fp + e[1];
+        if (dst != sp - arity) memmove(dst, sp - arity, arity * sizeof(uint64_t));
+        sp = dst + arity;
+        ip = e + (int32_t)e[0];
+        NEXT();
+    }
+    CASE(FUEL)
+        if (metered) {
+            if (UNLIKELY(fuel == 0)) { ip--; goto suspend; }
+            fuel--;
+        }
+        NEXT();
+    CASE(RETURN)
+    do_return: {
+        uint32_t nr = fn->type->nresults;
+        if (nr) memmove(fp, sp - nr, nr * sizeof(uint64_t));
+        sp = fp + nr;
+        const lqe_frame *f = &frames[--depth];
+        if (!f->ret_ip) goto done;
+        ip = f->ret_ip;
+        fp = f->fp;
+        if (f->func->inst != cur) { fn = f->func; LOAD_CONTEXT(); }
+        else { fn = f->func; RELOAD_MEM(); }
+        NEXT();
+    }
+    CASE(CALL)
+        if (metered) {
+            if (UNLIKELY(fuel == 0)) { ip--; goto suspend; }
+            fuel--;
+        }
+        callee = funcs[*ip++];
+        goto do_call;
+    CASE(CALL_INDIRECT) {
+        if (metered) {
+            if (UNLIKELY(fuel == 0)) { ip--; goto suspend; }
+            fuel--;
+        }
+        uint32_t ti = ip[0];
+        lq_table *t = cur->tables[ip[1]];
+        ip += 2;
+        uint32_t i = I32(sp[-1]); sp--;
+        if (i >= t->size) TRAP("undefined element");
+        callee = (lq_func *)t->elems[i];
+        if (!callee) TRAP("uninitialized element");
+        if (!lqe_functype_equal(callee->type, &cur->module->types[ti])) TRAP("indirect call type mismatch");
+        goto do_call;
+    }
+    do_call: {
+        uint32_t np = callee->type->nparams;
+        if (callee->host) {
+            lq_status st;
+            inst->saved_depth = depth;   /* lets a host inspect nothing stale */
+            st = call_host(cur, callee, sp - np, err);
+            if (st != LQ_OK) { trap_msg = NULL; goto trap; }
+            sp = sp - np + callee->type->nresults;
+            RELOAD_MEM();
+            NEXT();
+        }
+        uint64_t *nfp = sp - np;
+        if (UNLIKELY(depth >= max_frames || nfp + callee->frame_slots > stack_end)) TRAP("call stack exhausted");
+        lqe_frame *f = &frames[depth++];
+        f->ret_ip = ip; f->fp = fp; f->func = fn;
+        if (callee->nlocals) memset(sp, 0, callee->nlocals * sizeof(uint64_t));
+        sp += callee->nlocals;
+        fp = nfp;
+        ip = callee->code;
+        if (callee->inst != cur) { fn = callee; LOAD_CONTEXT(); } else fn = callee;
+        NEXT();
+    }
+    CASE(DROP) sp--; NEXT();
+    CASE(SELECT) {
+        uint32_t c = I32(sp[-1]);
+        sp -= 2;
+        if (!c) sp[-1] = sp[0];
+        NEXT();
+    }
+    CASE(LOCAL_GET) *sp++ = fp[*ip++]; NEXT();
+    CASE(LOCAL_SET) fp[*ip++] = *--sp; NEXT();
+    CASE(LOCAL_TEE) fp[*ip++] = sp[-1]; NEXT();
+    CASE(GET_GET) sp[0] = fp[ip[0]]; sp[1] = fp[ip[1]]; sp += 2; ip += 2; NEXT();
+    CASE(GET_CONST) sp[0] = fp[ip[0]]; sp[1] = ip[1]; sp += 2; ip += 2; NEXT();
+    CASE(GET_GET_ADD32) *sp++ = (uint32_t)(fp[ip[0]] + fp[ip[1]]); ip += 2; NEXT();
+    CASE(GET_CONST_ADD32) *sp++ = (uint32_t)(fp[ip[0]] + ip[1]); ip += 2; NEXT();
+    CASE(GET_CONST_SUB32) *sp++ = (uint32_t)(fp[ip[0]] - ip[1]); ip += 2; NEXT();
+    CASE(ADD32_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + fp[ip[1]]); ip += 3; NEXT();
+    CASE(GLOBAL_GET) *sp++ = globals[*ip++]->val; NEXT();
+    CASE(GLOBAL_SET) globals[*ip++]->val = *--sp; NEXT();
+    CASE(TABLE_GET) {
+        lq_table *t = cur->tables[*ip++];
+        uint32_t i = I32(sp[-1]);
+        if (i >= t->size) TRAP("out of bounds table access");
+        sp[-1] = (uint64_t)(uintptr_t)t->elems[i];
+        NEXT();
+    }
+    CASE(TABLE_SET) {
+        lq_table *t = cur->tables[*ip++];
+        uint32_t i = I32(sp[-2]);
+        if (i >= t->size) TRAP("out of bounds table access");
+        t->elems[i] = (void *)(uintptr_t)sp[-1];
+        sp -= 2;
+        NEXT();
+    }
+    LOAD(I32_LOAD, uint32_t, v)
+    LOAD(I64_LOAD, uint64_t, v)
+    LOAD(F32_LOAD, uint32_t, v)
+    LOAD(F64_LOAD, uint64_t, v)
+    LOAD(I32_LOAD8_S, int8_t, (uint32_t)(int32_t)v)
+    LOAD(I32_LOAD8_U, uint8_t, (uint32_t)v)
+    LOAD(I32_LOAD16_S, int16_t, (uint32_t)(int32_t)v)
+    LOAD(I32_LOAD16_U, uint16_t, (uint32_t)v)
+    LOAD(I64_LOAD8_S, int8_t, (uint64_t)(int64_t)v)
+    LOAD(I64_LOAD8_U, uint8_t, (uint64_t)v)
+    LOAD(I64_LOAD16_S, int16_t, (uint64_t)(int64_t)v)
+    LOAD(I64_LOAD16_U, uint16_t, (uint64_t)v)
+    LOAD(I64_LOAD32_S, int32_t, (uint64_t)(int64_t)v)
+    LOAD(I64_LOAD32_U, uint32_t, (uint64_t)v)
+    STORE(I32_STORE, uint32_t, val)
+    STORE(I64_STORE, uint64_t, val)
+    STORE(F32_STORE, uint32_t, val)
+    STORE(F64_STORE, uint64_t, val)
+    STORE(I32_STORE8, uint8_t, val)
+    STORE(I32_STORE16, uint16_t, val)
+    STORE(I64_STORE8, uint8_t, val)
+    STORE(I64_STORE16, uint16_t, val)
+    STORE(I64_STORE32, uint32_t, val)
+    CASE(MEMORY_SIZE) *sp++ = memobj->pages; NEXT();
+    CASE(MEMORY_GROW) {
+        sp[-1] = (uint32_t)lqe_memory_grow(memobj, I32(sp[-1]));
+        RELOAD_MEM();
+        NEXT();
+    }
+    CASE(CONST32) *sp++ = *ip++; NEXT();
+    CASE(CONST64) *sp++ = (uint64_t)ip[0] | (uint64_t)ip[1] << 32; ip += 2; NEXT();
+
+    UN_I32(I32_EQZ, a == 0)
+    BIN_I32(I32_EQ, a == b)
+    BIN_I32(I32_NE, a != b)
+    BIN_I32(I32_LT_S, (int32_t)a < (int32_t)b)
+    BIN_I32(I32_LT_U, a < b)
+    BIN_I32(I32_GT_S, (int32_t)a > (int32_t)b)
+    BIN_I32(I32_GT_U, a > b)
+    BIN_I32(I32_LE_S, (int32_t)a <= (int32_t)b)
+    BIN_I32(I32_LE_U, a <= b)
+    BIN_I32(I32_GE_S, (int32_t)a >= (int32_t)b)
+    BIN_I32(I32_GE_U, a >= b)
+    CASE(I64_EQZ) sp[-1] = sp[-1] == 0; NEXT();
+    CMP_I64(I64_EQ, a == b)
+    CMP_I64(I64_NE, a != b)
+    CMP_I64(I64_LT_S, (int64_t)a < (int64_t)b)
+    CMP_I64(I64_LT_U, a < b)
+    CMP_I64(I64_GT_S, (int64_t)a > (int64_t)b)
+    CMP_I64(I64_GT_U, a > b)
+    CMP_I64(I64_LE_S, (int64_t)a <= (int64_t)b)
+    CMP_I64(I64_LE_U, a <= b)
+    CMP_I64(I64_GE_S, (int64_t)a >= (int64_t)b)
+    CMP_I64(I64_GE_U, a >= b)
+    CMP_F32(F32_EQ, a == b)
+    CMP_F32(F32_NE, a != b)
+    CMP_F32(F32_LT, a < b)
+    CMP_F32(F32_GT, a > b)
+    CMP_F32(F32_LE, a <= b)
+    CMP_F32(F32_GE, a >= b)
+    CMP_F64(F64_EQ, a == b)
+    CMP_F64(F64_NE, a != b)
+    CMP_F64(F64_LT, a < b)
+    CMP_F64(F64_GT, a > b)
+    CMP_F64(F64_LE, a <= b)
+    CMP_F64(F64_GE, a >= b)
+    UN_I32(I32_CLZ, CLZ32(a))
+    UN_I32(I32_CTZ, CTZ32(a))
+    UN_I32(I32_POPCNT, POP32(a))
+    BIN_I32(I32_ADD, a + b)
+    BIN_I32(I32_SUB, a - b)
+    BIN_I32(I32_MUL, a * b)
+    CASE(I32_DIV_S) {
+        int32_t b = (int32_t)I32(sp[-1]), a = (int32_t)I32(sp[-2]);
+        if (b == 0) TRAP("integer divide by zero");
+        if (a == INT32_MIN && b == -1) TRAP("integer overflow");
+        sp--; sp[-1] = (uint32_t)(a / b); NEXT();
+    }
+    CASE(I32_DIV_U) {
+        uint32_t b = I32(sp[-1]), a = I32(sp[-2]);
+        if (b == 0) TRAP("integer divide by zero");
+        sp--; sp[-1] = a / b; NEXT();
+    }
+    CASE(I32_REM_S) {
+        int32_t b = (int32_t)I32(sp[-1]), a = (int32_t)I32(sp[-2]);
+        if (b == 0) TRAP("integer divide by zero");
+        sp--; sp[-1] = (b == -1) ? 0 : (uint32_t)(a % b); NEXT();
+    }
+    CASE(I32_REM_U) {
+        uint32_t b = I32(sp[-1]), a = I32(sp[-2]);
+        if (b == 0) TRAP("integer divide by zero");
+        sp--; sp[-1] = a % b; NEXT();
+    }
+    BIN_I32(I32_AND, a & b)
+    BIN_I32(I32_OR, a | b)
+    BIN_I32(I32_XOR, a ^ b)
+    BIN_I32(I32_SHL, a << (b & 31))
+    BIN_I32(I32_SHR_S, (uint32_t)((int32_t)a >> (b & 31)))
+    BIN_I32(I32_SHR_U, a >> (b & 31))
+    BIN_I32(I32_ROTL, (a << (b & 31)) | (a >> ((32 - (b & 31)) & 31)))
+    BIN_I32(I32_ROTR, (a >> (b & 31)) | (a << ((32 - (b & 31)) & 31)))
+    UN_I64(I64_CLZ, CLZ64(a))
+    UN_I64(I64_CTZ, CTZ64(a))
+    UN_I64(I64_POPCNT, POP64(a))
+    BIN_I64(I64_ADD, a + b)
+    BIN_I64(I64_SUB, a - b)
+    BIN_I64(I64_MUL, a * b)
+    CASE(I64_DIV_S) {
+        int64_t b = (int64_t)sp[-1], a = (int64_t)sp[-2];
+        if (b == 0) TRAP("integer divide by zero");
+        if (a == INT64_MIN && b == -1) TRAP("integer overflow");
+        sp--; sp[-1] = (uint64_t)(a / b); NEXT();
+    }
+    CASE(I64_DIV_U) {
+        uint64_t b = sp[-1], a = sp[-2];
+        if (b == 0) TRAP("integer divide by zero");
+        sp--; sp[-1] = a / b; NEXT();
+    }
+    CASE(I64_REM_S) {
+        int64_t b = (int64_t)sp[-1], a = (int64_t)sp[-2];
+        if (b == 0) TRAP("integer divide by zero");
+        sp--; sp[-1] = (b == -1) ? 0 : (uint64_t)(a % b); NEXT();
+    }
+    CASE(I64_REM_U) {
+        uint64_t b = sp[-1], a = sp[-2];
+        if (b == 0) TRAP("integer divide by zero");
+        sp--; sp[-1] = a % b; NEXT();
+    }
+    BIN_I64(I64_AND, a & b)
+    BIN_I64(I64_OR, a | b)
+    BIN_I64(I64_XOR, a ^ b)
+    BIN_I64(I64_SHL, a << (b & 63))
+    BIN_I64(I64_SHR_S, (uint64_t)((int64_t)a >> (b & 63)))
+    BIN_I64(I64_SHR_U, a >> (b & 63))
+    BIN_I64(I64_ROTL, (a << (b & 63)) | (a >> ((64 - (b & 63)) & 63)))
+    BIN_I64(I64_ROTR, (a >> (b & 63)) | (a << ((64 - (b & 63)) & 63)))
+    CASE(F32_ABS) sp[-1] = I32(sp[-1]) & 0x7FFFFFFFu; NEXT();
+    CASE(F32_NEG) sp[-1] = I32(sp[-1]) ^ 0x80000000u; NEXT();
+    UN_F32(F32_CEIL, lqe_unary_nan_f(a, ceilf(a)))
+    UN_F32(F32_FLOOR, lqe_unary_nan_f(a, floorf(a)))
+    UN_F32(F32_TRUNC, lqe_unary_nan_f(a, truncf(a)))
+    UN_F32(F32_NEAREST, lqe_nearestf(a))
+    UN_F32(F32_SQRT, sqrtf(a))
+    BIN_F32(F32_ADD, a + b)
+    BIN_F32(F32_SUB, a - b)
+    BIN_F32(F32_MUL, a * b)
+    BIN_F32(F32_DIV, a / b)
+    BIN_F32(F32_MIN, lqe_fminf(a, b))
+    BIN_F32(F32_MAX, lqe_fmaxf(a, b))
+    CASE(F32_COPYSIGN) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp--; sp[-1] = (a & 0x7FFFFFFFu) | (b & 0x80000000u); NEXT(); }
+    CASE(F64_ABS) sp[-1] &= 0x7FFFFFFFFFFFFFFFull; NEXT();
+    CASE(F64_NEG) sp[-1] ^= 0x8000000000000000ull; NEXT();
+    UN_F64(F64_CEIL, lqe_unary_nan(a, ceil(a)))
+    UN_F64(F64_FLOOR, lqe_unary_nan(a, floor(a)))
+    UN_F64(F64_TRUNC, lqe_unary_nan(a, trunc(a)))
+    UN_F64(F64_NEAREST, lqe_nearest(a))
+    UN_F64(F64_SQRT, sqrt(a))
+    BIN_F64(F64_ADD, a + b)
+    BIN_F64(F64_SUB, a - b)
+    BIN_F64(F64_MUL, a * b)
+    BIN_F64(F64_DIV, a / b)
+    BIN_F64(F64_MIN, lqe_fmin(a, b))
+    BIN_F64(F64_MAX, lqe_fmax(a, b))
+    CASE(F64_COPYSIGN) { uint64_t b = sp[-1], a = sp[-2]; sp--; sp[-1] = (a & 0x7FFFFFFFFFFFFFFFull) | (b & 0x8000000000000000ull); NEXT(); }
+    CASE(I32_WRAP_I64) sp[-1] = (uint32_t)sp[-1]; NEXT();
+    TRUNC(I32_TRUNC_F32_S, float, lqe_f32, int32_t, a >= -2147483648.0f, a < 2147483648.0f, ST32)
+    TRUNC(I32_TRUNC_F32_U, float, lqe_f32, uint32_t, a > -1.0f, a < 4294967296.0f, ST32)
+    TRUNC(I32_TRUNC_F64_S, double, lqe_f64, int32_t, a > -2147483649.0, a < 2147483648.0, ST32)
+    TRUNC(I32_TRUNC_F64_U, double, lqe_f64, uint32_t, a > -1.0, a < 4294967296.0, ST32)
+    CASE(I64_EXTEND_I32_S) sp[-1] = (uint64_t)(int64_t)(int32_t)I32(sp[-1]); NEXT();
+    CASE(I64_EXTEND_I32_U) sp[-1] = I32(sp[-1]); NEXT();
+    TRUNC(I64_TRUNC_F32_S, float, lqe_f32, int64_t, a >= -9223372036854775808.0f, a < 9223372036854775808.0f, ST64)
+    TRUNC(I64_TRUNC_F32_U, float, lqe_f32, uint64_t, a > -1.0f, a < 18446744073709551616.0f, ST64)
+    TRUNC(I64_TRUNC_F64_S, double, lqe_f64, int64_t, a >= -9223372036854775808.0, a < 9223372036854775808.0, ST64)
+    TRUNC(I64_TRUNC_F64_U, double, lqe_f64, uint64_t, a > -1.0, a < 18446744073709551616.0, ST64)
+    CASE(F32_CONVERT_I32_S) sp[-1] = lqe_bits32((float)(int32_t)I32(sp[-1])); NEXT();
+    CASE(F32_CONVERT_I32_U) sp[-1] = lqe_bits32((float)I32(sp[-1])); NEXT();
+    CASE(F32_CONVERT_I64_S) sp[-1] = lqe_bits32((float)(int64_t)sp[-1]); NEXT();
+    CASE(F32_CONVERT_I64_U) sp[-1] = lqe_bits32((float)sp[-1]); NEXT();
+    CASE(F32_DEMOTE_F64) sp[-1] = lqe_bits32((float)lqe_f64(sp[-1])); NEXT();
+    CASE(F64_CONVERT_I32_S) sp[-1] = lqe_bits64((double)(int32_t)I32(sp[-1])); NEXT();
+    CASE(F64_CONVERT_I32_U) sp[-1] = lqe_bits64((double)I32(sp[-1])); NEXT();
+    CASE(F64_CONVERT_I64_S) sp[-1] = lqe_bits64((double)(int64_t)sp[-1]); NEXT();
+    CASE(F64_CONVERT_I64_U) sp[-1] = lqe_bits64((double)sp[-1]); NEXT();
+    CASE(F64_PROMOTE_F32) sp[-1] = lqe_bits64((double)lqe_f32(sp[-1])); NEXT();
+    CASE(I32_REINTERPRET_F32) NEXT();
+    CASE(I64_REINTERPRET_F64) NEXT();
+    CASE(F32_REINTERPRET_I32) NEXT();
+    CASE(F64_REINTERPRET_I64) NEXT();
+    CASE(I32_EXTEND8_S) sp[-1] = (uint32_t)(int32_t)(int8_t)sp[-1]; NEXT();
+    CASE(I32_EXTEND16_S) sp[-1] = (uint32_t)(int32_t)(int16_t)sp[-1]; NEXT();
+    CASE(I64_EXTEND8_S) sp[-1] = (uint64_t)(int64_t)(int8_t)sp[-1]; NEXT();
+    CASE(I64_EXTEND16_S) sp[-1] = (uint64_t)(int64_t)(int16_t)sp[-1]; NEXT();
+    CASE(I64_EXTEND32_S) sp[-1] = (uint64_t)(int64_t)(int32_t)sp[-1]; NEXT();
+    CASE(REF_IS_NULL) sp[-1] = sp[-1] == 0; NEXT();
+    CASE(REF_FUNC) *sp++ = (uint64_t)(uintptr_t)funcs[*ip++]; NEXT();
+    TRUNC_SAT(I32_TRUNC_SAT_F32_S, float, lqe_f32, int32_t, a >= -2147483648.0f, a < 2147483648.0f, INT32_MIN, INT32_MAX, ST32)
+    TRUNC_SAT(I32_TRUNC_SAT_F32_U, float, lqe_f32, uint32_t, a > -1.0f, a < 4294967296.0f, 0, UINT32_MAX, ST32)
+    TRUNC_SAT(I32_TRUNC_SAT_F64_S, double, lqe_f64, int32_t, a > -2147483649.0, a < 2147483648.0, INT32_MIN, INT32_MAX, ST32)
+    TRUNC_SAT(I32_TRUNC_SAT_F64_U, double, lqe_f64, uint32_t, a > -1.0, a < 4294967296.0, 0, UINT32_MAX, ST32)
+    TRUNC_SAT(I64_TRUNC_SAT_F32_S, float, lqe_f32, int64_t, a >= -9223372036854775808.0f, a < 9223372036854775808.0f, INT64_MIN, INT64_MAX, ST64)
+    TRUNC_SAT(I64_TRUNC_SAT_F32_U, float, lqe_f32, uint64_t, a > -1.0f, a < 18446744073709551616.0f, 0, UINT64_MAX, ST64)
+    TRUNC_SAT(I64_TRUNC_SAT_F64_S, double, lqe_f64, int64_t, a >= -9223372036854775808.0, a < 9223372036854775808.0, INT64_MIN, INT64_MAX, ST64)
+    TRUNC_SAT(I64_TRUNC_SAT_F64_U, double, lqe_f64, uint64_t, a > -1.0, a < 18446744073709551616.0, 0, UINT64_MAX, ST64)
+    CASE(MEMORY_INIT) {
+        uint32_t seg = *ip++;
+        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        sp -= 3;
+        uint32_t len = cur->data_dropped[seg] ? 0 : cur->module->datas[seg].size;
+        if ((uint64_t)s + n > len || (uint64_t)d + n > memsize) TRAP("out of bounds memory access");
+        if (n) memcpy(mem + d, cur->module->datas[seg].bytes + s, n);
+        NEXT();
+    }
+    CASE(DATA_DROP) cur->data_dropped[*ip++] = 1; NEXT();
+    CASE(MEMORY_COPY) {
+        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        sp -= 3;
+        if ((uint64_t)s + n > memsize || (uint64_t)d + n > memsize) TRAP("out of bounds memory access");
+        if (n) memmove(mem + d, mem + s, n);
+        NEXT();
+    }
+    CASE(MEMORY_FILL) {
+        uint32_t n = I32(sp[-1]), v = I32(sp[-2]), d = I32(sp[-3]);
+        sp -= 3;
+        if ((uint64_t)d + n > memsize) TRAP("out of bounds memory access");
+        if (n) memset(mem + d, (int)(v & 0xFF), n);
+        NEXT();
+    }
+    CASE(TABLE_INIT) {
+        lqe_elemrt *seg = &cur->elems[ip[0]];
+        lq_table *t = cur->tables[ip[1]];
+        ip += 2;
+        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        sp -= 3;
+        if ((uint64_t)s + n > seg->count || (uint64_t)d + n > t->size) TRAP("out of bounds table access");
+        if (n) memcpy(t->elems + d, seg->refs + s, n * sizeof(void *));
+        NEXT();
+    }
+    CASE(ELEM_DROP) cur->elems[*ip++].count = 0; NEXT();
+    CASE(TABLE_COPY) {
+        lq_table *dt = cur->tables[ip[0]], *st = cur->tables[ip[1]];
+        ip += 2;
+        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        sp -= 3;
+        if ((uint64_t)s + n > st->size || (uint64_t)d + n > dt->size) TRAP("out of bounds table access");
+        if (n) memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
+        NEXT();
+    }
+    CASE(TABLE_GROW) {
+        lq_table *t = cur->tables[*ip++];
+        uint32_t n = I32(sp[-1]);
+        void *init = (void *)(uintptr_t)sp[-2];
+        sp--;
+        sp[-1] = (uint32_t)lqe_table_grow(t, n, init);
+        NEXT();
+    }
+    CASE(TABLE_SIZE) *sp++ = cur->tables[*ip++]->size; NEXT();
+    CASE(TABLE_FILL) {
+        lq_table *t = cur->tables[*ip++];
+        uint32_t n = I32(sp[-1]), d = I32(sp[-3]);
+        void *v = (void *)(uintptr_t)sp[-2];
+        sp -= 3;
+        if ((uint64_t)d + n > t->size) TRAP("out of bounds table access");
+        for (uint32_t i = 0; i < n; i++) t->elems[d + i] = v;
+        NEXT();
+    }
+#ifdef LQ_THREADED_DISPATCH
+    L_BAD_:
+#else
+    default:
+#endif
+        TRAP("internal error: bad opcode");
+    }
+    }
+
+done:
+    inst->saved_sp = sp;
+    inst->fuel = metered ? fuel : LQ_FUEL_UNLIMITED;
+    inst->state = LQE_IDLE;
+    return LQ_OK;
+suspend:
+    inst->saved_ip = ip; inst->saved_sp = sp; inst->saved_fp = fp; inst->saved_func = fn;
+    inst->saved_depth = depth;
+    inst->fuel = 0;
+    inst->state = LQE_SUSPENDED_STATE;
+    return lqe_fail(err, LQ_SUSPENDED, "out of fuel");
+trap:
+    inst->fuel = metered ? fuel : LQ_FUEL_UNLIMITED;
+    inst->state = LQE_IDLE;
+    if (trap_msg) return lqe_fail(err, LQ_TRAP, trap_msg);
+    if (err) err->status = LQ_TRAP;
+    return LQ_TRAP;
+}
