@@ -32,7 +32,7 @@ enum {
 };
 
 static uint8_t rx[HDR + LQ_MAX_PAYLOAD + TRAILER];
-static size_t rx_len;
+static size_t rx_len, rx_start;
 static uint64_t rx_last_us;
 static uint8_t tx[TX_SIZE];
 static size_t tx_len;
@@ -112,7 +112,7 @@ void lq_protocol_event(uint8_t code, const char *json, size_t len) {
 int lq_protocol_follow_logs(void) { return peer && follow; }
 
 void lq_protocol_init(void) {
-  rx_len = 0;
+  rx_len = rx_start = 0;
   tx_len = 0;
   peer = 0;
   follow = 0;
@@ -512,58 +512,59 @@ static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len
   send_frame(cmd, FLAG_RESPONSE, seq, resp, resp_len);
 }
 
-/* Consumes complete frames at the start of rx; drops garbage one byte at a time. */
+/*
+ * Consumes complete frames from rx[rx_start..rx_len); drops garbage one byte at a time. The
+ * start offset moves instead of the bytes, so a buffer full of noise costs linear time; the
+ * bytes are moved down once per read.
+ */
 static void parse(void) {
   for (;;) {
-    size_t len, total;
+    const uint8_t *f = rx + rx_start;
+    size_t avail = rx_len - rx_start, len, total;
     uint32_t crc;
-    if (rx_len == 0) return;
-    if (rx[0] != 0x4C || (rx_len >= 2 && rx[1] != 0x51)) {
-      /* skip to the next possible magic */
+    if (avail == 0) break;
+    if (f[0] != 0x4C || (avail >= 2 && f[1] != 0x51)) {
       size_t i = 1;
-      while (i < rx_len && rx[i] != 0x4C) i++;
-      memmove(rx, rx + i, rx_len - i);
-      rx_len -= i;
+      while (i < avail && f[i] != 0x4C) i++; /* skip to the next possible magic */
+      rx_start += i;
       continue;
     }
-    if (rx_len < HDR) return;
-    len = get16(rx + 7);
-    if (len > LQ_MAX_PAYLOAD) goto drop_one;
+    if (avail < HDR) break;
+    len = get16(f + 7);
+    if (len > LQ_MAX_PAYLOAD) { rx_start++; continue; }
     total = HDR + len + TRAILER;
-    if (rx_len < total) return;
-    crc = get32(rx + HDR + len);
-    if (lq_crc32(0, rx + 2, HDR - 2 + len) != crc) goto drop_one;
+    if (avail < total) break;
+    crc = get32(f + HDR + len);
+    if (lq_crc32(0, f + 2, HDR - 2 + len) != crc) { rx_start++; continue; }
     peer = 1;
-    if (!(rx[4] & (FLAG_RESPONSE | FLAG_EVENT))) { /* the host sends requests only */
-      if (rx[2] != LQ_PROTOCOL_VERSION) {
+    rx_start += total;
+    if (!(f[4] & (FLAG_RESPONSE | FLAG_EVENT))) { /* the host sends requests only */
+      if (f[2] != LQ_PROTOCOL_VERSION) {
         char msg[80];
-        snprintf(msg, sizeof msg, "unsupported protocol version %u (this device speaks 1)", rx[2]);
+        snprintf(msg, sizeof msg, "unsupported protocol version %u (this device speaks 1)", f[2]);
         fail(EVERSION, msg);
-        send_frame(rx[3], FLAG_RESPONSE, get16(rx + 5), resp, resp_len);
+        send_frame(f[3], FLAG_RESPONSE, get16(f + 5), resp, resp_len);
       } else {
-        handle(rx[3], get16(rx + 5), rx + HDR, len, crc);
+        handle(f[3], get16(f + 5), f + HDR, len, crc);
       }
     }
-    memmove(rx, rx + total, rx_len - total);
-    rx_len -= total;
-    continue;
-  drop_one:
-    memmove(rx, rx + 1, rx_len - 1);
-    rx_len -= 1;
+    if (lq_reset_requested) break;
   }
+  if (rx_start == rx_len) rx_start = rx_len = 0;
 }
 
 int lq_protocol_poll(uint64_t now_us) {
   int did = 0;
   for (;;) {
     int n;
-    if (rx_len == sizeof rx) { /* cannot happen with a valid length field; be safe */
-      memmove(rx, rx + 1, rx_len - 1);
-      rx_len--;
+    if (rx_start) { /* make room: move the unparsed tail down once */
+      memmove(rx, rx + rx_start, rx_len - rx_start);
+      rx_len -= rx_start;
+      rx_start = 0;
     }
     n = lq_port_transport_read(rx + rx_len, sizeof rx - rx_len);
     if (n == LQ_PORT_ECLOSED) {
-      rx_len = 0;
+      rx_len = rx_start = 0;
       peer = 0;
       follow = 0;
       last.valid = 0;
@@ -579,7 +580,7 @@ int lq_protocol_poll(uint64_t now_us) {
     flush();
     if (lq_reset_requested) break; /* stop reading: the device reboots after this answer */
   }
-  if (rx_len && now_us - rx_last_us > PARTIAL_TIMEOUT_US) rx_len = 0; /* stale partial frame */
+  if (rx_len && now_us - rx_last_us > PARTIAL_TIMEOUT_US) rx_len = rx_start = 0; /* stale partial */
   flush();
   return did;
 }
