@@ -43,7 +43,7 @@ const EM_AARCH64 = 183;
 
 const KINDS: Record<string, ElfKind> = {
   qemu: {
-    label: "Arm Cortex-M ELF (liquid-qemu.elf)",
+    label: "an Arm Cortex-M ELF (liquid-qemu.elf)",
     elfClass: 1,
     machines: [EM_ARM],
     buildDirs: ["build/qemu"],
@@ -52,7 +52,7 @@ const KINDS: Record<string, ElfKind> = {
     executable: false,
   },
   posix: {
-    label: "Linux executable (liquid-device)",
+    label: "a Linux executable (liquid-device)",
     elfClass: 2,
     machines: [process.arch === "arm64" ? EM_AARCH64 : EM_X86_64],
     buildDirs: ["build/posix", "build/posix-asan", "build"],
@@ -108,10 +108,10 @@ export function flashEmulator(board: BoardInfo, image: string | undefined, log: 
 }
 
 function checkElf(path: string, data: Buffer, kind: ElfKind): void {
-  if (data.length < 20 || data.readUInt32BE(0) !== 0x7f454c46) throw new CliError(`${path} is not an ELF file; expected a ${kind.label}`);
+  if (data.length < 20 || data.readUInt32BE(0) !== 0x7f454c46) throw new CliError(`${path} is not an ELF file; expected ${kind.label}`);
   const elfClass = data[4]!;
   const machine = data.readUInt16LE(18);
   if (elfClass !== kind.elfClass || !kind.machines.includes(machine)) {
-    throw new CliError(`${path} is an ELF for another machine (class ${elfClass}, e_machine ${machine}); expected a ${kind.label}`);
+    throw new CliError(`${path} is an ELF for another machine (class ${elfClass}, e_machine ${machine}); expected ${kind.label}`);
   }
 }

@@ -94,7 +94,7 @@ function fromFlasherArgs(path: string, expectChip: string): Esp32Input {
   if (chip && norm(chip) !== norm(expectChip)) {
     throw new CliError(`${path} was built for ${chip}, but the board has an ${expectChip}`);
   }
-  const entries = Object.entries(args.flash_files ?? {});
+  const entries = Object.entries(args.flash_files ?? {}).sort(([a], [b]) => Number(a) - Number(b));
   if (entries.length === 0) throw new CliError(`${path} lists no flash_files`);
   const files: FlashFile[] = [];
   const described: string[] = [];
@@ -108,7 +108,6 @@ function fromFlasherArgs(path: string, expectChip: string): Esp32Input {
     files.push({ name, address, data });
     described.push(data[0] === 0xe9 ? describe(name, checkImage(file, data, expectChip)) : `${name}: ${data.length} bytes`);
   }
-  files.sort((a, b) => a.address - b.address);
   for (let i = 1; i < files.length; i++) {
     const prev = files[i - 1]!;
     if (prev.address + prev.data.length > files[i]!.address) {
