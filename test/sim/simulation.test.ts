@@ -64,6 +64,19 @@ describe("virtual time and timers", () => {
     expect(sim.now).toBe(300);
   });
 
+  it("paces the same events by the wall clock in real-time mode", async () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(BLINKY(100), undefined, { name: "blinky" });
+    const idle = await sim.runRealtime(250);
+    expect(idle).toBe(false);
+    expect(sim.now).toBe(250);
+    expect(gpioEvents(events, "LED0")).toEqual([[100, 1], [200, 0]]);
+    const abort = new AbortController();
+    abort.abort();
+    await sim.runRealtime(10_000, { signal: abort.signal });
+    expect(sim.now).toBe(250);
+  });
+
   it("reads the virtual clock through time.now_ms", () => {
     const { sim, board } = simWithBoard();
     const app = board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
