@@ -1,0 +1,133 @@
+import { createHash } from "node:crypto";
+import { ESPLoader, Transport } from "esptool-js";
+import { describe, expect, it } from "vitest";
+import { WebSerialPortShim } from "../../compiler/src/flash/web-serial.js";
+import { MemoryLink } from "../../host-sim/src/esp32/memory-link.js";
+import { Command, ROM_SYNC_VALUE, SYNC_BODY, checksum, putU32, u32 } from "../../host-sim/src/esp32/protocol.js";
+import { SimulatedEsp32 } from "../../host-sim/src/esp32/simulated-esp32.js";
+import { SlipDecoder, slipEncode } from "../../host-sim/src/esp32/slip.js";
+import { pseudoRandom } from "./firmware-image.js";
+
+/** A bare protocol client: sends request packets, collects response packets. */
+class RawClient {
+  readonly packets: Uint8Array[] = [];
+  readonly text: string[] = [];
+  private readonly decoder = new SlipDecoder((p) => this.packets.push(p));
+
+  constructor(readonly link: MemoryLink) {
+    link.onData((bytes) => {
+      this.text.push(Buffer.from(bytes).toString("latin1"));
+      this.decoder.push(bytes);
+    });
+  }
+
+  static async open(chip = new SimulatedEsp32({ powerOn: "download" })): Promise<RawClient> {
+    const link = new MemoryLink(chip);
+    const client = new RawClient(link);
+    await link.open(115200);
+    await settle();
+    client.packets.length = 0;
+    return client;
+  }
+
+  async request(op: number, data: Uint8Array = new Uint8Array(0), chk = 0): Promise<Uint8Array[]> {
+    const packet = new Uint8Array(8 + data.length);
+    packet[1] = op;
+    packet[2] = data.length & 0xff;
+    packet[3] = data.length >> 8;
+    putU32(packet, 4, chk);
+    packet.set(data, 8);
+    this.packets.length = 0;
+    await this.link.write(slipEncode(packet));
+    await settle();
+    return [...this.packets];
+  }
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+function words(...values: number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  values.forEach((v, i) => putU32(out, i * 4, v));
+  return out;
+}
+
+describe("SLIP framing", () => {
+  it("escapes 0xC0 and 0xDB, skips noise before a frame and drops frames with bad escapes", () => {
+    const payload = Uint8Array.from([1, 0xc0, 2, 0xdb, 3, 0xdb, 0xdc]);
+    const frame = slipEncode(payload);
+    expect([...frame]).toEqual([0xc0, 1, 0xdb, 0xdc, 2, 0xdb, 0xdd, 3, 0xdb, 0xdd, 0xdc, 0xc0]);
+    const got: number[][] = [];
+    const decoder = new SlipDecoder((p) => got.push([...p]));
+    decoder.push(Uint8Array.from([0x41, 0x42, 0x0d, 0x0a, ...frame]));
+    // A frame with an invalid escape is dropped whole; the next good one still arrives.
+    decoder.push(Uint8Array.from([0xc0, 9, 0xdb, 0x01, 9, 0xc0, ...slipEncode(Uint8Array.from([7]))]));
+    expect(got).toEqual([[...payload], [7]]);
+  });
+});
+
+describe("the simulated ESP32 ROM loader", () => {
+  it("ignores commands until a SYNC, then answers every SYNC eight times", async () => {
+    const client = await RawClient.open();
+    expect(await client.request(Command.READ_REG, words(0x40001000))).toEqual([]);
+    const answers = await client.request(Command.SYNC, SYNC_BODY);
+    expect(answers).toHaveLength(8);
+    for (const a of answers) {
+      expect([...a.subarray(0, 4)]).toEqual([0x01, Command.SYNC, 4, 0]);
+      expect(u32(a, 4)).toBe(ROM_SYNC_VALUE);
+      expect([...a.subarray(8)]).toEqual([0, 0, 0, 0]);
+    }
+    const [magic] = await client.request(Command.READ_REG, words(0x40001000));
+    expect(u32(magic!, 4)).toBe(0x00f01d83);
+  });
+
+  it("rejects bad checksums and unknown commands the way the ROM does", async () => {
+    const client = await RawClient.open();
+    await client.request(Command.SYNC, SYNC_BODY);
+    expect((await client.request(Command.MEM_BEGIN, words(16, 1, 0x1800, 0x3ffb0000)))[0]!.subarray(8)).toEqual(Uint8Array.from([0, 0, 0, 0]));
+    const block = Uint8Array.from([...words(16, 0, 0, 0), ...pseudoRandom(16, 9)]);
+    const [bad] = await client.request(Command.MEM_DATA, block, checksum(block.subarray(16)) ^ 1);
+    expect([...bad!.subarray(8)]).toEqual([1, 0x07, 0, 0]);
+    const [good] = await client.request(Command.MEM_DATA, block, checksum(block.subarray(16)));
+    expect([...good!.subarray(8)]).toEqual([0, 0, 0, 0]);
+    // Not in the ESP32 ROM: "invalid message", without echoing the opcode.
+    const [unknown] = await client.request(Command.GET_SECURITY_INFO);
+    expect([...unknown!]).toEqual([1, 0, 4, 0, 0, 0, 0, 0, 1, 0x05, 0, 0]);
+    const [stubOnly] = await client.request(Command.ERASE_FLASH);
+    expect(stubOnly![1]).toBe(0);
+    // Jumping to an entry point nobody loaded crashes the CPU.
+    await client.request(Command.MEM_END, words(0, 0x40090000));
+    expect(client.text.join("")).toContain("Guru Meditation Error");
+  });
+
+  it("garbles bytes when host and chip disagree on the baud rate", async () => {
+    const client = await RawClient.open();
+    await client.request(Command.SYNC, SYNC_BODY);
+    const [ok] = await client.request(Command.CHANGE_BAUDRATE, words(921600, 0));
+    expect([...ok!.subarray(8)]).toEqual([0, 0, 0, 0]); // answered at the old rate
+    expect(await client.request(Command.READ_REG, words(0x40001000))).toEqual([]);
+    await client.link.setBaudRate(921600);
+    const [magic] = await client.request(Command.READ_REG, words(0x40001000));
+    expect(u32(magic!, 4)).toBe(0x00f01d83);
+  });
+
+  it("runs the stub protocol esptool-js uses to read flash back (READ_FLASH with acks, then MD5)", async () => {
+    const chip = new SimulatedEsp32();
+    const data = pseudoRandom(20000, 5);
+    chip.flash.write(0x20000, data);
+    const transport = new Transport(new WebSerialPortShim(new MemoryLink(chip)) as never, false);
+    transport.trace = () => {};
+    const loader = new ESPLoader({ transport, baudrate: 460800, terminal: { clean() {}, write() {}, writeLine() {} } });
+    try {
+      await loader.main();
+      expect(chip.mode).toBe("stub");
+      const back = await loader.readFlash(0x20000, data.length);
+      expect(Buffer.from(back).equals(Buffer.from(data))).toBe(true);
+      expect(await loader.flashMd5sum(0x20000, data.length)).toBe(createHash("md5").update(data).digest("hex"));
+      await loader.eraseFlash();
+      expect(chip.flash.bytes.every((b) => b === 0xff)).toBe(true);
+    } finally {
+      await transport.disconnect();
+    }
+  });
+});
