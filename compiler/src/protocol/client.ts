@@ -21,6 +21,8 @@ export interface PutOptions {
   /** Bytes of module data per PUT_CHUNK; defaults to what the device's max payload allows. */
   chunkSize?: number;
   onProgress?: (progress: PutProgress) => void;
+  /** Runs after the last chunk, before PUT_END (e.g. stop the old version as late as possible). */
+  beforeEnd?: () => Promise<void>;
 }
 
 export interface PutProgress {
@@ -287,6 +289,7 @@ export class DeviceClient {
       }
       progress();
     }
+    await options.beforeEnd?.();
     const flags = (options.start ? 1 : 0) | (options.autostart ? 2 : 0);
     const end = async () => {
       const r = new BodyReader(await this.request(Cmd.PUT_END, new BodyWriter().bytes(hash).u8(flags).done()));

@@ -21,7 +21,8 @@ export class RealtimePacer {
 
   /** Runs everything due up to the current wall time. */
   sync(): void {
-    const target = this.virtual0 + (performance.now() - this.wall0);
+    // Whole milliseconds, as a firmware tick would count them.
+    const target = this.virtual0 + Math.floor(performance.now() - this.wall0);
     if (target > this.sim.now) this.sim.runFor(target - this.sim.now);
   }
 

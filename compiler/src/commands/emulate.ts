@@ -1,0 +1,167 @@
+import { flag, opt, parseArgs, UsageError } from "../args.js";
+import { CliError, type Command } from "../command.js";
+import { LIQUID_ROOT } from "../paths.js";
+import { ensurePosixDevice, ensureQemuImage, freePort, startPosixDevice, startQemuDevice } from "../transport/emulators.js";
+import { registerDevice, unregisterDevice, type RunningDevice } from "../transport/registry.js";
+import { TransportError } from "../transport/transport.js";
+
+const BOARDS = ["posix", "qemu", "sim-devkit"] as const;
+type Board = (typeof BOARDS)[number];
+
+export interface EmulateOptions {
+  board: Board;
+  /** TCP port to listen on; 0 picks a free one. */
+  port: number;
+  /** Persistent store: a flash image file (posix, qemu) or a directory (sim-devkit). */
+  flash?: string;
+  json?: boolean;
+  /** Print the device's own event lines (LED edges, logs) as they happen. */
+  quiet?: boolean;
+}
+
+export interface RunningEmulator {
+  url: string;
+  board: Board;
+  /** Resolves when the device ends (stop() called, or the process died). */
+  done: Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a local device and registers it so that commands without --port find it. Used by
+ * `liquid emulate` (which waits for Ctrl-C) and by tests and benchmarks (which call stop()).
+ */
+export async function startEmulator(options: EmulateOptions, print: (line: string) => void = console.log): Promise<RunningEmulator> {
+  const note = (line: string) => console.error(`liquid emulate: ${line}`);
+  const show = options.quiet ? () => {} : print;
+  let url: string;
+  let stopDevice: () => Promise<void>;
+  let childPid: number | undefined;
+  let ended: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (ended = resolve));
+
+  if (options.board === "sim-devkit") {
+    // Imported lazily: the simulator is only needed for simulated devices.
+    const { createSimDevice, listenTcp } = await import("../../../host-sim/src/device/index.js");
+    const { formatEventHuman } = await import("../../../host-sim/src/format.js");
+    const sim = await createSimDevice({ board: "sim-devkit", realtime: true, ...(options.flash ? { storeDir: options.flash } : {}) });
+    sim.simulation.onEvent((ev) => {
+      if (ev.type === "log") return; // logs are what `liquid logs` is for; LEDs are not
+      const line = formatEventHuman(ev, {
+        pinKind: (_b, pin) => sim.board.pins.get(pin)?.def.kind,
+        activeLow: (_b, pin) => sim.board.pins.get(pin)?.def.activeLow ?? false,
+      });
+      if (line) show(line);
+    });
+    const listener = await listenTcp(sim.server, options.port).catch((err: Error) => {
+      void sim.stop();
+      throw new CliError(err.message);
+    });
+    url = listener.url;
+    stopDevice = async () => {
+      await listener.close();
+      await sim.stop();
+      ended(0);
+    };
+  } else {
+    const port = options.port || (await freePort());
+    const started =
+      options.board === "posix"
+        ? await startPosixDevice(ensurePosixDevice(note), { port, ...(options.flash ? { flash: options.flash } : {}) }, show)
+        : await startQemuDevice(ensureQemuImage(note), { port, ...(options.flash ? { flash: options.flash } : {}) }, show);
+    url = started.url;
+    childPid = started.child.pid;
+    const child = started.child;
+    child.once("exit", (code, signal) => {
+      unregisterDevice(url);
+      ended(signal === "SIGTERM" || signal === "SIGINT" ? 0 : (code ?? 1));
+    });
+    stopDevice = async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    };
+  }
+
+  const entry: RunningDevice = {
+    url,
+    board: options.board,
+    kind: options.board === "sim-devkit" ? "simulated" : "emulated",
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  };
+  if (childPid !== undefined) entry.childPid = childPid;
+  registerDevice(entry);
+  let stopped = false;
+  return {
+    url,
+    board: options.board,
+    done,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      unregisterDevice(url);
+      await stopDevice();
+    },
+  };
+}
+
+export const emulate: Command = {
+  name: "emulate",
+  summary: "run a local device: the posix firmware, QEMU Cortex-M4, or a simulated devkit",
+  usage: `usage: liquid emulate [--board posix|qemu|sim-devkit] [--flash FILE] [--port N] [--quiet] [--json]
+
+Starts a device on this machine and keeps it running until Ctrl-C. It listens on
+tcp://127.0.0.1:PORT, and other commands find it without --port while it runs.
+
+  --board B      posix: the firmware as a Linux process (build/posix/.../liquid-device,
+                   built with cmake when missing)
+                 qemu: the firmware image on qemu-system-arm -M mps2-an386, UART0 on TCP
+                 sim-devkit: a simulated device on the simulator's devkit board (default)
+  --flash FILE   keep the app store in FILE (a directory for sim-devkit), so installed apps
+                 survive a restart; default: an empty store every time
+  --port N       TCP port to listen on (default: any free port)
+  --quiet        do not print the device's LED/button events
+  --json         print {"url","board","pid"} as one JSON line instead of the banner`,
+  async run(argv) {
+    const args = parseArgs(argv, [
+      { name: "board", short: "b", value: true },
+      { name: "flash", value: true },
+      { name: "port", short: "p", value: true },
+      { name: "quiet", short: "q", value: false },
+      { name: "json", value: false },
+    ]);
+    if (args.positionals.length) throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+    const board = opt(args, "board") ?? "sim-devkit";
+    if (!(BOARDS as readonly string[]).includes(board)) throw new UsageError(`unknown board '${board}' (choose ${BOARDS.join(", ")})`);
+    const portText = opt(args, "port") ?? "0";
+    if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new UsageError(`--port takes a TCP port number (0-65535), got '${portText}'`);
+    const options: EmulateOptions = { board: board as Board, port: Number(portText), json: flag(args, "json"), quiet: flag(args, "quiet") };
+    const flash = opt(args, "flash");
+    if (flash) options.flash = flash;
+    let device: RunningEmulator;
+    try {
+      device = await startEmulator(options);
+    } catch (err) {
+      if (err instanceof TransportError) throw new CliError(err.message);
+      throw err;
+    }
+    if (options.json) console.log(JSON.stringify({ url: device.url, board: device.board, pid: process.pid }));
+    else {
+      console.log(`${device.board} device listening on ${device.url}`);
+      console.log(`try: liquid deploy ${LIQUID_ROOT === process.cwd() ? "" : `${LIQUID_ROOT}/`}examples/blinky --start   (Ctrl-C stops the device)`);
+    }
+    const stopOnSignal = () => void device.stop();
+    process.once("SIGINT", stopOnSignal);
+    process.once("SIGTERM", stopOnSignal);
+    try {
+      return await device.done;
+    } finally {
+      process.removeListener("SIGINT", stopOnSignal);
+      process.removeListener("SIGTERM", stopOnSignal);
+    }
+  },
+};

@@ -1,0 +1,177 @@
+// The device commands end to end against a simulated device started by `liquid emulate`'s
+// code (sim-devkit over TCP, paced by the wall clock), found without --port.
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../../compiler/src/commands/emulate.js";
+import { liquid, printed, until } from "./support.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const FIXTURE = join(ROOT, "test", "protocol", "fixtures", "blinky");
+const HOME = mkdtempSync(join(tmpdir(), "liquid-cli-home-"));
+const WORK = mkdtempSync(join(tmpdir(), "liquid-cli-work-"));
+let device: RunningEmulator;
+let savedHome: string | undefined;
+
+beforeAll(async () => {
+  savedHome = process.env.LIQUID_HOME;
+  process.env.LIQUID_HOME = HOME;
+  delete process.env.LIQUID_PORT;
+  cpSync(FIXTURE, join(WORK, "blinky"), { recursive: true });
+  device = await startEmulator({ board: "sim-devkit", port: 0, quiet: true });
+});
+
+afterAll(async () => {
+  await device?.stop();
+  if (savedHome === undefined) delete process.env.LIQUID_HOME;
+  else process.env.LIQUID_HOME = savedHome;
+  rmSync(HOME, { recursive: true, force: true });
+  rmSync(WORK, { recursive: true, force: true });
+});
+
+describe("liquid device commands against a simulated device", () => {
+  it("lists the running device and finds it without --port", async () => {
+    const devices = await liquid("devices", "--json");
+    expect(devices.code).toBe(0);
+    const rows = JSON.parse(devices.out) as { port: string; kind: string; board: string; liquid: boolean }[];
+    expect(rows.filter((r) => r.kind !== "serial")).toEqual([expect.objectContaining({ port: device.url, kind: "simulated", board: "sim-devkit", liquid: true })]);
+
+    const info = await liquid("info");
+    expect(info.code).toBe(0);
+    expect(info.out).toMatch(new RegExp(`^device +sim-devkit-[0-9a-f]+ on ${device.url.replace(/\./g, "\\.")}$`, "m"));
+    expect(info.out).toMatch(/^buses +I2C0\(i2c: 0x48 tmp105, 0x76 bme280\)$/m);
+  });
+
+  it("deploys from source, runs, streams logs, stops, starts and removes", async () => {
+    const deployed = await liquid("deploy", join(WORK, "blinky"), "--start");
+    expect(deployed.err).toBe("");
+    expect(deployed.code).toBe(0);
+    expect(deployed.out).toMatch(/^deployed blinky 1\.2\.0 \(\d+ B, sha256 [0-9a-f]{12}\) to tcp:\/\/127\.0\.0\.1:\d+, running; build \d+ ms, upload \d+ ms$/m);
+
+    const ps = await liquid("ps");
+    expect(ps.out).toMatch(/^NAME +VERSION +STATE +AUTOSTART +SIZE +SHA256\nblinky +1\.2\.0 +running +no +\d+ B +[0-9a-f]{12}\n$/);
+
+    // logs --follow prints the app's lines as the LED toggles, until Ctrl-C.
+    const mark = printed.out.length;
+    const follow = liquid("logs", "--follow", "--app", "blinky");
+    await until(() => /INF blinky +LED off/.test(printed.out.slice(mark)), "a 'LED off' line from logs --follow");
+    process.emit("SIGINT");
+    const followed = await follow;
+    expect(followed.code).toBe(0);
+    const lines = followed.out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^ +\d+\.\d{3} INF blinky +blinky started$/);
+    expect(lines[1]).toMatch(/^ +\d+\.\d{3} INF blinky +LED on$/);
+    expect(lines).toContainEqual(expect.stringMatching(/INF blinky +LED off$/));
+
+    expect((await liquid("stop", "blinky")).out).toBe("stopped blinky\n");
+    const stoppedAgain = await liquid("stop", "blinky");
+    expect([stoppedAgain.code, stoppedAgain.err]).toEqual([1, "liquid stop: the device refused: app 'blinky' is not running (EEXISTS)\n"]);
+    expect(JSON.parse((await liquid("ps", "--json")).out)[0]).toMatchObject({ name: "blinky", state: "stopped" });
+    expect((await liquid("start", "blinky", "--json")).out).toBe('{"app":"blinky","action":"start","ok":true}\n');
+    expect((await liquid("rm", "blinky")).out).toBe("removed blinky\n");
+    const gone = await liquid("start", "blinky");
+    expect([gone.code, gone.err]).toEqual([1, "liquid start: no app named 'blinky' on the device: 'liquid ps' lists the installed apps\n"]);
+    expect((await liquid("ps")).out).toMatch(/^no apps on tcp:\/\/127\.0\.0\.1:\d+: deploy one with 'liquid deploy APP\.ts'\n$/);
+  });
+
+  it("deploys a built .wasm under another name, and refuses one without a manifest", async () => {
+    const built = await liquid("build", join(WORK, "blinky"), "-o", join(WORK, "out", "blinky.wasm"));
+    expect(built.code).toBe(0);
+    const deployed = await liquid("deploy", join(WORK, "out", "blinky.wasm"), "--name", "blinky-b", "--json");
+    expect(deployed.code).toBe(0);
+    expect(JSON.parse(deployed.out)).toMatchObject({ name: "blinky-b", version: "1.2.0", started: false, resumedFrom: 0 });
+    rmSync(join(WORK, "out", "blinky.manifest.json"));
+    const bare = await liquid("deploy", join(WORK, "out", "blinky.wasm"));
+    expect(bare.code).toBe(1);
+    expect(bare.err).toMatch(/no manifest beside .*blinky\.wasm \(expected .*blinky\.manifest\.json\): build the app with 'liquid build', or deploy its source/);
+    await liquid("rm", "blinky-b");
+  });
+
+  it("reports a build error and deploys nothing", async () => {
+    const broken = join(WORK, "broken");
+    cpSync(FIXTURE, broken, { recursive: true });
+    writeFileSync(join(broken, "app.ts"), "export function start(): void { let x: i32 = 'text'; }\n");
+    const r = await liquid("deploy", broken);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/app\.ts:1:\d+/);
+    expect(r.err).toMatch(/liquid deploy: build of .* failed; nothing was deployed/);
+    expect((await liquid("ps", "--json")).out).toBe("[]\n");
+  });
+
+  it("rebuilds and redeploys on save with --watch, streaming the log", async () => {
+    const app = join(WORK, "watched");
+    cpSync(FIXTURE, app, { recursive: true });
+    const mark = printed.out.length;
+    const watching = liquid("deploy", app, "--watch");
+    await until(() => /INF blinky +LED on/.test(printed.out.slice(mark)), "the first deploy's log lines");
+    const source = join(app, "app.ts");
+    const text = (await import("node:fs")).readFileSync(source, "utf8");
+    writeFileSync(source, text.replace(/"LED on"/, '"LED is on"'));
+    await until(() => /INF blinky +LED is on/.test(printed.out.slice(mark)), "the edited app's log line", 30_000);
+    process.emit("SIGINT");
+    const r = await watching;
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^deployed blinky 1\.2\.0 .*, running; build \d+ ms, upload \d+ ms$/m);
+    expect(r.out, r.err).toMatch(/^redeployed blinky 1\.2\.0 .*, running; build \d+ ms, upload \d+ ms$/m);
+    // The first version's line came from the first deploy, the new one only after the save.
+    expect(r.out.indexOf("LED on")).toBeLessThan(r.out.indexOf("LED is on"));
+    await liquid("rm", "blinky");
+  });
+
+  it("reboots the device with reset, and factory reset erases the store", async () => {
+    await liquid("deploy", join(WORK, "blinky"), "--autostart", "--start");
+    const reset = await liquid("reset");
+    expect([reset.code, reset.out]).toEqual([0, "rebooted: the device is back\n"]);
+    expect(JSON.parse((await liquid("ps", "--json")).out)[0]).toMatchObject({ name: "blinky", state: "running", autostart: true });
+    const factory = await liquid("reset", "--factory", "--json");
+    expect(JSON.parse(factory.out)).toEqual({ reset: "factory", back: true });
+    expect((await liquid("ps", "--json")).out).toBe("[]\n");
+  });
+});
+
+describe("finding the device", () => {
+  it("says what to do when the port is wrong or nothing runs", async () => {
+    const refused = await liquid("ps", "--port", "tcp://127.0.0.1:1");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe(
+      "liquid ps: cannot connect to tcp://127.0.0.1:1: connection refused, no device is listening there (start one with 'liquid emulate', or run 'liquid devices' to see running devices)\n",
+    );
+    const missing = await liquid("info", "--port", "/dev/ttyLIQUID-NOT-THERE");
+    expect(missing.err).toBe("liquid info: no serial port at /dev/ttyLIQUID-NOT-THERE: check the cable and the path, or run 'liquid devices' to list connected ports\n");
+    const badUrl = await liquid("info", "--port", "http://x:1");
+    expect(badUrl.err).toMatch(/unsupported port 'http:\/\/x:1': use tcp:\/\/HOST:PORT or a serial port path/);
+
+    const emptyHome = mkdtempSync(join(tmpdir(), "liquid-cli-empty-"));
+    process.env.LIQUID_HOME = emptyHome;
+    try {
+      const none = await liquid("ps");
+      expect([none.code, none.err]).toEqual([1, "liquid ps: no Liquid device found: start one with 'liquid emulate' or pass --port\n"]);
+    } finally {
+      process.env.LIQUID_HOME = HOME;
+      rmSync(emptyHome, { recursive: true, force: true });
+    }
+  });
+
+  it("lists the candidates when several devices run", async () => {
+    const second = await startEmulator({ board: "sim-devkit", port: 0, quiet: true });
+    try {
+      const r = await liquid("ps");
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("liquid ps: several Liquid devices found; pick one with --port:\n");
+      expect(r.err).toContain(`  ${device.url}  sim-devkit (simulated, pid ${process.pid})`);
+      expect(r.err).toContain(`  ${second.url}  sim-devkit (simulated, pid ${process.pid})`);
+      expect((await liquid("ps", "--port", second.url)).code).toBe(0);
+    } finally {
+      await second.stop();
+    }
+    expect((await liquid("ps")).code).toBe(0); // one again: found automatically
+  });
+
+  it("rejects bad options with usage errors", async () => {
+    expect((await liquid("logs", "--since", "x")).err).toMatch(/--since takes a log sequence number, got 'x'/);
+    expect((await liquid("emulate", "--board", "vax")).err).toMatch(/unknown board 'vax' \(choose posix, qemu, sim-devkit\)/);
+    expect((await liquid("ps", "--baud", "fast")).err).toMatch(/bad baud rate 'fast'/);
+    expect((await liquid("deploy")).code).toBe(2);
+  });
+});

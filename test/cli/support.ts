@@ -1,0 +1,51 @@
+// Runs `liquid` commands in this process (the same code as bin/liquid.js, without a compile
+// step) and captures what they print.
+import { vi } from "vitest";
+import { main } from "../../compiler/src/cli.js";
+
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Everything printed while a command runs, shared by commands running at the same time. */
+export const printed = { out: "", err: "" };
+
+let depth = 0;
+let restore: (() => void) | undefined;
+
+function capture(): void {
+  if (depth++ > 0) return;
+  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void (printed.out += a.join(" ") + "\n"));
+  const error = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void (printed.err += a.join(" ") + "\n"));
+  restore = () => {
+    log.mockRestore();
+    error.mockRestore();
+  };
+}
+
+function release(): void {
+  if (--depth === 0) restore?.();
+}
+
+export async function liquid(...argv: string[]): Promise<CliRun> {
+  capture();
+  const out0 = printed.out.length;
+  const err0 = printed.err.length;
+  try {
+    const code = await main(argv);
+    return { code, out: printed.out.slice(out0), err: printed.err.slice(err0) };
+  } finally {
+    release();
+  }
+}
+
+/** Waits until `check` holds (polling), or fails with `what`. */
+export async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
