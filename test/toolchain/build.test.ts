@@ -197,7 +197,7 @@ describe("build errors", () => {
     const run = await runLiquid("build", dir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("unknown host function env.seed");
-    expect(run.stderr).toContain("use random.u32()");
+    expect(run.stderr).toContain("use random.uint32()");
   });
 
   it("an app without start() is refused", async () => {

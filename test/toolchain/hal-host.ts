@@ -35,12 +35,17 @@ export class RecordingHost implements HalHost {
     const i = this.pins.indexOf(text(name));
     return i < 0 ? -3 : i;
   }
+  /** Like a real host: a handle that was never returned by gpio_open is EINVAL. */
+  private badPin(pin: number) {
+    return pin < 0 || pin >= this.pins.length;
+  }
   gpio_mode(pin: number, mode: number) {
     this.rec("gpio_mode", pin, mode);
-    return 0;
+    return this.badPin(pin) ? -1 : 0;
   }
   gpio_write(pin: number, value: number) {
     this.rec("gpio_write", pin, value);
+    if (this.badPin(pin)) return -1;
     this.levels.set(pin, value ? 1 : 0);
     return 0;
   }
@@ -49,6 +54,7 @@ export class RecordingHost implements HalHost {
     return this.levels.get(pin) ?? 0;
   }
   gpio_toggle(pin: number) {
+    if (this.badPin(pin)) return -1;
     const v = (this.levels.get(pin) ?? 0) ^ 1;
     this.levels.set(pin, v);
     this.rec("gpio_toggle", pin);

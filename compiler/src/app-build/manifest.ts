@@ -47,7 +47,7 @@ export function checkImports(spec: HalSpec, desc: ModuleDescription, origins: Ma
     if (!fn) {
       let hint = "";
       if (key === "env.abort") hint = " (build with `liquid build`, which routes abort to the device log)";
-      else if (key === "env.seed") hint = " (Math.random needs a host seed; use random.u32() from \"liquid\")";
+      else if (key === "env.seed") hint = " (Math.random needs a host seed; use random.uint32() from \"liquid\")";
       else if (imp.module === "env") hint = " (an AssemblyScript runtime import; not available on Liquid devices)";
       errors.push(`unknown host function ${key} imported by ${file}: not in the HAL spec${hint}`);
       continue;
