@@ -1,0 +1,240 @@
+// End to end on the posix firmware (liquid-device under ASan/UBSan): the examples built by
+// `liquid build`, deployed over the device protocol with the TypeScript client, observed on the
+// device's stdout (LED edges with device time, log records) and through the protocol.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import type { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { DeviceError } from "../../compiler/src/protocol/errors.js";
+import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
+import { ROOT } from "../helpers/native-build.js";
+import { PosixDevice, tempDir } from "./device.js";
+
+interface Built {
+  wasm: Uint8Array;
+  manifest: Record<string, unknown>;
+}
+
+const apps: Record<string, Built> = {};
+let tmp: { dir: string; cleanup: () => void };
+const devices: PosixDevice[] = [];
+
+async function device(flashName: string): Promise<PosixDevice> {
+  const d = await PosixDevice.start(join(tmp.dir, flashName));
+  devices.push(d);
+  return d;
+}
+
+/** Stops a device and checks it exited cleanly, without a sanitizer report. */
+async function stopClean(d: PosixDevice): Promise<void> {
+  expect(await d.stop()).toBe(0);
+  expect(d.stderr).not.toMatch(/Sanitizer|runtime error/);
+}
+
+async function deviceError(p: Promise<unknown>): Promise<DeviceError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof DeviceError) return e;
+    throw e;
+  }
+  throw new Error("expected the device to answer with an error");
+}
+
+/** A wasm module assembled by hand: exports start() whose body is `body` (no locals). */
+function moduleWithStart(body: number[]): Uint8Array {
+  const code = [0x00, ...body, 0x0b];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type 0: () -> ()
+    0x03, 0x02, 0x01, 0x00, // func 0: type 0
+    0x07, 0x09, 0x01, 0x05, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x00, // export "start"
+    0x0a, code.length + 2, 0x01, code.length, ...code,
+  ]);
+}
+
+const bareManifest = (name: string) => ({ liquid: 1, name, version: "0.0.1", capabilities: [], resources: { pins: [], buses: [] } });
+
+beforeAll(async () => {
+  tmp = tempDir("lq-deploy-");
+  for (const name of ["blinky", "thermometer", "button"]) {
+    const r = await buildApp(join(ROOT, "examples", name), { out: join(tmp.dir, `${name}.wasm`) });
+    if (!r.ok) throw new Error(`building ${name} failed: ${r.errors.join("; ")}`);
+    apps[name] = {
+      wasm: new Uint8Array(readFileSync(r.wasmPath!)),
+      manifest: JSON.parse(readFileSync(r.manifestPath!, "utf8")) as Record<string, unknown>,
+    };
+  }
+}, 120_000);
+
+afterAll(async () => {
+  for (const d of devices) await d.stop();
+  tmp?.cleanup();
+});
+
+describe("posix device: deploy and run apps", () => {
+  test("blinky: LED0 toggles every 500 ms of device time; a rebooted device keeps and autostarts it", async () => {
+    const dev = await device("blinky.img");
+    const c = await dev.client();
+    const put = await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true, autostart: true });
+    expect(put.name).toBe("blinky");
+    await dev.waitForCount((l) => /^gpio \d+ LED0 /.test(l), 5);
+    const edges = dev.gpio("LED0").slice(0, 5);
+    expect(edges.map((e) => e.value)).toEqual([1, 0, 1, 0, 1]);
+    for (let i = 1; i < edges.length; i++) expect(edges[i]!.t - edges[i - 1]!.t).toBe(500);
+    const list = await c.list();
+    expect(list).toEqual([
+      expect.objectContaining({ name: "blinky", version: "0.1.0", size: apps.blinky!.wasm.length, state: "running", autostart: true }),
+    ]);
+    await c.close();
+    await stopClean(dev);
+
+    // Power cycle: a new process on the same flash image.
+    const again = await device("blinky.img");
+    expect(again.lines.some((l) => /^app \d+ blinky running$/.test(l))).toBe(true);
+    await again.waitForCount((l) => /^gpio \d+ LED0 /.test(l), 3);
+    const e2 = again.gpio("LED0");
+    expect(e2[1]!.t - e2[0]!.t).toBe(500);
+    const c2 = await again.client();
+    expect((await c2.list())[0]).toMatchObject({ name: "blinky", state: "running", autostart: true });
+
+    // RESET (reboot the runtime): the answer comes first, then the device boots again and
+    // autostarts blinky; RESET 1 (factory reset) erases the store.
+    const mark = again.lines.length;
+    await c2.reset(false);
+    await again.waitFor((l) => l === "reboot", 10_000, mark);
+    await again.waitFor((l) => /^app \d+ blinky running$/.test(l), 10_000, mark);
+    await c2.reset(true);
+    await again.waitFor((l) => l === "ready", 10_000, again.lines.lastIndexOf("reboot"));
+    expect(await c2.list()).toEqual([]);
+    await c2.close();
+    await stopClean(again);
+  });
+
+  test("thermometer: logs the TMP105 temperature, follows a change, and lights LED2 above 25 C", async () => {
+    const dev = await device("thermo.img");
+    const c = await dev.client();
+    const info = await c.info();
+    expect(info.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }] }]);
+    const events: DeviceEvent[] = [];
+    c.onEvent((e) => events.push(e));
+    await c.logs(0, true); // follow: LOG events stream from here on
+    await c.put("thermometer", apps.thermometer!.wasm, apps.thermometer!.manifest, { start: true });
+    await dev.waitFor((l) => / info thermometer: 23\.50 C$/.test(l));
+    const mark = dev.lines.length;
+    dev.control("temp 26.5");
+    await dev.waitFor((l) => / info thermometer: 26\.50 C$/.test(l), 10_000, mark);
+    await dev.waitFor((l) => /^gpio \d+ LED2 1$/.test(l), 10_000, mark);
+    // the same records arrive as LOG events and are kept for LOGS
+    const logs = await c.logs(0, false);
+    expect(logs.some((r) => r.app === "thermometer" && r.level === "info" && r.msg === "26.50 C")).toBe(true);
+    expect(events.some((e) => e.kind === "log" && e.record.app === "thermometer" && e.record.msg === "23.50 C")).toBe(true);
+    expect(events).toContainEqual(expect.objectContaining({ kind: "app", state: expect.objectContaining({ name: "thermometer", state: "running" }) }));
+    await c.close();
+    await stopClean(dev);
+  });
+
+  test("button: a debounced press of BUTTON0 (set through the control input) toggles LED1", async () => {
+    const dev = await device("button.img");
+    const c = await dev.client();
+    await c.put("button", apps.button!.wasm, apps.button!.manifest, { start: true });
+    await dev.waitFor((l) => /^gpio \d+ LED1 0$/.test(l));
+    const mark = dev.lines.length;
+    dev.control("set BUTTON0 0"); // pressed (active low)
+    await dev.waitFor((l) => /^gpio \d+ LED1 1$/.test(l), 10_000, mark);
+    dev.control("set BUTTON0 1");
+    await new Promise((r) => setTimeout(r, 200));
+    dev.control("set BUTTON0 0");
+    await dev.waitFor((l) => /^gpio \d+ LED1 0$/.test(l), 10_000, mark);
+    dev.control("set NOPE 1");
+    await dev.waitFor((l) => l === "control error: no pin named NOPE", 5000, mark);
+    await c.close();
+    await stopClean(dev);
+  });
+
+  test("grants: opening a pin the manifest does not grant traps that app only, with a clear message", async () => {
+    const dev = await device("grants.img");
+    const c = await dev.client();
+    await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true });
+    const denied = { ...apps.thermometer!.manifest, resources: { pins: [], buses: ["I2C0"] } };
+    await c.put("thermometer", apps.thermometer!.wasm, denied, { start: true });
+    const trap = await dev.waitFor((l) => /^app \d+ thermometer trapped/.test(l));
+    expect(trap).toMatch(/app 'thermometer' may not use pin LED2: not granted by its manifest/);
+    const list = await c.list();
+    const t = list.find((a) => a.name === "thermometer")!;
+    expect(t.state).toBe("trapped");
+    expect(t.error).toMatch(/may not use pin LED2/);
+    // blinky is unaffected
+    const before = dev.gpio("LED0").length;
+    await dev.waitFor(() => dev.gpio("LED0").length >= before + 2);
+    expect(list.find((a) => a.name === "blinky")!.state).toBe("running");
+    await c.close();
+    await stopClean(dev);
+  });
+
+  test("a runaway app is preempted by fuel, then stopped; a trapping app is reported; others keep running", async () => {
+    const dev = await device("runaway.img");
+    const c = await dev.client();
+    await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true });
+    await dev.waitForCount((l) => /^gpio \d+ LED0 /.test(l), 1);
+    const spin = moduleWithStart([0x03, 0x40, 0x0c, 0x00, 0x0b]); // loop br 0 end
+    await c.put("spin", spin, bareManifest("spin"), { start: true });
+    const mark = dev.gpio("LED0").length;
+    // while spin loops, blinky keeps its 500 ms rhythm and the protocol answers
+    await dev.waitFor(() => dev.gpio("LED0").length >= mark + 3, 10_000);
+    expect((await c.list()).find((a) => a.name === "spin")!.state).toBe("running");
+    const stopped = await dev.waitFor((l) => /^app \d+ spin trapped/.test(l), 10_000);
+    expect(stopped).toMatch(/start: did not return within 2000 ms/);
+    const edges = dev.gpio("LED0");
+    for (let i = 1; i < edges.length; i++) expect(edges[i]!.t - edges[i - 1]!.t).toBe(500);
+
+    await c.put("boom", moduleWithStart([0x00]), bareManifest("boom"), { start: true }); // unreachable
+    const boom = await dev.waitFor((l) => /^app \d+ boom trapped/.test(l));
+    expect(boom).toMatch(/start: unreachable/);
+    const list = await c.list();
+    expect(list.find((a) => a.name === "boom")).toMatchObject({ state: "trapped" });
+    expect(list.find((a) => a.name === "blinky")).toMatchObject({ state: "running" });
+    // a trapped app can be started again (and traps again)
+    const m2 = dev.lines.length;
+    await c.start("boom");
+    await dev.waitFor((l) => /^app \d+ boom trapped/.test(l), 5000, m2);
+    await c.close();
+    await stopClean(dev);
+  });
+
+  test("bad installs and commands get clear errors and change nothing", async () => {
+    const dev = await device("errors.img");
+    const c = await dev.client();
+    await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { autostart: true });
+
+    const garbage = Uint8Array.from({ length: 100 }, (_, i) => (i * 7) & 255);
+    let e = await deviceError(c.put("junk", garbage, bareManifest("junk")));
+    expect(e.message).toMatch(/invalid module/);
+
+    const noCap = { ...apps.blinky!.manifest, name: "nocap", capabilities: ["time"] };
+    e = await deviceError(c.put("nocap", apps.blinky!.wasm, noCap));
+    expect(e.message).toMatch(/module imports gpio\.\w+ but its manifest does not grant capability 'gpio'/);
+
+    e = await deviceError(c.start("ghost"));
+    expect(e.message).toMatch(/no app named 'ghost'/);
+    e = await deviceError(c.remove("ghost"));
+    expect(e.message).toMatch(/no app named 'ghost'/);
+    await c.start("blinky");
+    e = await deviceError(c.start("blinky"));
+    expect(e.message).toMatch(/already running/);
+    await c.stop("blinky");
+    e = await deviceError(c.stop("blinky"));
+    expect(e.message).toMatch(/not running/);
+
+    const big = new Uint8Array(600 * 1024);
+    e = await deviceError(c.put("big", big, bareManifest("big")));
+    expect(e.message).toMatch(/not accepted: this device takes 1\.\.\d+ bytes/);
+
+    expect((await c.list()).map((a) => a.name)).toEqual(["blinky"]);
+    await c.remove("blinky");
+    expect(await c.list()).toEqual([]);
+    await c.close();
+    await stopClean(dev);
+  });
+});
