@@ -7,14 +7,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
 import { ROOT } from "../helpers/native-build.js";
 import { jsonEvents, runCli } from "./run-cli.js";
+import { FIXTURES } from "./support.js";
 
 let dir: string;
 const wasm: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "liquid-sim-examples-"));
-  for (const name of ["blinky", "button", "thermometer"]) {
-    const result = await buildApp(join(ROOT, "examples", name), { out: join(dir, `${name}.wasm`) });
+  const sources: Record<string, string> = {
+    blinky: join(ROOT, "examples", "blinky"),
+    button: join(ROOT, "examples", "button"),
+    thermometer: join(ROOT, "examples", "thermometer"),
+    weather: join(FIXTURES, "weather.ts"), // a BME280 driver written from the datasheet
+  };
+  for (const [name, source] of Object.entries(sources)) {
+    const result = await buildApp(source, { out: join(dir, `${name}.wasm`) });
     if (!result.ok) throw new Error(`building ${name} failed: ${[...result.errors, ...result.diagnostics.map((d) => d.message)].join("; ")}`);
     wasm[name] = result.wasmPath!;
   }
@@ -106,5 +113,26 @@ describe("liquid sim on the examples", () => {
     expect(events.filter((e) => e.type === "log").map((e) => e.msg)).toEqual(["23.50 C"]);
     // BUTTON0 was already held at t=0, before the button app started watching: no edge, no toggle.
     expect(pinEdges(events, "LED1")).toEqual([]);
+  });
+
+  it("BME280: a datasheet driver reads back the temperature, pressure and humidity set", async () => {
+    const file = scenario("weather", [
+      { t: 1500, set: "I2C0.bme280.temperature", value: -7.5 },
+      { t: 1500, set: "I2C0.bme280.humidity", value: 95.5 },
+      { t: 2500, set: "I2C0.0x76.pressure", value: 87654 },
+    ]);
+    const r = await runCli([
+      "sim", wasm.weather!, "--for", "3s", "--scenario", file,
+      "--set", "I2C0.bme280.temperature=18.25", "--set", "I2C0.bme280.pressure=98765", "--set", "I2C0.bme280.humidity=62.5",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n").filter((l) => l.includes("[weather]"))).toEqual([
+      "  1000 ms  [weather] 18.25 C 98765 Pa 62.50 %RH",
+      "  2000 ms  [weather] -7.50 C 98765 Pa 95.50 %RH",
+      "  3000 ms  [weather] -7.50 C 87654 Pa 95.50 %RH",
+    ]);
+    // Unchanged board values are those of boards/sim-devkit.json.
+    const plain = await runCli(["sim", wasm.weather!, "--for", "1s"]);
+    expect(plain.stdout).toContain("  1000 ms  [weather] 21.00 C 101325 Pa 45.00 %RH\n");
   });
 });

@@ -249,6 +249,15 @@ describe("faults stay inside the faulty app", () => {
     ]);
   });
 
+  it("reports runaway recursion as an exhausted call stack", () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(wat(`(module (memory (export "memory") 1)
+      (func $deeper (param i32) (call $deeper (i32.add (local.get 0) (i32.const 1))))
+      (func (export "start") (call $deeper (i32.const 0))))`), undefined, { name: "deep" });
+    sim.runFor(1);
+    expect(traps(events)).toMatchObject([{ app: "deep", entry: "start", watchdog: false, message: "call stack exhausted (recursion too deep)" }]);
+  });
+
   it("traps a HAL call made while the module is instantiated (wasm start section)", () => {
     const { sim, board, events } = simWithBoard();
     board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
@@ -290,6 +299,35 @@ describe("loading", () => {
     expect(app.manifestDerived).toBe(true);
     expect(app.manifest.capabilities).toEqual(["gpio", "i2c", "time", "log", "msg", "random"]);
     expect(app.manifest.resources).toEqual({ pins: ["LED0", "LED1", "BUTTON0", "GPIO5"], buses: ["I2C0"] });
+  });
+});
+
+describe("device", () => {
+  it("answers device.has and device.info from the board definition", () => {
+    const { sim, board } = simWithBoard();
+    const app = board.install(wat(`(module
+      (import "device" "has" (func $has (param i32 i32) (result i32)))
+      (import "device" "info" (func $info (param i32 i32) (result i32)))
+      (memory (export "memory") 1) (data (i32.const 0) "tmp105LED9I2C0")
+      (global $a (mut i32) (i32.const 0)) (global $b (mut i32) (i32.const 0)) (global $c (mut i32) (i32.const 0))
+      (global $small (mut i32) (i32.const 0)) (global $len (mut i32) (i32.const 0))
+      (export "a" (global $a)) (export "b" (global $b)) (export "c" (global $c))
+      (export "small" (global $small)) (export "len" (global $len))
+      (func (export "start")
+        (global.set $a (call $has (i32.const 0) (i32.const 6)))
+        (global.set $b (call $has (i32.const 6) (i32.const 4)))
+        (global.set $c (call $has (i32.const 10) (i32.const 4)))
+        (global.set $small (call $info (i32.const 2048) (i32.const 4)))
+        (global.set $len (call $info (i32.const 1024) (i32.const 4096)))))`), undefined, { name: "probe" });
+    sim.runFor(1);
+    const ex = app.wasmInstance!.exports;
+    const g = (n: string) => (ex[n] as WebAssembly.Global).value as number;
+    expect([g("a"), g("b"), g("c")]).toEqual([1, 0, 1]);
+    expect(g("small")).toBe(g("len")); // too small: full length returned, nothing written
+    expect(new Uint8Array((ex.memory as WebAssembly.Memory).buffer, 2048, 4)).toEqual(new Uint8Array(4));
+    const doc = JSON.parse(new TextDecoder().decode(new Uint8Array((ex.memory as WebAssembly.Memory).buffer, 1024, g("len"))));
+    expect(doc).toMatchObject({ protocol: 1, firmware: "liquid-sim", id: "b1", board: "devkit-test", apps: ["probe"] });
+    expect(doc.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }, { addr: 118, driver: "bme280" }] }]);
   });
 });
 
