@@ -94,7 +94,12 @@ export async function openSerial(spec: string, defaults: SerialOptions = {}): Pr
     const signals: { dtr?: boolean; rts?: boolean } = {};
     if (dtr !== undefined) signals.dtr = dtr;
     if (rts !== undefined) signals.rts = rts;
-    await transport.setSignals(signals);
+    try {
+      await transport.setSignals(signals);
+    } catch (err) {
+      await transport.close();
+      throw new TransportError(`cannot set DTR/RTS on ${parsed.path}: ${(err as Error).message.replace(/^Error: /, "")} (ptys and some adapters have no modem lines; drop dtr/rts from --port)`);
+    }
   }
   return transport;
 }
