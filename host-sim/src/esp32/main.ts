@@ -4,7 +4,9 @@
  *
  *   node dist/host-sim/src/esp32/main.js [--dir DIR] [--chip esp32|esp32-s3|esp8266|unknown] [--flash FILE]
  *
- * It prints the port path. With --flash, the 4 MiB flash is loaded from FILE (if it exists)
+ * It prints the port path. A pty has no reset lines, so the chip waits in download mode; after a
+ * flash it runs the stub until "reset": send SIGUSR1 to press EN with BOOT held (back to the
+ * ROM loader, ready for the next flash), SIGUSR2 to press EN alone (boot from flash). With --flash, the 4 MiB flash is loaded from FILE (if it exists)
  * and saved back after every completed write and on exit, so the result can be inspected.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -36,7 +38,7 @@ if (flashFile && existsSync(flashFile)) {
 }
 const chip = new SimulatedEsp32({ chip: chipProfile, flash, powerOn: "download" });
 const sim = await startPtyEsp32(chip, { dir: option("dir") });
-console.log(`simulated ${chipProfile.name} ROM loader on ${sim.hostPath}`);
+console.log(`simulated ${chipProfile.name} ROM loader on ${sim.hostPath} (pid ${process.pid}: kill -USR1 resets it into the ROM loader, -USR2 boots it from flash)`);
 let shown = chip.events.length;
 const save = (): void => {
   if (flashFile) writeFileSync(flashFile, flash.bytes);
@@ -54,5 +56,7 @@ const stop = async (): Promise<void> => {
   await sim.stop();
   process.exit(0);
 };
+process.on("SIGUSR1", () => chip.pressReset(true));
+process.on("SIGUSR2", () => chip.pressReset(false));
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());

@@ -161,6 +161,13 @@ export class SimulatedEsp32 {
     }
   }
 
+  /** Someone presses EN/RESET on the board, holding BOOT (GPIO0) or not: what a user does when
+   * the port has no modem lines to do it (a pty, a bare UART). */
+  pressReset(holdBoot: boolean): void {
+    this.events.push(`EN pressed${holdBoot ? " with BOOT held" : ""}`);
+    this.boot(holdBoot ? "download" : "booted", "0x1 (POWERON_RESET)");
+  }
+
   private boot(mode: "download" | "booted", reason: string): void {
     this.modeValue = mode;
     this.baud = ROM_BAUD;
