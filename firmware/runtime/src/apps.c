@@ -16,6 +16,13 @@
 #ifndef LQ_SLICE_FUEL
 #define LQ_SLICE_FUEL 20000u /* fuel units per slice: a few hundred us of wasm */
 #endif
+/* Per-instance engine stacks; a port with little RAM (256 KiB MCUs) lowers them with -D. */
+#ifndef LQ_VALUE_STACK_SLOTS
+#define LQ_VALUE_STACK_SLOTS 8192u /* 8-byte slots: 64 KiB per app */
+#endif
+#ifndef LQ_CALL_DEPTH
+#define LQ_CALL_DEPTH 1000u
+#endif
 #ifndef LQ_CALL_BUDGET_MS
 #define LQ_CALL_BUDGET_MS 2000u /* an entry point still running after this is stopped */
 #endif
@@ -59,8 +66,8 @@ static int engine_up(void) {
   cfg.limits.max_module_size = LQ_MODULE_MAX;
   cfg.limits.max_memory_pages = LQ_APP_MAX_PAGES;
   cfg.limits.max_table_size = 4096;
-  cfg.limits.value_stack_slots = 8192;
-  cfg.limits.call_depth = 1000;
+  cfg.limits.value_stack_slots = LQ_VALUE_STACK_SLOTS;
+  cfg.limits.call_depth = LQ_CALL_DEPTH;
   if (lq_engine_new(&cfg, &engine, &err) != LQ_OK) {
     lq_log(LQ_LOG_ERROR, NULL, "engine: %s", err.message);
     return -1;
@@ -185,8 +192,8 @@ static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t ca
                im.module, (int)im.name_len, im.name);
       return -1;
     }
-    if (lq_hal_link_check(&im, msg, cap) != 0) return -1;
-    bit = lq_capability_bit(im.module, im.module_len);
+    bit = lq_hal_link_check(&im, msg, cap);
+    if (!bit) return -1;
     if (!(grants->caps & bit)) {
       snprintf(msg, cap, "module imports %.*s.%.*s but its manifest does not grant capability '%.*s'",
                (int)im.module_len, im.module, (int)im.name_len, im.name, (int)im.module_len,

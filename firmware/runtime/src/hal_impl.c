@@ -9,16 +9,8 @@
 
 #include "liquid_port.h"
 #include "lq_app.h"
-#include "lq_hal_impl.h"
+#include "lq_hal_link.h"
 
-/* HAL error codes (hal.json "errors") */
-#define HAL_EINVAL (-1)
-#define HAL_ENACK (-2)
-#define HAL_ENOENT (-3)
-#define HAL_EBUSY (-4)
-#define HAL_ENOSPC (-5)
-#define HAL_EIO (-6)
-#define HAL_ENOTSUP (-7)
 
 static int8_t pin_level[LQ_BOARD_MAX_PINS]; /* last level driven, -1 unknown */
 static int8_t pin_mode[LQ_BOARD_MAX_PINS];
@@ -28,12 +20,8 @@ void lq_hal_reset_state(void) {
   memset(pin_mode, -1, sizeof pin_mode);
 }
 
-uint32_t lq_capability_bit(const char *module, size_t len) {
-  static const char *names[] = {"gpio", "i2c", "time", "log", "device", "msg", "random"};
-  size_t i;
-  for (i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strlen(names[i]) == len && !memcmp(names[i], module, len)) return 1u << i;
-  return 0;
+uint32_t lq_capability_bit(const char *name, size_t len) {
+  return lq_hal_capability_bit(name, (uint32_t)len);
 }
 
 int lq_app_grants_parse(lq_app *app, const char *manifest, uint32_t len, char *msg, size_t cap) {
@@ -75,9 +63,11 @@ static int granted(char list[][16], int n, const uint8_t *name, uint32_t len) {
   return 0;
 }
 
+/* The calling app: the instance's user pointer, or (while it is being instantiated and its
+ * start section runs) the app the runtime is loading. */
 static lq_app *app_of(lq_hal_call *call) {
-  (void)call;
-  return lq_current_app;
+  lq_app *app = call && call->instance ? (lq_app *)lq_instance_user(call->instance) : NULL;
+  return app ? app : lq_current_app;
 }
 
 void lq_trace_gpio(const char *pin, int value) {
@@ -89,10 +79,10 @@ void lq_trace_gpio(const char *pin, int value) {
 static int port_err(int rc) {
   switch (rc) {
     case LQ_PORT_OK: return 0;
-    case LQ_PORT_ENACK: return HAL_ENACK;
-    case LQ_PORT_ENOTSUP: return HAL_ENOTSUP;
-    case LQ_PORT_EINVAL: return HAL_EINVAL;
-    default: return HAL_EIO;
+    case LQ_PORT_ENACK: return LQ_HAL_ENACK;
+    case LQ_PORT_ENOTSUP: return LQ_HAL_ENOTSUP;
+    case LQ_PORT_EINVAL: return LQ_HAL_EINVAL;
+    default: return LQ_HAL_EIO;
   }
 }
 
@@ -105,7 +95,7 @@ static int valid_pin(lq_app *app, int32_t pin) {
 int32_t lq_hal_gpio_open(lq_hal_call *call, const uint8_t *name, uint32_t name_len) {
   lq_app *app = app_of(call);
   int idx;
-  if (!app) return HAL_EINVAL;
+  if (!app) return LQ_HAL_EINVAL;
   if (!granted(app->grant_pins, app->ngrant_pins, name, name_len)) {
     char m[LQ_MESSAGE_MAX];
     snprintf(m, sizeof m, "app '%s' may not use pin %.*s: not granted by its manifest", app->name,
@@ -113,7 +103,7 @@ int32_t lq_hal_gpio_open(lq_hal_call *call, const uint8_t *name, uint32_t name_l
     return lq_hal_trap(call, m);
   }
   idx = lq_board_pin_index((const char *)name, name_len);
-  if (idx < 0) return HAL_ENOENT;
+  if (idx < 0) return LQ_HAL_ENOENT;
   app->pin_open[idx] = 1;
   return idx;
 }
@@ -121,7 +111,7 @@ int32_t lq_hal_gpio_open(lq_hal_call *call, const uint8_t *name, uint32_t name_l
 int32_t lq_hal_gpio_mode(lq_hal_call *call, int32_t pin, int32_t mode) {
   lq_app *app = app_of(call);
   int rc;
-  if (!valid_pin(app, pin) || mode < 0 || mode > 3) return HAL_EINVAL;
+  if (!valid_pin(app, pin) || mode < 0 || mode > 3) return LQ_HAL_EINVAL;
   rc = lq_port_gpio_configure(lq_the_board.pins[pin].port_pin, mode);
   if (rc == 0) pin_mode[pin] = (int8_t)mode;
   return port_err(rc);
@@ -136,13 +126,13 @@ static int32_t drive(int32_t pin, int value) {
 }
 
 int32_t lq_hal_gpio_write(lq_hal_call *call, int32_t pin, int32_t value) {
-  if (!valid_pin(app_of(call), pin)) return HAL_EINVAL;
+  if (!valid_pin(app_of(call), pin)) return LQ_HAL_EINVAL;
   return drive(pin, value ? 1 : 0);
 }
 
 int32_t lq_hal_gpio_read(lq_hal_call *call, int32_t pin) {
   int rc;
-  if (!valid_pin(app_of(call), pin)) return HAL_EINVAL;
+  if (!valid_pin(app_of(call), pin)) return LQ_HAL_EINVAL;
   if (pin_mode[pin] == LQ_PORT_PIN_OUTPUT && pin_level[pin] >= 0) return pin_level[pin];
   rc = lq_port_gpio_read(lq_the_board.pins[pin].port_pin);
   return rc < 0 ? port_err(rc) : rc;
@@ -150,7 +140,7 @@ int32_t lq_hal_gpio_read(lq_hal_call *call, int32_t pin) {
 
 int32_t lq_hal_gpio_toggle(lq_hal_call *call, int32_t pin) {
   int32_t rc, next;
-  if (!valid_pin(app_of(call), pin)) return HAL_EINVAL;
+  if (!valid_pin(app_of(call), pin)) return LQ_HAL_EINVAL;
   next = pin_level[pin] == 1 ? 0 : 1;
   rc = drive(pin, next);
   return rc < 0 ? rc : next;
@@ -161,7 +151,7 @@ int32_t lq_hal_gpio_watch(lq_hal_call *call, int32_t pin, int32_t edges, int32_t
   lq_app_watch *w;
   int level;
   if (!valid_pin(app, pin) || edges < 1 || edges > 3 || debounce_ms < 0 || debounce_ms > 60000)
-    return HAL_EINVAL;
+    return LQ_HAL_EINVAL;
   level = lq_port_gpio_read(lq_the_board.pins[pin].port_pin);
   if (level < 0) return port_err(level);
   w = &app->watches[pin];
@@ -176,7 +166,7 @@ int32_t lq_hal_gpio_watch(lq_hal_call *call, int32_t pin, int32_t edges, int32_t
 
 int32_t lq_hal_gpio_unwatch(lq_hal_call *call, int32_t pin) {
   lq_app *app = app_of(call);
-  if (!valid_pin(app, pin) || !app->watches[pin].active) return HAL_EINVAL;
+  if (!valid_pin(app, pin) || !app->watches[pin].active) return LQ_HAL_EINVAL;
   app->watches[pin].active = 0;
   lq_port_gpio_notify(lq_the_board.pins[pin].port_pin, 0);
   return 0;
@@ -191,7 +181,7 @@ static int valid_bus(lq_app *app, int32_t bus) {
 int32_t lq_hal_i2c_open(lq_hal_call *call, const uint8_t *name, uint32_t name_len) {
   lq_app *app = app_of(call);
   int idx;
-  if (!app) return HAL_EINVAL;
+  if (!app) return LQ_HAL_EINVAL;
   if (!granted(app->grant_buses, app->ngrant_buses, name, name_len)) {
     char m[LQ_MESSAGE_MAX];
     snprintf(m, sizeof m, "app '%s' may not use bus %.*s: not granted by its manifest", app->name,
@@ -199,7 +189,7 @@ int32_t lq_hal_i2c_open(lq_hal_call *call, const uint8_t *name, uint32_t name_le
     return lq_hal_trap(call, m);
   }
   idx = lq_board_bus_index((const char *)name, name_len);
-  if (idx < 0) return HAL_ENOENT;
+  if (idx < 0) return LQ_HAL_ENOENT;
   app->bus_open[idx] = 1;
   return idx;
 }
@@ -207,7 +197,7 @@ int32_t lq_hal_i2c_open(lq_hal_call *call, const uint8_t *name, uint32_t name_le
 static int32_t transfer(lq_hal_call *call, int32_t bus, int32_t addr, const uint8_t *w,
                         uint32_t wl, uint8_t *r, uint32_t rl, int32_t ok) {
   int rc;
-  if (!valid_bus(app_of(call), bus) || addr < 0 || addr > 0x7F) return HAL_EINVAL;
+  if (!valid_bus(app_of(call), bus) || addr < 0 || addr > 0x7F) return LQ_HAL_EINVAL;
   rc = lq_port_i2c_transfer(lq_the_board.buses[bus].port_bus, (uint8_t)addr, w, wl, r, rl);
   return rc == 0 ? ok : port_err(rc);
 }
@@ -229,7 +219,7 @@ int32_t lq_hal_i2c_write_read(lq_hal_call *call, int32_t bus, int32_t addr, cons
 int32_t lq_hal_i2c_scan(lq_hal_call *call, int32_t bus, uint8_t *out, uint32_t cap) {
   int32_t found = 0;
   uint8_t addr;
-  if (!valid_bus(app_of(call), bus)) return HAL_EINVAL;
+  if (!valid_bus(app_of(call), bus)) return LQ_HAL_EINVAL;
   for (addr = 0x08; addr <= 0x77; addr++) {
     if (lq_port_i2c_transfer(lq_the_board.buses[bus].port_bus, addr, NULL, 0, NULL, 0) != 0) continue;
     if ((uint32_t)found < cap) out[found] = addr;
@@ -253,7 +243,7 @@ int64_t lq_hal_time_now_us(lq_hal_call *call) {
 int32_t lq_hal_time_timer_start(lq_hal_call *call, int32_t ms, int32_t periodic) {
   lq_app *app = app_of(call);
   int i;
-  if (!app || ms < 0 || (periodic && ms < 1)) return HAL_EINVAL;
+  if (!app || ms < 0 || (periodic && ms < 1)) return LQ_HAL_EINVAL;
   for (i = 0; i < LQ_APP_TIMERS; i++)
     if (!app->timers[i].active) {
       lq_app_timer *t = &app->timers[i];
@@ -264,12 +254,12 @@ int32_t lq_hal_time_timer_start(lq_hal_call *call, int32_t ms, int32_t periodic)
       t->due_ms = lq_event_time_ms() + (uint32_t)ms;
       return i;
     }
-  return HAL_EBUSY;
+  return LQ_HAL_EBUSY;
 }
 
 int32_t lq_hal_time_timer_cancel(lq_hal_call *call, int32_t timer) {
   lq_app *app = app_of(call);
-  if (!app || timer < 0 || timer >= LQ_APP_TIMERS || !app->timers[timer].active) return HAL_EINVAL;
+  if (!app || timer < 0 || timer >= LQ_APP_TIMERS || !app->timers[timer].active) return LQ_HAL_EINVAL;
   app->timers[timer].active = 0;
   return 0;
 }
@@ -289,7 +279,7 @@ int32_t lq_hal_device_info(lq_hal_call *call, uint8_t *out, uint32_t cap) {
   static char doc[LQ_MAX_PAYLOAD];
   size_t n = lq_board_info_json(doc, sizeof doc);
   (void)call;
-  if (n >= sizeof doc) return HAL_ENOSPC;
+  if (n >= sizeof doc) return LQ_HAL_ENOSPC;
   if (n <= cap) memcpy(out, doc, n);
   return (int32_t)n;
 }
@@ -304,14 +294,14 @@ int32_t lq_hal_device_has(lq_hal_call *call, const uint8_t *name, uint32_t name_
 int32_t lq_hal_msg_publish(lq_hal_call *call, const uint8_t *topic, uint32_t topic_len,
                            const uint8_t *data, uint32_t data_len) {
   (void)call;
-  if (topic_len == 0 || topic_len >= LQ_TOPIC_MAX || data_len > 256) return HAL_EINVAL;
-  return lq_msg_publish((const char *)topic, topic_len, data, data_len) == 0 ? 0 : HAL_EBUSY;
+  if (topic_len == 0 || topic_len >= LQ_TOPIC_MAX || data_len > 256) return LQ_HAL_EINVAL;
+  return lq_msg_publish((const char *)topic, topic_len, data, data_len) == 0 ? 0 : LQ_HAL_EBUSY;
 }
 
 int32_t lq_hal_msg_subscribe(lq_hal_call *call, const uint8_t *topic, uint32_t topic_len) {
   lq_app *app = app_of(call);
   int i;
-  if (!app || topic_len == 0 || topic_len >= LQ_TOPIC_MAX) return HAL_EINVAL;
+  if (!app || topic_len == 0 || topic_len >= LQ_TOPIC_MAX) return LQ_HAL_EINVAL;
   for (i = 0; i < LQ_APP_SUBS; i++)
     if (!app->sub_active[i]) {
       memcpy(app->subs[i], topic, topic_len);
@@ -320,13 +310,13 @@ int32_t lq_hal_msg_subscribe(lq_hal_call *call, const uint8_t *topic, uint32_t t
       if (i >= app->nsubs) app->nsubs = i + 1;
       return i;
     }
-  return HAL_EBUSY;
+  return LQ_HAL_EBUSY;
 }
 
 int32_t lq_hal_msg_unsubscribe(lq_hal_call *call, int32_t subscription) {
   lq_app *app = app_of(call);
   if (!app || subscription < 0 || subscription >= LQ_APP_SUBS || !app->sub_active[subscription])
-    return HAL_EINVAL;
+    return LQ_HAL_EINVAL;
   app->sub_active[subscription] = 0;
   return 0;
 }
@@ -336,8 +326,8 @@ int32_t lq_hal_msg_read(lq_hal_call *call, uint8_t *out, uint32_t cap) {
   const uint8_t *data;
   uint32_t len;
   (void)call;
-  if (lq_msg_current(&topic, &data, &len) != 0) return HAL_EINVAL;
-  if (len > cap) return HAL_ENOSPC;
+  if (lq_msg_current(&topic, &data, &len) != 0) return LQ_HAL_EINVAL;
+  if (len > cap) return LQ_HAL_ENOSPC;
   memcpy(out, data, len);
   return (int32_t)len;
 }
@@ -347,9 +337,9 @@ int32_t lq_hal_msg_topic(lq_hal_call *call, uint8_t *out, uint32_t cap) {
   const uint8_t *data;
   uint32_t len, n;
   (void)call;
-  if (lq_msg_current(&topic, &data, &len) != 0) return HAL_EINVAL;
+  if (lq_msg_current(&topic, &data, &len) != 0) return LQ_HAL_EINVAL;
   n = (uint32_t)strlen(topic);
-  if (n > cap) return HAL_ENOSPC;
+  if (n > cap) return LQ_HAL_ENOSPC;
   memcpy(out, topic, n);
   return (int32_t)n;
 }

@@ -6,7 +6,9 @@
 #include "lq_runtime.h"
 
 /* The last LOG_KEEP records stay in RAM for LOGS; older ones are gone (seq tells the gap). */
-#define LOG_KEEP 64
+#ifndef LOG_KEEP
+#define LOG_KEEP 64 /* 256 KiB MCU ports keep fewer (-DLOG_KEEP=...) */
+#endif
 #define LOG_MSG_MAX 160
 
 typedef struct record {

@@ -18,7 +18,10 @@
 #define FLAG_RESPONSE 1u
 #define FLAG_EVENT 2u
 #define PARTIAL_TIMEOUT_US 500000u
-#define TX_SIZE (4u * (HDR + LQ_MAX_PAYLOAD + TRAILER))
+#ifndef LQ_TX_FRAMES
+#define LQ_TX_FRAMES 4u /* outgoing frames buffered; 256 KiB MCU ports use fewer (-D) */
+#endif
+#define TX_SIZE (LQ_TX_FRAMES * (HDR + LQ_MAX_PAYLOAD + TRAILER))
 
 enum {
   ST_OK = 0, EUNKNOWN = 1, EBADREQ = 2, ENOTFOUND = 3, EEXISTS = 4, ENOSPACE = 5, EHASH = 6,
