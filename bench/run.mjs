@@ -4,7 +4,9 @@
 //   npm run bench [-- --only fib,crc32] [-- --repeat 3]
 //
 // Every workload in bench/workloads/ is one C file exporting `int run(int n)`. It is compiled
-// to wasm32 with clang-14 + wasm-ld-14 and natively with gcc -O2, then timed:
+// to wasm32 with clang-14 + wasm-ld-14 and natively with gcc -O2; some also have an
+// AssemblyScript twin in bench/workloads/as/ (asc -O3, rows named as-NAME) measured against
+// the same native C build. Each is timed:
 //   native     the gcc build (best of --repeat runs, clock around the call)
 //   liquid-vm  the Release engine build in build/posix-release (best of --repeat runs; the
 //              call time that `liquid-vm --stats` reports, excluding load and instantiation)
@@ -28,10 +30,15 @@ export const WORKLOADS = [
   { name: "crc32", kind: "integer", n: 1500 },
   { name: "sieve", kind: "integer", n: 30 },
   { name: "sort", kind: "memory", n: 15 },
-  { name: "fib", kind: "calls", n: 32 },
+  { name: "fib", kind: "calls", n: 35 },
   { name: "nbody", kind: "float", n: 500000 },
-  { name: "matmul", kind: "float", n: 1000 },
-  { name: "interp", kind: "dispatch", n: 3000000 },
+  { name: "matmul", kind: "float", n: 250 },
+  { name: "interp", kind: "dispatch", n: 1500000 },
+  // AssemblyScript twins (bench/workloads/as/), the language Liquid apps are written in; their
+  // native baseline is the C build of the same algorithm, and the checksums must agree.
+  { name: "fib", lang: "as", kind: "calls", n: 35 },
+  { name: "crc32", lang: "as", kind: "integer", n: 1500 },
+  { name: "sieve", lang: "as", kind: "integer", n: 30 },
 ];
 
 function parseArgs(argv) {
@@ -66,6 +73,13 @@ function buildWorkload(name) {
   run("wasm-ld-14", ["--no-entry", "--export=run", "-o", wasm, obj, libc]);
   run("gcc", ["-O2", "-std=c99", "-o", native, src, join(WORKLOADS_DIR, "native_main.c"), "-lm"]);
   return { wasm, native };
+}
+
+function buildAssemblyScript(name) {
+  mkdirSync(OUT, { recursive: true });
+  const wasm = join(OUT, `as-${name}.wasm`);
+  run(join(ROOT, "node_modules", ".bin", "asc"), [join(WORKLOADS_DIR, "as", `${name}.ts`), "-O3", "--runtime", "stub", "--noAssert", "-o", wasm]);
+  return wasm;
 }
 
 function timeNative(native, n) {
@@ -119,7 +133,9 @@ async function main() {
   const rows = [];
   let mismatch = false;
   for (const w of chosen) {
-    const { wasm, native } = buildWorkload(w.name);
+    const { wasm: cWasm, native } = buildWorkload(w.name);
+    const wasm = w.lang === "as" ? buildAssemblyScript(w.name) : cWasm;
+    const label = w.lang === "as" ? `as-${w.name}` : w.name;
     const nat = best(() => timeNative(native, w.n), opts.repeat);
     const vm = best(() => timeEngine(wasm, w.n), opts.repeat);
     const v8 = await timeNode(wasm, w.n, opts.repeat);
@@ -127,7 +143,7 @@ async function main() {
     if (!same) mismatch = true;
     rows.push({ ...w, nat, vm, v8, same });
     process.stdout.write(
-      `${w.name.padEnd(8)} ${w.kind.padEnd(9)} n=${String(w.n).padEnd(8)} native ${pad(nat.ms.toFixed(1), 8)} ms  ` +
+      `${label.padEnd(9)} ${w.kind.padEnd(9)} n=${String(w.n).padEnd(8)} native ${pad(nat.ms.toFixed(1), 8)} ms  ` +
         `liquid-vm ${pad(vm.ms.toFixed(1), 9)} ms  node ${pad(v8.ms.toFixed(1), 8)} ms  ` +
         `vm/native ${pad((vm.ms / nat.ms).toFixed(1), 6)}x  vm/node ${pad((vm.ms / v8.ms).toFixed(1), 6)}x` +
         `${same ? "" : `  RESULT MISMATCH native=${nat.result} vm=${vm.result} node=${v8.result}`}\n`,

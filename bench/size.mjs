@@ -103,9 +103,11 @@ function main() {
 
   const q = spawnSync("qemu-system-arm", ["-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
     "-semihosting-config", "enable=on,target=native", "-kernel", image], { encoding: "utf8", timeout: 60_000 });
-  const field = (name) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(q.stdout)?.[1]);
+  // QEMU writes semihosting output to its stderr.
+  const text = `${q.stdout}${q.stderr}`;
+  const field = (name) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
   if (q.status !== 0 || Number.isNaN(field("instance_bytes"))) {
-    throw new Error(`the RAM measurement in QEMU failed (status ${q.status}):\n${q.stdout}${q.stderr}`);
+    throw new Error(`the RAM measurement in QEMU failed (status ${q.status}):\n${text}`);
   }
   const linear = field("linear_memory_bytes");
   const instance = field("instance_bytes");

@@ -48,11 +48,11 @@ static void put_u(const char *label, unsigned long v) {
 }
 
 static void quit(int status) {
-    /* SYS_EXIT with ADP_Stopped_ApplicationExit and the status (extended form). */
+    /* SYS_EXIT_EXTENDED: ADP_Stopped_ApplicationExit with the exit status. */
     static uint32_t block[2];
     block[0] = 0x20026;
     block[1] = (uint32_t)status;
-    semihost(0x18, block);
+    semihost(0x20, block);
     for (;;) {
     }
 }
