@@ -345,3 +345,51 @@ describe("several boards", () => {
     expect(() => sim.addBoard(testBoard(), "a")).toThrow("a board with id 'a' is already in the simulation");
   });
 });
+
+describe("snapshot and restore (what migration builds on)", () => {
+  // Counts its timer events in a global and mirrors the count's low bit on LED0.
+  const COUNTER = wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "LED0")
+    (global $led (mut i32) (i32.const 0)) (global $count (mut i32) (i32.const 0))
+    (export "__lq_g0" (global $led)) (export "count" (global $count))
+    (func (export "start")
+      (global.set $led (call $gpio_open (i32.const 0) (i32.const 4)))
+      (drop (call $gpio_mode (global.get $led) (i32.const 1)))
+      (drop (call $timer_start (i32.const 400) (i32.const 1))))
+    (func (export "on_timer") (param i32)
+      (global.set $count (i32.add (global.get $count) (i32.const 1)))
+      (i32.store (i32.const 100) (global.get $count))
+      (drop (call $gpio_write (global.get $led) (i32.and (global.get $count) (i32.const 1))))))`);
+
+  it("moves a running app to another board with its memory, globals, handles and timer phase", () => {
+    const sim = new Simulation();
+    const a = sim.addBoard(testBoard(), "a");
+    const b = sim.addBoard(testBoard(), "b");
+    const seen: string[] = [];
+    sim.onEvent((e) => e.type === "gpio" && seen.push(`${e.t} ${e.board} ${e.pin}=${e.value}`));
+    const onA = a.install(COUNTER, undefined, { name: "counter" });
+    sim.runFor(1300); // fired at 400, 800, 1200: count 3, next due at 1600
+    const snap = onA.snapshot();
+    expect(snap).toMatchObject({ globals: { __lq_g0: 0, count: 3 }, pins: [{ name: "LED0", mode: 1, level: 1 }], timers: [{ handle: 0, ms: 400, periodic: true, remainingMs: 300 }] });
+    onA.stop();
+    const onB = b.install(COUNTER, undefined, { name: "counter", start: false });
+    onB.restore(snap);
+    sim.runFor(900);
+    // Board b's LED0 takes the level the app had driven as soon as it is restored.
+    expect(seen).toEqual(["400 a LED0=1", "800 a LED0=0", "1200 a LED0=1", "1300 b LED0=1", "1600 b LED0=0", "2000 b LED0=1"]);
+    const ex = onB.wasmInstance!.exports;
+    expect((ex.count as WebAssembly.Global).value).toBe(5);
+    expect(new Uint32Array((ex.memory as WebAssembly.Memory).buffer, 100, 1)[0]).toBe(5);
+  });
+
+  it("refuses a snapshot of another module or one needing a pin the board lacks", () => {
+    const { sim, board } = simWithBoard();
+    const app = board.install(COUNTER, undefined, { name: "counter" });
+    sim.runFor(10);
+    const snap = app.snapshot();
+    const other = board.install(BLINKY(100), undefined, { name: "other", start: false });
+    expect(() => other.restore(snap)).toThrow(/the snapshot of 'counter' is of another module/);
+    app.stop();
+    expect(() => app.restore({ ...snap, pins: [{ name: "LED7", mode: 1, level: 0 }] })).toThrow("cannot restore 'counter': its manifest does not grant pin LED7");
+    expect(() => app.snapshot()).toThrow("app 'counter' is not running; only a running app has a state to snapshot");
+  });
+});

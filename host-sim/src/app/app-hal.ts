@@ -160,15 +160,7 @@ export class AppHal implements HalHost {
     if (this.app.timers.size >= MAX_TIMERS) return E.EBUSY;
     let handle = 0;
     while (this.app.timers.has(handle)) handle++;
-    const fire = (at: number): void => {
-      const timer = this.app.timers.get(handle);
-      if (!timer) return;
-      if (timer.periodic) timer.next = this.board.sim.at(at + timer.ms, () => fire(at + timer.ms));
-      else this.app.timers.delete(handle);
-      this.app.call("on_timer", handle);
-    };
-    const at = this.board.sim.now + ms;
-    this.app.timers.set(handle, { ms, periodic: periodic !== 0, next: this.board.sim.at(at, () => fire(at)) });
+    this.app.armTimer(handle, ms, periodic !== 0, ms);
     return handle;
   }
 

@@ -32,6 +32,31 @@ export interface PinWatch {
   pending?: Scheduled;
 }
 
+export interface AppSnapshot {
+  name: string;
+  /** Identity of the module the state belongs to. */
+  sha256: string;
+  memory: Uint8Array;
+  /** Exported mutable globals by export name (i64 as bigint). */
+  globals: Record<string, number | bigint>;
+  /** The pins behind handles 0, 1, ...: name, mode set (null: never) and driven level of outputs. */
+  pins: { name: string; mode: number | null; level: number | null }[];
+  /** Names of the buses behind handles 0, 1, ... */
+  buses: string[];
+  timers: { handle: number; ms: number; periodic: boolean; remainingMs: number }[];
+  watches: { handle: number; edges: number; debounceMs: number; reported: number }[];
+  subscriptions: { handle: number; pattern: string }[];
+}
+
+function isMutable(g: WebAssembly.Global): boolean {
+  try {
+    g.value = g.value; // eslint-disable-line no-self-assign -- probes mutability without changing it
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface Subscription {
   pattern: string;
 }
@@ -74,6 +99,100 @@ export class SimApp {
 
   /** Instantiates the module afresh and calls start(); a failure traps the app. */
   start(): void {
+    if (this.instantiate()) this.call("start");
+  }
+
+  /**
+   * The app's whole state at a quiescent point (between two events): linear memory, exported
+   * mutable globals, and the runtime side (handles by name, timers with their remaining time,
+   * pin watches, subscriptions). Serialising it is the migration format's job.
+   */
+  snapshot(): AppSnapshot {
+    if (this.state !== "running" || !this.instance) throw new Error(`app '${this.name}' is not running; only a running app has a state to snapshot`);
+    const exports = this.instance.exports;
+    const globals: Record<string, number | bigint> = {};
+    for (const [name, value] of Object.entries(exports)) {
+      if (value instanceof WebAssembly.Global && isMutable(value)) globals[name] = value.value as number | bigint;
+    }
+    const now = this.board.sim.now;
+    return {
+      name: this.name,
+      sha256: this.manifest.sha256,
+      memory: new Uint8Array((exports.memory as WebAssembly.Memory).buffer.slice(0)),
+      globals,
+      pins: this.pins.map((p) => ({ name: p.name, mode: p.mode ?? null, level: p.isOutput ? p.level : null })),
+      buses: this.buses.map((b) => b.name),
+      timers: [...this.timers].map(([handle, t]) => ({ handle, ms: t.ms, periodic: t.periodic, remainingMs: t.next.t - now })),
+      watches: [...this.watches].map(([handle, w]) => ({ handle, edges: w.edges, debounceMs: w.debounceMs, reported: w.reported })),
+      subscriptions: [...this.subscriptions].map(([handle, s]) => ({ handle, pattern: s.pattern })),
+    };
+  }
+
+  /**
+   * Resumes the app from a snapshot taken on this or another board, without calling start():
+   * the same handles name the same pins and buses (they must exist here and be granted), and
+   * timers continue with the time they had left.
+   */
+  restore(snap: AppSnapshot): void {
+    if (this.state === "running") throw new Error(`app '${this.name}' is running; stop it before restoring a snapshot`);
+    if (snap.sha256 !== this.manifest.sha256) {
+      throw new Error(`the snapshot of '${snap.name}' is of another module (sha256 ${snap.sha256.slice(0, 12)}…, this app is ${this.manifest.sha256.slice(0, 12)}…)`);
+    }
+    const resolve = <T>(kind: "pin" | "bus", names: string[], granted: string[], table: Map<string, T>): T[] =>
+      names.map((n) => {
+        if (!granted.includes(n)) throw new Error(`cannot restore '${this.name}': its manifest does not grant ${kind} ${n}`);
+        const found = table.get(n);
+        if (!found) throw new Error(`cannot restore '${this.name}' on board '${this.board.id}': it has no ${kind} ${n}`);
+        return found;
+      });
+    const pins = resolve("pin", snap.pins.map((p) => p.name), this.manifest.resources.pins, this.board.pins);
+    const buses = resolve("bus", snap.buses, this.manifest.resources.buses, this.board.buses);
+    if (!this.instantiate()) return;
+    const exports = this.instance!.exports;
+    const memory = exports.memory as WebAssembly.Memory;
+    const pageBytes = 65536;
+    if (snap.memory.length > memory.buffer.byteLength) memory.grow((snap.memory.length - memory.buffer.byteLength) / pageBytes);
+    new Uint8Array(memory.buffer).set(snap.memory);
+    for (const [name, value] of Object.entries(snap.globals)) {
+      const g = exports[name];
+      if (!(g instanceof WebAssembly.Global)) throw new Error(`cannot restore '${this.name}': it exports no global ${name}`);
+      g.value = value;
+    }
+    this.pins = pins;
+    this.buses = buses;
+    // The pins' configuration is part of the app's state: an LED it left on is on here too.
+    snap.pins.forEach((p, i) => {
+      const pin = pins[i]!;
+      this.board.changePin(pin, () => {
+        if (p.mode !== null) pin.mode = p.mode;
+        if (p.level !== null && pin.isOutput) pin.drive(p.level);
+      });
+    });
+    for (const t of snap.timers) this.armTimer(t.handle, t.ms, t.periodic, t.remainingMs);
+    for (const w of snap.watches) {
+      const pin = this.pins[w.handle];
+      if (pin) this.watches.set(w.handle, { pin, edges: w.edges, debounceMs: w.debounceMs, reported: w.reported });
+    }
+    for (const s of snap.subscriptions) this.subscriptions.set(s.handle, { pattern: s.pattern });
+  }
+
+  /** Arms timer `handle` to fire after `delay` ms, then every `ms` if periodic. */
+  armTimer(handle: number, ms: number, periodic: boolean, delay: number): void {
+    const fire = (at: number): void => {
+      const timer = this.timers.get(handle);
+      if (!timer) return;
+      // Re-armed before on_timer runs, from its due time, so periods do not drift and
+      // timer_cancel inside on_timer works.
+      if (timer.periodic) timer.next = this.board.sim.at(at + timer.ms, () => fire(at + timer.ms));
+      else this.timers.delete(handle);
+      this.call("on_timer", handle);
+    };
+    const at = this.board.sim.now + delay;
+    this.timers.set(handle, { ms, periodic, next: this.board.sim.at(at, () => fire(at)) });
+  }
+
+  /** A fresh instance with empty runtime state; false (and the app trapped) if that failed. */
+  private instantiate(): boolean {
     if (this.state === "running") throw new Error(`app '${this.name}' is already running`);
     this.resetRuntimeState();
     this.error = undefined;
@@ -91,11 +210,10 @@ export class SimApp {
         throw new WatchdogExpired();
       },
     };
-    const ok = this.guarded("start", () => {
+    return this.guarded("start", () => {
       this.instance = new WebAssembly.Instance(this.metered, imports);
       memory = this.instance.exports.memory as WebAssembly.Memory;
     });
-    if (ok) this.call("start");
   }
 
   /** Stops the app as a device's STOP command does: its timers, watches and subscriptions end. */
