@@ -304,8 +304,10 @@ lq_status lq_resume(lq_instance *instance, lq_value *results, uint32_t nresults,
 void lq_abort(lq_instance *instance);
 int lq_is_suspended(const lq_instance *instance);
 
-/* Fuel: one unit is charged at every function entry and every loop iteration (the points
- * where an unbounded computation must pass). LQ_FUEL_UNLIMITED disables metering. */
+/* Fuel: one unit is charged at every wasm call (call, call_indirect) and every taken
+ * backward branch, i.e. every loop iteration: the points every unbounded computation must
+ * pass. A suspended call resumes exactly where it stopped. LQ_FUEL_UNLIMITED (the default)
+ * disables metering. */
 #define LQ_FUEL_UNLIMITED UINT64_MAX
 void lq_set_fuel(lq_instance *instance, uint64_t fuel);
 uint64_t lq_fuel(const lq_instance *instance);

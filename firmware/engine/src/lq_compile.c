@@ -164,6 +164,27 @@ static void resolve(comp *c, uint32_t list, uint32_t to) {
     }
 }
 
+/* br_if after an i32 comparison (or eqz) becomes one compare-and-branch instruction;
+ * when the comparison itself took a local and a constant, the whole sequence
+ * local.get/i32.const/cmp/br_if becomes BRCK (no stack traffic at all). Returns 1 when
+ * the opcode was rewritten and only the target word remains to be emitted. */
+static int fuse_br_if(comp *c) {
+    uint32_t *code = c->m->code;
+    uint32_t L = c->last, P = c->prev;
+    if (!live(c) || L < c->barrier || c->m->code_len != L + 1) return 0;
+    uint32_t o = code[L];
+    if (o == OP_I32_EQZ) { code[L] = OP_BR_IF_EQZ; return 1; }
+    if (o < OP_I32_EQ || o > OP_I32_GE_U) return 0;
+    if (P >= c->barrier && P + 3 == L && code[P] == OP_GET_CONST) {
+        code[P] = OP_BRCK_EQ + (o - OP_I32_EQ);
+        c->m->code_len = L;          /* drop the comparison word */
+        c->last = P;
+        return 1;
+    }
+    code[L] = OP_BRC_EQ + (o - OP_I32_EQ);
+    return 1;
+}
+
 /* Checks the label's values on the stack (without consuming them) and emits the branch.
  * `cond`: br_if. */
 static int branch(comp *c, uint32_t depth, int cond) {
@@ -190,6 +211,7 @@ static int branch(comp *c, uint32_t depth, int cond) {
         return 1;
     }
     if (here == f->height) {
+        if (cond && fuse_br_if(c)) return target_word(c, f);
         op(c, cond ? OP_BR_IF : OP_JMP);
         return target_word(c, f);
     }
@@ -304,7 +326,6 @@ static int compile_body(comp *c, uint32_t fidx) {
             if (o == 0x03) {
                 f->loop_pc = m->code_len;
                 c->barrier = m->code_len;
-                op(c, OP_FUEL);
             } else if (o == 0x04 && was_live) {
                 op(c, OP_JMP_IF_Z);
                 f->else_patch = m->code_len + 1;
@@ -452,6 +473,10 @@ static int compile_body(comp *c, uint32_t fidx) {
                     /* local.get a; local.get b; i32.add; local.set x -> one instruction */
                     m->code[c->last] = OP_ADD32_SET;
                     emit(c, x);
+                } else if (live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_GET_CONST_ADD32) {
+                    /* local.get a; i32.const k; i32.add; local.set/tee x */
+                    m->code[c->last] = o == 0x21 ? OP_ADDK_SET : OP_ADDK_TEE;
+                    emit(c, x);
                 } else if (op(c, o == 0x21 ? OP_LOCAL_SET : OP_LOCAL_TEE)) emit(c, x);
             }
             break;
@@ -477,14 +502,20 @@ static int compile_body(comp *c, uint32_t fidx) {
             static const uint8_t res[14] = {LQ_I32, LQ_I64, LQ_F32, LQ_F64, LQ_I32, LQ_I32, LQ_I32, LQ_I32,
                                             LQ_I64, LQ_I64, LQ_I64, LQ_I64, LQ_I64, LQ_I64};
             if (!memarg(c, nat[o - 0x28], &x) || !pop(c, LQ_I32, NULL) || !push(c, res[o - 0x28])) return 0;
-            if (op(c, o)) emit(c, x);
+            if (o <= 0x2B && live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_LOCAL_GET) {
+                m->code[c->last] = (o == 0x28 || o == 0x2A) ? OP_GET_LOAD32 : OP_GET_LOAD64;
+                emit(c, x);
+            } else if (op(c, o)) emit(c, x);
             break;
         }
         case 0x36: case 0x37: case 0x38: case 0x39: case 0x3A: case 0x3B: case 0x3C: case 0x3D: case 0x3E: {
             static const uint8_t nat[9] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
             static const uint8_t ty[9] = {LQ_I32, LQ_I64, LQ_F32, LQ_F64, LQ_I32, LQ_I32, LQ_I64, LQ_I64, LQ_I64};
             if (!memarg(c, nat[o - 0x36], &x) || !pop(c, ty[o - 0x36], NULL) || !pop(c, LQ_I32, NULL)) return 0;
-            if (op(c, o)) emit(c, x);
+            if (o <= 0x39 && live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_GET_GET) {
+                m->code[c->last] = (o == 0x36 || o == 0x38) ? OP_STORE32_LL : OP_STORE64_LL;
+                emit(c, x);
+            } else if (op(c, o)) emit(c, x);
             break;
         }
         case 0x3F: case 0x40:
@@ -494,7 +525,7 @@ static int compile_body(comp *c, uint32_t fidx) {
             op(c, o);
             break;
         case 0x41: {
-            int64_t v;
+            int64_t v = 0;
             if (!lqe_sleb(r, 32, &v) || !push(c, LQ_I32)) return 0;
             if (live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_LOCAL_GET) {
                 m->code[c->last] = OP_GET_CONST;
@@ -503,19 +534,19 @@ static int compile_body(comp *c, uint32_t fidx) {
             break;
         }
         case 0x42: {
-            int64_t v;
+            int64_t v = 0;
             if (!lqe_sleb(r, 64, &v) || !push(c, LQ_I64)) return 0;
             if (op(c, OP_CONST64)) { emit(c, (uint32_t)(uint64_t)v); emit(c, (uint32_t)((uint64_t)v >> 32)); }
             break;
         }
         case 0x43: {
-            const uint8_t *b;
+            const uint8_t *b = NULL;
             if (!lqe_bytes(r, 4, &b) || !push(c, LQ_F32)) return 0;
             if (op(c, OP_CONST32)) emit(c, (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
             break;
         }
         case 0x44: {
-            const uint8_t *b;
+            const uint8_t *b = NULL;
             if (!lqe_bytes(r, 8, &b) || !push(c, LQ_F64)) return 0;
             if (op(c, OP_CONST64)) {
                 emit(c, (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);

@@ -52,7 +52,7 @@ static int valid_utf8(const uint8_t *s, uint32_t n) {
 }
 
 static int read_name(lq_module *m, lqe_reader *r, char **out, uint32_t *len) {
-    uint32_t n; const uint8_t *b;
+    uint32_t n; const uint8_t *b = NULL;
     if (!lqe_u32(r, &n) || !lqe_bytes(r, n, &b)) return 0;
     if (!valid_utf8(b, n)) return lqe_rfail(r, "malformed: malformed UTF-8 encoding");
     char *s = (char *)alloc_array(m, r, (uint64_t)n + 1, 1);
@@ -122,11 +122,11 @@ static int read_constexpr(lq_module *m, lqe_reader *r, uint8_t want, lqe_constex
     ce->op = op;
     ce->value = 0;
     switch (op) {
-    case 0x41: { int64_t v; if (!lqe_sleb(r, 32, &v)) return 0; ce->value = (uint32_t)v; t = LQ_I32; break; }
-    case 0x42: { int64_t v; if (!lqe_sleb(r, 64, &v)) return 0; ce->value = (uint64_t)v; t = LQ_I64; break; }
-    case 0x43: { const uint8_t *b; if (!lqe_bytes(r, 4, &b)) return 0;
+    case 0x41: { int64_t v = 0; if (!lqe_sleb(r, 32, &v)) return 0; ce->value = (uint32_t)v; t = LQ_I32; break; }
+    case 0x42: { int64_t v = 0; if (!lqe_sleb(r, 64, &v)) return 0; ce->value = (uint64_t)v; t = LQ_I64; break; }
+    case 0x43: { const uint8_t *b = NULL; if (!lqe_bytes(r, 4, &b)) return 0;
                  ce->value = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24; t = LQ_F32; break; }
-    case 0x44: { const uint8_t *b; if (!lqe_bytes(r, 8, &b)) return 0;
+    case 0x44: { const uint8_t *b = NULL; if (!lqe_bytes(r, 8, &b)) return 0;
                  for (int i = 7; i >= 0; i--) ce->value = ce->value << 8 | b[i];
                  t = LQ_F64; break; }
     case 0xD0: if (!read_reftype(r, &t)) return 0; break;
@@ -418,7 +418,7 @@ static int sec_data(lq_module *m, lqe_reader *r) {
             if (d->memory >= m->nmems) return lqe_rfail(r, "invalid: unknown memory");
             if (!read_constexpr(m, r, LQ_I32, &d->offset)) return 0;
         }
-        const uint8_t *b;
+        const uint8_t *b = NULL;
         if (!lqe_u32(r, &d->size) || !lqe_bytes(r, d->size, &b)) return 0;
         d->bytes = (uint8_t *)alloc_array(m, r, d->size, 1);
         if (!d->bytes) return 0;

@@ -38,8 +38,8 @@ static inline double lqe_nearest(double x) {
     if (!(fabs(x) < 4503599627370496.0)) return x;      /* |x| >= 2^52: already integral */
     double t = trunc(x);
     double d = x - t;                                    /* exact */
-    if (d > 0.5 || (d == 0.5 && fmod(t, 2.0) != 0)) t += 1.0;
-    else if (d < -0.5 || (d == -0.5 && fmod(t, 2.0) != 0)) t -= 1.0;
+    if (d > 0.5 || (d == 0.5 && trunc(t * 0.5) != t * 0.5)) t += 1.0;
+    else if (d < -0.5 || (d == -0.5 && trunc(t * 0.5) != t * 0.5)) t -= 1.0;
     return t == 0 ? copysign(0.0, x) : t;
 }
 static inline float lqe_nearestf(float x) {
@@ -47,8 +47,8 @@ static inline float lqe_nearestf(float x) {
     if (!(fabsf(x) < 8388608.0f)) return x;              /* 2^23 */
     float t = truncf(x);
     float d = x - t;
-    if (d > 0.5f || (d == 0.5f && fmodf(t, 2.0f) != 0)) t += 1.0f;
-    else if (d < -0.5f || (d == -0.5f && fmodf(t, 2.0f) != 0)) t -= 1.0f;
+    if (d > 0.5f || (d == 0.5f && truncf(t * 0.5f) != t * 0.5f)) t += 1.0f;
+    else if (d < -0.5f || (d == -0.5f && truncf(t * 0.5f) != t * 0.5f)) t -= 1.0f;
     return t == 0 ? copysignf(0.0f, x) : t;
 }
 

@@ -129,6 +129,11 @@ lq_status lq_host_trap(lq_instance *caller, const char *message) {
 #define RELOAD_MEM() do { if (memobj) { mem = memobj->data; memsize = memobj->size; } } while (0)
 
 #define I32(x) ((uint32_t)(x))
+/* Taken backward branches (loop iterations) cost one unit of fuel. The branch has already
+ * completed, so a suspension resumes at the loop header. */
+#define BRANCH(rel) do { int32_t r_ = (int32_t)(rel); ip += r_; \
+        if (r_ < 0 && UNLIKELY(fuel-- == 0)) { fuel = 0; goto suspend; } } while (0)
+#define CHARGE_CALL() do { if (UNLIKELY(fuel == 0)) { ip--; goto suspend; } fuel--; } while (0)
 #define UN_I32(n, e) CASE(n) { uint32_t a = I32(sp[-1]); sp[-1] = (uint32_t)(e); NEXT(); }
 #define BIN_I32(n, e) CASE(n) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp--; sp[-1] = (uint32_t)(e); NEXT(); }
 #define UN_I64(n, e) CASE(n) { uint64_t a = sp[-1]; sp[-1] = (uint64_t)(e); NEXT(); }
@@ -185,6 +190,7 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
     lqe_frame *frames = inst->frames;
     const uint32_t max_frames = inst->max_frames;
     uint64_t *const stack_end = inst->stack + inst->stack_slots;
+    /* unlimited fuel is just a counter that cannot reach zero in practice (2^64 steps) */
     const int metered = inst->fuel != LQ_FUEL_UNLIMITED;
     uint64_t fuel = inst->fuel;
     lq_instance *cur;
@@ -200,13 +206,13 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
     for (;;) {
     DISPATCH() {
     CASE(UNREACHABLE) TRAP("unreachable");
-    CASE(JMP) ip += (int32_t)*ip; NEXT();
+    CASE(JMP) BRANCH(*ip); NEXT();
     CASE(BR_MOVE) {
         uint32_t n = ip[2];
         uint64_t *dst = fp + ip[1];
         memmove(dst, sp - n, n * sizeof(uint64_t));
         sp = dst + n;
-        ip += (int32_t)*ip;
+        BRANCH(*ip);
         NEXT();
     }
     CASE(JMP_IF_Z) {
@@ -216,9 +222,29 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
     }
     CASE(BR_IF) {
         uint32_t c = I32(sp[-1]); sp--;
-        if (c) ip += (int32_t)*ip; else ip++;
+        if (c) BRANCH(*ip); else ip++;
         NEXT();
     }
+    CASE(BR_IF_EQZ) {
+        uint32_t c = I32(sp[-1]); sp--;
+        if (!c) BRANCH(*ip); else ip++;
+        NEXT();
+    }
+#define BRC(n, e) CASE(BRC_##n) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp -= 2; \
+        if (e) BRANCH(*ip); else ip++; NEXT(); } \
+    CASE(BRCK_##n) { uint32_t a = I32(fp[ip[0]]), b = ip[1]; \
+        if (e) { ip += 2; BRANCH(*ip); } else ip += 3; NEXT(); }
+    BRC(EQ, a == b)
+    BRC(NE, a != b)
+    BRC(LT_S, (int32_t)a < (int32_t)b)
+    BRC(LT_U, a < b)
+    BRC(GT_S, (int32_t)a > (int32_t)b)
+    BRC(GT_U, a > b)
+    BRC(LE_S, (int32_t)a <= (int32_t)b)
+    BRC(LE_U, a <= b)
+    BRC(GE_S, (int32_t)a >= (int32_t)b)
+    BRC(GE_U, a >= b)
+#undef BRC
     CASE(BR_IF_MOVE) {
         uint32_t c = I32(sp[-1]); sp--;
         if (!c) { ip += 3; NEXT(); }
@@ -226,7 +252,7 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
         uint64_t *dst = fp + ip[1];
         memmove(dst, sp - n, n * sizeof(uint64_t));
         sp = dst + n;
-        ip += (int32_t)*ip;
+        BRANCH(*ip);
         NEXT();
     }
     CASE(BR_TABLE) {
@@ -238,19 +264,15 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
         uint64_t *dst = fp + e[1];
         if (dst != sp - arity) memmove(dst, sp - arity, arity * sizeof(uint64_t));
         sp = dst + arity;
-        ip = e + (int32_t)e[0];
+        ip = e;
+        BRANCH(e[0]);
         NEXT();
     }
-    CASE(FUEL)
-        if (metered) {
-            if (UNLIKELY(fuel == 0)) { ip--; goto suspend; }
-            fuel--;
-        }
-        NEXT();
     CASE(RETURN)
     do_return: {
         uint32_t nr = fn->type->nresults;
-        if (nr) memmove(fp, sp - nr, nr * sizeof(uint64_t));
+        if (nr == 1) fp[0] = sp[-1];
+        else if (nr) memmove(fp, sp - nr, nr * sizeof(uint64_t));
         sp = fp + nr;
         const lqe_frame *f = &frames[--depth];
         if (!f->ret_ip) goto done;
@@ -261,17 +283,11 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
         NEXT();
     }
     CASE(CALL)
-        if (metered) {
-            if (UNLIKELY(fuel == 0)) { ip--; goto suspend; }
-            fuel--;
-        }
+        CHARGE_CALL();
         callee = funcs[*ip++];
         goto do_call;
     CASE(CALL_INDIRECT) {
-        if (metered) {
-            if (UNLIKELY(fuel == 0)) { ip--; goto suspend; }
-            fuel--;
-        }
+        CHARGE_CALL();
         uint32_t ti = ip[0];
         lq_table *t = cur->tables[ip[1]];
         ip += 2;
@@ -320,6 +336,28 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
     CASE(GET_CONST_ADD32) *sp++ = (uint32_t)(fp[ip[0]] + ip[1]); ip += 2; NEXT();
     CASE(GET_CONST_SUB32) *sp++ = (uint32_t)(fp[ip[0]] - ip[1]); ip += 2; NEXT();
     CASE(ADD32_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + fp[ip[1]]); ip += 3; NEXT();
+    CASE(ADDK_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + ip[1]); ip += 3; NEXT();
+    CASE(ADDK_TEE) *sp++ = fp[ip[2]] = (uint32_t)(fp[ip[0]] + ip[1]); ip += 3; NEXT();
+    CASE(GET_LOAD32) {
+        uint64_t ea = (uint64_t)I32(fp[ip[0]]) + ip[1];
+        if (UNLIKELY(ea + 4 > memsize)) TRAP("out of bounds memory access");
+        uint32_t v; memcpy(&v, mem + ea, 4); *sp++ = v; ip += 2; NEXT();
+    }
+    CASE(GET_LOAD64) {
+        uint64_t ea = (uint64_t)I32(fp[ip[0]]) + ip[1];
+        if (UNLIKELY(ea + 8 > memsize)) TRAP("out of bounds memory access");
+        uint64_t v; memcpy(&v, mem + ea, 8); *sp++ = v; ip += 2; NEXT();
+    }
+    CASE(STORE32_LL) {
+        uint64_t ea = (uint64_t)I32(fp[ip[0]]) + ip[2];
+        if (UNLIKELY(ea + 4 > memsize)) TRAP("out of bounds memory access");
+        uint32_t v = (uint32_t)fp[ip[1]]; memcpy(mem + ea, &v, 4); ip += 3; NEXT();
+    }
+    CASE(STORE64_LL) {
+        uint64_t ea = (uint64_t)I32(fp[ip[0]]) + ip[2];
+        if (UNLIKELY(ea + 8 > memsize)) TRAP("out of bounds memory access");
+        memcpy(mem + ea, &fp[ip[1]], 8); ip += 3; NEXT();
+    }
     CASE(GLOBAL_GET) *sp++ = globals[*ip++]->val; NEXT();
     CASE(GLOBAL_SET) globals[*ip++]->val = *--sp; NEXT();
     CASE(TABLE_GET) {

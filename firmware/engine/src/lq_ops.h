@@ -4,11 +4,37 @@
 #define LQ_OPS_H
 #define LQE_OPS(X) \
     X(UNREACHABLE, 0x00) \
+    X(BR_IF_EQZ, 0x01) \
+    X(ADDK_SET, 0x09) \
+    X(ADDK_TEE, 0x0A) \
+    X(GET_LOAD32, 0x0B) \
+    X(GET_LOAD64, 0x0C) \
+    X(STORE32_LL, 0x12) \
+    X(STORE64_LL, 0x13) \
+    X(BRC_EQ, 0xC5) \
+    X(BRC_NE, 0xC6) \
+    X(BRC_LT_S, 0xC7) \
+    X(BRC_LT_U, 0xC8) \
+    X(BRC_GT_S, 0xC9) \
+    X(BRC_GT_U, 0xCA) \
+    X(BRC_LE_S, 0xCB) \
+    X(BRC_LE_U, 0xCC) \
+    X(BRC_GE_S, 0xCD) \
+    X(BRC_GE_U, 0xCE) \
+    X(BRCK_EQ, 0xD3) \
+    X(BRCK_NE, 0xD4) \
+    X(BRCK_LT_S, 0xD5) \
+    X(BRCK_LT_U, 0xD6) \
+    X(BRCK_GT_S, 0xD7) \
+    X(BRCK_GT_U, 0xD8) \
+    X(BRCK_LE_S, 0xD9) \
+    X(BRCK_LE_U, 0xDA) \
+    X(BRCK_GE_S, 0xDB) \
+    X(BRCK_GE_U, 0xDC) \
     X(JMP, 0x02) \
     X(BR_MOVE, 0x03) \
     X(JMP_IF_Z, 0x04) \
     X(BR_IF_MOVE, 0x05) \
-    X(FUEL, 0x06) \
     X(GET_GET, 0x07) \
     X(GET_CONST, 0x08) \
     X(BR_IF, 0x0D) \

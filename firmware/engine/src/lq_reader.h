@@ -73,7 +73,7 @@ static inline int lqe_sleb(lqe_reader *r, unsigned bits, int64_t *out) {
 }
 
 static inline int lqe_u32(lqe_reader *r, uint32_t *out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!lqe_uleb(r, 32, &v)) return 0;
     *out = (uint32_t)v;
     return 1;
