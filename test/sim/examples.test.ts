@@ -98,6 +98,17 @@ describe("liquid sim on the examples", () => {
     ]);
   });
 
+  it("thermometer with --trace shows the I2C transaction before the log line", async () => {
+    const r = await runCli(["sim", wasm.thermometer!, "--trace", "--for", "1s"]);
+    expect(r.stdout.split("\n").slice(1, 3)).toEqual(["  1000 ms  I2C0 0x48 write_read [00] -> [17 80]", "  1000 ms  [thermometer] 23.50 C"]);
+  });
+
+  it("--realtime runs the same events paced by the wall clock", async () => {
+    const r = await runCli(["sim", wasm.blinky!, "--realtime", "--for", "600ms", "--json"]);
+    expect(r.code).toBe(0);
+    expect(pinEdges(jsonEvents(r.stdout), "LED0")).toEqual([[500, 1]]);
+  });
+
   it("thermometer: the TMP105 transaction appears in the JSON stream", async () => {
     const r = await runCli(["sim", wasm.thermometer!, "--json", "--for", "1s"]);
     const i2c = jsonEvents(r.stdout).filter((e) => e.type === "i2c");
