@@ -118,6 +118,10 @@ uint64_t lq_apps_poll(uint64_t now_us);
 void lq_apps_autostart(void);
 /* Static buffer used to load modules from the store (also usable by validation). */
 extern uint8_t lq_module_buf[LQ_MODULE_MAX];
+/* One scratch buffer for short-lived text (a manifest being read, INFO for device.info); never
+ * held across a call that could use it too. */
+#define LQ_SCRATCH_SIZE LQ_MAX_PAYLOAD
+extern char lq_scratch[LQ_SCRATCH_SIZE];
 
 /* ---- protocol ------------------------------------------------------------------------- */
 void lq_protocol_init(void);

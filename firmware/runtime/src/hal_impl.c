@@ -276,10 +276,10 @@ void lq_hal_log_write(lq_hal_call *call, int32_t level, const uint8_t *text, uin
 /* ---- device --------------------------------------------------------------------------- */
 
 int32_t lq_hal_device_info(lq_hal_call *call, uint8_t *out, uint32_t cap) {
-  static char doc[LQ_MAX_PAYLOAD];
-  size_t n = lq_board_info_json(doc, sizeof doc);
+  char *doc = lq_scratch;
+  size_t n = lq_board_info_json(doc, LQ_SCRATCH_SIZE);
   (void)call;
-  if (n >= sizeof doc) return LQ_HAL_ENOSPC;
+  if (n >= LQ_SCRATCH_SIZE) return LQ_HAL_ENOSPC;
   if (n <= cap) memcpy(out, doc, n);
   return (int32_t)n;
 }

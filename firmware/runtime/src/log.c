@@ -7,7 +7,10 @@
 
 /* The last LOG_KEEP records stay in RAM for LOGS; older ones are gone (seq tells the gap). */
 #ifndef LOG_KEEP
-#define LOG_KEEP 64 /* 256 KiB MCU ports keep fewer (-DLOG_KEEP=...) */
+#ifndef LQ_LOG_KEEP
+#define LQ_LOG_KEEP 64
+#endif
+#define LOG_KEEP LQ_LOG_KEEP /* 256 KiB MCU ports keep fewer (-DLOG_KEEP=...) */
 #endif
 #define LOG_MSG_MAX 160
 

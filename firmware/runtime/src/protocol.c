@@ -42,11 +42,8 @@ static size_t tx_len;
 static int peer; /* a host has talked to us since the last disconnect */
 static int follow;
 
-/* the response being built */
-static uint8_t resp[LQ_MAX_PAYLOAD];
-static size_t resp_len;
-
-/* replay cache: the last request (command, seq, frame CRC) and its response */
+/* replay cache: the last request (command, seq, frame CRC) and its response; the response
+ * is built in place, so the cache costs no second buffer */
 static struct {
   int valid;
   uint8_t cmd;
@@ -55,6 +52,8 @@ static struct {
   size_t len;
   uint8_t payload[LQ_MAX_PAYLOAD];
 } last;
+#define resp last.payload
+static size_t resp_len;
 
 /* the upload in progress (PUT_*) */
 static struct {
@@ -390,7 +389,7 @@ static void cmd_list(void) {
   int i;
   char *out = (char *)resp + 1;
   size_t cap = sizeof resp - 1, o = 0;
-  static char man[LQ_MAX_PAYLOAD];
+  char *man = lq_scratch;
   ok();
   out[o++] = '[';
   for (i = 0; i < lq_store_count(); i++) {
@@ -399,7 +398,7 @@ static void cmd_list(void) {
     const char *state_names[] = {"stopped", "running", "trapped"}, *err = NULL;
     int state = lq_apps_state(e->name, &err), n;
     lq_json doc, v;
-    if (e->manifest_len < sizeof man && lq_store_read_manifest(e, 0, man, e->manifest_len) == 0 &&
+    if (e->manifest_len < LQ_SCRATCH_SIZE && lq_store_read_manifest(e, 0, man, e->manifest_len) == 0 &&
         lq_json_parse(man, e->manifest_len, &doc) == 0 && lq_json_get(doc, "version", &v) == 0)
       lq_json_string(v, version, sizeof version);
     lq_sha256_hex(e->sha256, hex);
@@ -487,6 +486,7 @@ static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len
   }
   r.p = payload; r.n = len; r.at = 0; r.bad = 0;
   resp_len = 0;
+  last.valid = 0;
   switch (cmd) {
     case C_HELLO: cmd_hello(&r); break;
     case C_INFO: cmd_info(); break;
@@ -511,7 +511,6 @@ static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len
   last.seq = seq;
   last.crc = crc;
   last.len = resp_len;
-  memcpy(last.payload, resp, resp_len);
   send_frame(cmd, FLAG_RESPONSE, seq, resp, resp_len);
 }
 
@@ -545,6 +544,7 @@ static void parse(void) {
       if (f[2] != LQ_PROTOCOL_VERSION) {
         char msg[80];
         snprintf(msg, sizeof msg, "unsupported protocol version %u (this device speaks 1)", f[2]);
+        last.valid = 0; /* the answer is built in the replay buffer */
         fail(EVERSION, msg);
         send_frame(f[3], FLAG_RESPONSE, get16(f + 5), resp, resp_len);
       } else {
