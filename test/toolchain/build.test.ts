@@ -237,6 +237,30 @@ describe("build errors", () => {
   });
 });
 
+describe("incremental builds", () => {
+  it("answer an unchanged app without compiling, and rebuild after a source edit or with --force", async () => {
+    const dir = writeApp("incremental", { "app.ts": "export let n: i32 = 0;\nexport function start(): void { n = 1; }\n" });
+    const first = JSON.parse((await runLiquid("build", dir, "--json")).stdout);
+    expect(first.cached).toBe(false);
+    const second = JSON.parse((await runLiquid("build", dir, "--json")).stdout);
+    expect(second.cached).toBe(true);
+    expect(second.sha256).toBe(first.sha256);
+    expect((await runLiquid("build", dir)).stdout).toContain("(up to date)");
+    writeFileSync(join(dir, "app.ts"), "export let n: i32 = 0;\nexport function start(): void { n = 2; }\n");
+    const third = JSON.parse((await runLiquid("build", dir, "--json")).stdout);
+    expect(third.cached).toBe(false);
+    expect(third.sha256).not.toBe(first.sha256);
+    const forced = JSON.parse((await runLiquid("build", dir, "--json", "--force")).stdout);
+    expect(forced.cached).toBe(false);
+    expect(forced.sha256).toBe(third.sha256);
+    // a tampered output is rebuilt, not trusted
+    writeFileSync(join(dir, "build", "incremental.wasm"), "garbage");
+    const repaired = JSON.parse((await runLiquid("build", dir, "--json")).stdout);
+    expect(repaired.cached).toBe(false);
+    expect(new Uint8Array(readFileSync(join(dir, "build", "incremental.wasm"))).length).toBe(repaired.size);
+  });
+});
+
 describe("manifest details", () => {
   it("liquid.json names the app, sets its version and adds resources opened by computed names", async () => {
     const dir = writeApp("computed", {

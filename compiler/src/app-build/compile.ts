@@ -42,6 +42,8 @@ export interface CompileResult {
   diagnostics: Diagnostic[];
   /** Absolute paths of the app's own source files the compiler read (not SDK, not std). */
   appFiles: string[];
+  /** Every file read from disk (app and SDK), for incremental builds. */
+  readFiles: string[];
   /** "module.name" of each function import → absolute path of the file declaring it. */
   importOrigins: Map<string, string>;
   /** A failure that is not a diagnostic (e.g. the compiler itself failed), as text. */
@@ -83,6 +85,7 @@ export async function compileApp(options: CompileOptions): Promise<CompileResult
   const realPaths = new Map<string, string>();
   const texts = new Map<string, string>();
   const appFiles = new Set<string>();
+  const readFiles = new Set<string>();
   const importOrigins = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
   let wasm: Uint8Array | undefined;
@@ -98,6 +101,7 @@ export async function compileApp(options: CompileOptions): Promise<CompileResult
     try {
       const text = readFileSync(real, "utf8");
       texts.set(real, text);
+      readFiles.add(real);
       if (!real.startsWith(SDK_DIR + sep)) appFiles.add(real);
       return text;
     } catch {
@@ -181,7 +185,7 @@ export async function compileApp(options: CompileOptions): Promise<CompileResult
     transforms: [transform],
   } as unknown as Parameters<AscModule["main"]>[1]);
 
-  const out: CompileResult = { diagnostics, appFiles: [...appFiles].sort(), importOrigins };
+  const out: CompileResult = { diagnostics, appFiles: [...appFiles].sort(), readFiles: [...readFiles].sort(), importOrigins };
   if (result.error) {
     if (!diagnostics.some((d) => d.category === "error")) out.failure = (stderrText.trim() || result.error.message).trim();
     return out;

@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { type HalSpec, loadHalSpec } from "../hal/spec.js";
 import { HAL_SPEC_PATH } from "../paths.js";
 import { type AppSource, resolveAppSource } from "./app-source.js";
+import { buildFingerprint, readCachedBuild, writeBuildInfo } from "./cache.js";
 import { type Diagnostic, compileApp, formatDiagnostic } from "./compile.js";
 import { type AppManifest, buildManifest, capabilitiesOf, checkEntryPoints, checkImports } from "./manifest.js";
 import { postprocess } from "./postprocess.js";
@@ -25,6 +26,8 @@ export interface BuildOptions {
   pages?: number;
   /** Override the HAL spec (tests). */
   spec?: HalSpec;
+  /** Rebuild even when nothing changed since the last build of this output. */
+  force?: boolean;
 }
 
 export interface BuildResult {
@@ -41,6 +44,8 @@ export interface BuildResult {
   wasm?: Uint8Array;
   /** Milliseconds spent compiling (incl. optimisation) and in total. */
   timings: { compileMs: number; totalMs: number };
+  /** True when the output was up to date and nothing was compiled. */
+  cached: boolean;
 }
 
 /** Manifest path for a wasm path: blinky.wasm → blinky.manifest.json. */
@@ -56,9 +61,24 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   const app = resolveAppSource(appPath);
   const spec = options.spec ?? (cachedSpec ??= loadHalSpec(HAL_SPEC_PATH));
   const pages = options.pages ?? app.config.memoryPages ?? 1;
-  const result: BuildResult = { ok: false, app, diagnostics: [], errors: [], warnings: [], timings: { compileMs: 0, totalMs: 0 } };
+  const result: BuildResult = { ok: false, app, diagnostics: [], errors: [], warnings: [], timings: { compileMs: 0, totalMs: 0 }, cached: false };
+  const wasmPath = resolve(options.out ?? join(app.dir, "build", `${app.name}.wasm`));
+  const manifestPath = manifestPathFor(wasmPath);
+  const debug = options.debug ?? false;
+  const fingerprint = buildFingerprint(
+    { entry: app.entry, name: app.name, version: app.version, pages, debug, spec: options.spec ? JSON.stringify(options.spec) : "default" },
+    app.configPath,
+  );
+  if (!options.force) {
+    const hit = readCachedBuild(wasmPath, manifestPath, fingerprint);
+    if (hit) {
+      Object.assign(result, { ok: true, cached: true, wasmPath, manifestPath, manifest: hit.manifest, wasm: hit.wasm, warnings: hit.warnings });
+      result.timings.totalMs = performance.now() - t0;
+      return result;
+    }
+  }
 
-  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug: options.debug ?? false });
+  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug });
   result.timings.compileMs = performance.now() - t0;
   result.diagnostics = compiled.diagnostics.filter((d) => d.category !== "info");
   const finish = () => {
@@ -87,11 +107,10 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   }
 
   const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses });
-  const wasmPath = resolve(options.out ?? join(app.dir, "build", `${app.name}.wasm`));
-  const manifestPath = manifestPathFor(wasmPath);
   mkdirSync(dirname(wasmPath), { recursive: true });
   writeFileSync(wasmPath, desc.wasm);
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeBuildInfo(wasmPath, fingerprint, compiled.readFiles, manifest, result.warnings);
   Object.assign(result, { ok: true, wasmPath, manifestPath, manifest, wasm: desc.wasm });
   return finish();
 }

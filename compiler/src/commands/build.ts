@@ -4,7 +4,7 @@ import { AppSourceError, buildApp, formatBuildProblems } from "../app-build/inde
 import { formatDiagnostic } from "../app-build/compile.js";
 import { CliError, type Command } from "../command.js";
 
-const usage = `usage: liquid build APP... [-o OUT.wasm] [--debug] [--pages N] [--json]
+const usage = `usage: liquid build APP... [-o OUT.wasm] [--debug] [--pages N] [--json] [--force]
 
 Compiles an AssemblyScript app (a .ts file, or a folder with app.ts or index.ts) into
 APP.wasm plus APP.manifest.json (name, version, sha256, exports, imports, capabilities,
@@ -15,7 +15,9 @@ options:
   --debug          no optimisation, keep names (bigger, easier to read with a disassembler)
   --pages N        linear memory pages, initial = maximum (default 1 = 64 KiB, or
                    "memoryPages" in liquid.json)
-  --json           print each manifest as one JSON line instead of a summary`;
+  --json           print each manifest as one JSON line instead of a summary
+  --force          rebuild even if nothing changed (unchanged apps are otherwise answered
+                   from build/.NAME.buildinfo.json without running the compiler)`;
 
 function short(path: string): string {
   return relative(process.cwd(), path) || path;
@@ -31,6 +33,7 @@ export const build: Command = {
       { name: "debug", value: false },
       { name: "pages", value: true },
       { name: "json", value: false },
+      { name: "force", value: false },
     ]);
     if (!args.positionals.length) throw new CliError(`missing APP\n\n${usage}`, 2);
     const out = opt(args, "out");
@@ -46,7 +49,12 @@ export const build: Command = {
     for (const app of args.positionals) {
       let result;
       try {
-        result = await buildApp(app, { ...(out ? { out } : {}), debug: flag(args, "debug"), ...(pages ? { pages } : {}) });
+        result = await buildApp(app, {
+          ...(out ? { out } : {}),
+          debug: flag(args, "debug"),
+          force: flag(args, "force"),
+          ...(pages ? { pages } : {}),
+        });
       } catch (err) {
         if (err instanceof AppSourceError) throw new CliError(err.message);
         throw err;
@@ -61,13 +69,16 @@ export const build: Command = {
       }
       const m = result.manifest!;
       if (flag(args, "json")) {
-        console.log(JSON.stringify({ ...m, wasm: result.wasmPath, manifestPath: result.manifestPath, ms: Math.round(result.timings.totalMs) }));
+        console.log(
+          JSON.stringify({ ...m, wasm: result.wasmPath, manifestPath: result.manifestPath, ms: Math.round(result.timings.totalMs), cached: result.cached }),
+        );
         continue;
       }
       const res = [...m.resources.pins, ...m.resources.buses];
       console.log(
         `built ${m.name} ${m.version}: ${short(result.wasmPath!)} (${m.size} bytes, sha256 ${m.sha256.slice(0, 12)}) ` +
-          `capabilities [${m.capabilities.join(", ")}] resources [${res.join(", ")}] in ${Math.round(result.timings.totalMs)} ms`,
+          `capabilities [${m.capabilities.join(", ")}] resources [${res.join(", ")}] ` +
+          (result.cached ? "(up to date)" : `in ${Math.round(result.timings.totalMs)} ms`),
       );
     }
     return failed ? 1 : 0;
