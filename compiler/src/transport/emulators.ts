@@ -11,7 +11,7 @@ import { TransportError } from "./transport.js";
  */
 
 /** Candidate builds of the posix firmware, fastest first (release over sanitized). */
-const POSIX_BUILDS = ["build/posix", "build/posix-asan"];
+const POSIX_BUILDS = ["build/posix-release", "build/posix", "build/posix-asan"];
 const QEMU_BUILD = "build/qemu";
 
 function findFile(dir: string, name: string, depth = 5): string | undefined {
