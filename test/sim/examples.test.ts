@@ -117,6 +117,14 @@ describe("liquid sim on the examples", () => {
     ]);
   });
 
+  it("--board takes a board file; a pin the board lacks is ENOENT, not a trap", async () => {
+    // The test board has a TMP105 at 21.5 °C but no LED2: the thermometer's alarm pin does not
+    // open (ENOENT), it keeps logging.
+    const r = await runCli(["sim", wasm.thermometer!, "--board", join(FIXTURES, "devkit-test.json"), "--for", "2s"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(["     0 ms  app 'thermometer' started", "  1000 ms  [thermometer] 21.50 C", "  2000 ms  [thermometer] 21.50 C", ""].join("\n"));
+  });
+
   it("runs several apps on one board together", async () => {
     const r = await runCli(["sim", wasm.blinky!, wasm.thermometer!, wasm.button!, "--set", "BUTTON0=1", "--for", "1s", "--json"]);
     const events = jsonEvents(r.stdout);

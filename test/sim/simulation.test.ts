@@ -1,7 +1,10 @@
 // The simulator core through its API: virtual time, timers, pins with debounce, messages,
 // random, I2C, grants, traps and the watchdog, several apps and boards.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type AppManifest, AppLoadError, Simulation, sha256Hex } from "../../host-sim/src/index.js";
+import { type AppManifest, AppLoadError, Simulation, loadBoard, parseBoard, sha256Hex } from "../../host-sim/src/index.js";
+import { ROOT } from "../helpers/native-build.js";
 import { IMPORTS, gpioEvents, logs, simWithBoard, testBoard, traps, wat } from "./support.js";
 
 const BLINKY = (ms: number, pin = "LED0") => wat(`(module ${IMPORTS}
@@ -328,6 +331,38 @@ describe("device", () => {
     const doc = JSON.parse(new TextDecoder().decode(new Uint8Array((ex.memory as WebAssembly.Memory).buffer, 1024, g("len"))));
     expect(doc).toMatchObject({ protocol: 1, firmware: "liquid-sim", id: "b1", board: "devkit-test", apps: ["probe"] });
     expect(doc.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }, { addr: 118, driver: "bme280" }] }]);
+  });
+});
+
+describe("board definitions", () => {
+  it("reports mistakes with the file and the entry", () => {
+    const bad = (json: unknown) => () => parseBoard(json, "boards/x.json");
+    expect(bad({ name: "x", pins: [{ name: "LED0", caps: ["out", "blink"] }] })).toThrow(
+      'boards/x.json: pins[0] (LED0): "caps" must list some of in, out, pullup, pulldown, irq',
+    );
+    expect(bad({ pins: [{ name: "A" }, { name: "A" }] })).toThrow("boards/x.json: pins[1]: the name A is used twice on this board");
+    expect(bad({ buses: [{ name: "I2C0", devices: [{ driver: "lm75", addr: 72 }] }] })).toThrow(
+      'boards/x.json: buses[0].devices[0]: unknown driver "lm75" (simulated: tmp105, bme280)',
+    );
+    expect(bad({ buses: [{ name: "I2C0", devices: [{ driver: "tmp105", addr: 200 }] }] })).toThrow(
+      'boards/x.json: buses[0].devices[0]: "addr" must be a 7-bit I2C address between 0x08 and 0x77, not 200',
+    );
+    expect(() => loadBoard("no-such-board")).toThrow("unknown board 'no-such-board' (no boards/no-such-board.json)");
+  });
+
+  it("loads every board of the checkout (apps can be previewed on any board's layout)", () => {
+    const names = readdirSync(join(ROOT, "boards")).filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, ""));
+    expect(names).toContain("qemu-mps2-an386");
+    for (const name of names) expect(loadBoard(name).name).toBe(name);
+  });
+
+  it("loads boards/sim-devkit.json", () => {
+    const sim = loadBoard("sim-devkit");
+    expect(sim.pins.map((p) => `${p.name}:${p.kind}`)).toEqual(["LED0:led", "LED1:led", "LED2:led", "LED3:led", "BUTTON0:button", "BUTTON1:button"]);
+    expect(sim.buses[0]!.devices).toEqual([
+      { driver: "tmp105", addr: 72, initial: { temperature: 23.5 } },
+      { driver: "bme280", addr: 118, initial: { temperature: 21, pressure: 101325, humidity: 45 } },
+    ]);
   });
 });
 
