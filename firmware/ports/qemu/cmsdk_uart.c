@@ -14,7 +14,7 @@
 
 #define UART_REG(base, off) LQ_REG32((base) + (off))
 #define BAUD_RATE 115200u
-#define RX_RING_SIZE 4096u /* power of two */
+#define RX_RING_SIZE 1024u /* power of two */
 
 static uint8_t rx_ring[RX_RING_SIZE];
 static volatile uint32_t rx_head; /* written by the interrupt handler */

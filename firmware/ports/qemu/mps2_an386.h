@@ -34,6 +34,7 @@
 #define MPS2_FPGAIO_BASE 0x40028000u
 #define MPS2_FPGAIO_LED (MPS2_FPGAIO_BASE + 0x00u)
 #define MPS2_FPGAIO_BUTTON (MPS2_FPGAIO_BASE + 0x08u)
+#define MPS2_FPGAIO_COUNTER (MPS2_FPGAIO_BASE + 0x18u) /* free-running, 25 MHz */
 #define MPS2_FPGAIO_LED_COUNT 2u
 
 /* ---- SBCon two-wire (bit-banged I2C) controllers ---------------------------------------- */
