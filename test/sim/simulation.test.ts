@@ -353,7 +353,7 @@ describe("board definitions", () => {
   it("loads every board of the checkout (apps can be previewed on any board's layout)", () => {
     const names = readdirSync(join(ROOT, "boards")).filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, ""));
     expect(names).toContain("qemu-mps2-an386");
-    for (const name of names) expect(loadBoard(name).name).toBe(name);
+    for (const name of names) expect(() => loadBoard(name), name).not.toThrow();
   });
 
   it("loads boards/sim-devkit.json", () => {
