@@ -30,6 +30,7 @@
 #define MSG_MAX 256
 
 uint8_t lq_module_buf[LQ_MODULE_MAX];
+char lq_scratch[LQ_SCRATCH_SIZE];
 static uint8_t arena_mem[LQ_RUNTIME_ARENA_SIZE] __attribute__((aligned(16)));
 static lq_arena arena;
 static lq_engine *engine;
@@ -234,12 +235,12 @@ static lq_status resolve(void *user, const lq_import_info *im, lq_extern *out) {
 }
 
 static int load_app(lq_app *app, const lq_store_entry *e, char *msg, size_t cap) {
-  static char manifest[LQ_MAX_PAYLOAD];
+  char *manifest = lq_scratch;
   uint8_t digest[32];
   lq_sha256 h;
   lq_error err;
   lq_status st;
-  if (e->wasm_len > LQ_MODULE_MAX || e->manifest_len >= sizeof manifest ||
+  if (e->wasm_len > LQ_MODULE_MAX || e->manifest_len >= LQ_SCRATCH_SIZE ||
       lq_store_read_wasm(e, 0, lq_module_buf, e->wasm_len) != 0 ||
       lq_store_read_manifest(e, 0, manifest, e->manifest_len) != 0) {
     snprintf(msg, cap, "cannot read app '%s' from the store", e->name);
