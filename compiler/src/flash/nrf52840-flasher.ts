@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { userInfo } from "node:os";
 import { basename, extname, join, relative, resolve } from "node:path";
 import { CliError } from "../command.js";
 import { LIQUID_ROOT } from "../paths.js";
+import { stateDir } from "../transport/registry.js";
 import type { BoardInfo } from "./boards.js";
 import { findBuildOutput } from "./build-outputs.js";
 import { HexError, parseIntelHex, toIntelHex, type MemoryRun } from "./intel-hex.js";
@@ -129,12 +130,20 @@ function prepareImages(board: BoardInfo, image: string | undefined, log: (line: 
   }
   const size = runs.reduce((n, r) => n + r.data.length, 0);
   log(`Image: ${rel(path)}, ${size} bytes from 0x${runs[0]!.address.toString(16)} to 0x${(last.address + last.data.length).toString(16)}`);
-  const base = path.slice(0, path.length - ext.length);
-  const hex = ext === ".uf2" ? `${base}.hex` : path;
-  const uf2 = ext === ".uf2" ? path : `${base}.uf2`;
-  if (ext === ".uf2") writeFileSync(hex, toIntelHex(runs));
-  else writeFileSync(uf2, toUf2(runs));
-  return { hex, uf2 };
+  // The twin goes beside the image, where a user looks for it; if that folder is read-only,
+  // into the state directory.
+  const twinExt = ext === ".uf2" ? ".hex" : ".uf2";
+  const twinData = ext === ".uf2" ? toIntelHex(runs) : toUf2(runs);
+  let twin = `${path.slice(0, path.length - ext.length)}${twinExt}`;
+  try {
+    writeFileSync(twin, twinData);
+  } catch {
+    const slot = join(stateDir(), "firmware", board.name);
+    mkdirSync(slot, { recursive: true });
+    twin = join(slot, basename(twin));
+    writeFileSync(twin, twinData);
+  }
+  return ext === ".uf2" ? { hex: twin, uf2: path } : { hex: path, uf2: twin };
 }
 
 function isUf2Drive(dir: string): boolean {
