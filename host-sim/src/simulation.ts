@@ -14,17 +14,20 @@ export interface SimulationOptions {
   seed?: number;
   /** Watchdog budget of one entry-point call, in steps (default 1,000,000). */
   budget?: number;
+  /**
+   * More events than this at one virtual instant means apps keep feeding each other work for
+   * the same moment (a message ping-pong); the run stops with SimulationError (default 1,000,000).
+   */
+  maxEventsPerInstant?: number;
 }
 
 /** Something went wrong in the simulation itself (not in an app). */
 export class SimulationError extends Error {}
 
-/** More events than this at one virtual instant means apps are feeding each other forever. */
-const MAX_EVENTS_PER_INSTANT = 1_000_000;
-
 export class Simulation {
   readonly seed: number;
   readonly budget: number;
+  private readonly maxEventsPerInstant: number;
   private clock = 0;
   private readonly queue = new EventQueue();
   private readonly listeners = new Set<SimEventListener>();
@@ -36,6 +39,7 @@ export class Simulation {
   constructor(options: SimulationOptions = {}) {
     this.seed = options.seed ?? 1;
     this.budget = options.budget ?? 1_000_000;
+    this.maxEventsPerInstant = options.maxEventsPerInstant ?? 1_000_000;
     if (!Number.isInteger(this.budget) || this.budget < 1 || this.budget > 0x7fffffff) {
       throw new SimulationError(`the watchdog budget must be an integer between 1 and ${0x7fffffff}`);
     }
@@ -132,9 +136,9 @@ export class Simulation {
     if (t === undefined || t > end) return false;
     const item = this.queue.pop()!;
     if (item.t === this.clock) {
-      if (++this.sameInstant > MAX_EVENTS_PER_INSTANT) {
+      if (++this.sameInstant > this.maxEventsPerInstant) {
         throw new SimulationError(
-          `more than ${MAX_EVENTS_PER_INSTANT.toLocaleString("en-US")} events at ${item.t} ms: apps keep scheduling work for the same instant (a message loop?)`,
+          `more than ${this.maxEventsPerInstant.toLocaleString("en-US")} events at ${item.t} ms: apps keep scheduling work for the same instant (a message loop?)`,
         );
       }
     } else {

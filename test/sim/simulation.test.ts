@@ -169,6 +169,18 @@ describe("messages", () => {
     expect(logs(events, "sub")).toEqual([[50, "21.5 C"]]);
     expect(events.filter((e) => e.type === "msg")).toHaveLength(2);
   });
+
+  it("stops a message ping-pong that never lets virtual time advance", () => {
+    const { sim, board } = simWithBoard({ maxEventsPerInstant: 1000 });
+    // Every message makes the app publish again on the topic it listens to.
+    board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "echo")
+      (func (export "start")
+        (drop (call $subscribe (i32.const 0) (i32.const 4)))
+        (drop (call $publish (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 0))))
+      (func (export "on_message") (param i32 i32)
+        (drop (call $publish (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 0)))))`), undefined, { name: "echo" });
+    expect(() => sim.runFor(100)).toThrow("more than 1,000 events at 0 ms: apps keep scheduling work for the same instant (a message loop?)");
+  });
 });
 
 describe("random", () => {

@@ -21,7 +21,7 @@ export function testBoard(): BoardDef {
 }
 
 /** A simulation with the test board as "b1" and every event recorded. */
-export function simWithBoard(options: { seed?: number; budget?: number } = {}) {
+export function simWithBoard(options: { seed?: number; budget?: number; maxEventsPerInstant?: number } = {}) {
   const sim = new Simulation(options);
   const board = sim.addBoard(testBoard(), "b1");
   const events: SimEvent[] = [];
