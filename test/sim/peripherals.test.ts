@@ -71,6 +71,14 @@ describe("TMP105", () => {
     expect(readReg(tmp, 0, 2)).toEqual([0x28, 0x00]);
   });
 
+  it("does not acknowledge a pointer byte other than 0..3", () => {
+    const tmp = new Tmp105(0x48, 23.5);
+    tmp.write(bytes(1, 0x60));
+    expect(tmp.write(bytes(4))).toBe(0);
+    expect(tmp.write(bytes(0x81, 0x00))).toBe(0);
+    expect([...tmp.read(1)]).toEqual([0x60]); // the pointer did not move
+  });
+
   it("rejects temperatures outside its range and unknown quantities", () => {
     const tmp = new Tmp105(0x48);
     expect(() => tmp.setQuantity("temperature", 200)).toThrow("tmp105 temperature must be between -55 and 127.9375 °C, not 200");

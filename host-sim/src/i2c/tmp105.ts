@@ -59,7 +59,10 @@ export class Tmp105 implements I2CDevice {
 
   write(data: Uint8Array): number {
     if (data.length === 0) return 0;
-    this.pointer = data[0]! & 0x03;
+    // P7..P2 must be zero: other pointer values are not acknowledged (as in the posix port's
+    // model, so an app sees the same on both targets).
+    if (data[0]! > REG_THIGH) return 0;
+    this.pointer = data[0]!;
     const payload = data.subarray(1);
     if (payload.length === 0) return data.length;
     switch (this.pointer) {
