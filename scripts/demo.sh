@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The quick start's main job, end to end on this machine: compile the toolchain, build the
+# example apps with `liquid build`, and run them on the simulated board (boards/sim-devkit.json)
+# in virtual time with `liquid sim`. Later sections (real firmware, QEMU, migration) are
+# appended by their owners.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+liquid() { node bin/liquid.js "$@"; }
+
+step "setup and compile the toolchain"
+bash scripts/setup.sh >/dev/null
+npx tsc -p tsconfig.json
+
+step "build the example apps (AssemblyScript -> wasm + manifest)"
+liquid build examples/blinky examples/button examples/thermometer
+
+step "blinky on the simulated devkit: LED0 toggles every 500 ms"
+liquid sim examples/blinky/build/blinky.wasm --for 2s
+
+step "thermometer: logs the TMP105 every second; LED2 lights above 25.00 C (sensor set to 26.5 C)"
+liquid sim examples/thermometer/build/thermometer.wasm --for 2s --set I2C0.tmp105.temperature=26.5
+
+step "button: BUTTON0 pressed at 1 s and 3 s (debounced) toggles LED1"
+scenario="$(mktemp)"
+trap 'rm -f "$scenario"' EXIT
+cat >"$scenario" <<'JSON'
+[{ "t": 1000, "set": "BUTTON0", "value": 1 }, { "t": 1200, "set": "BUTTON0", "value": 0 },
+ { "t": 3000, "set": "BUTTON0", "value": 1 }, { "t": 3200, "set": "BUTTON0", "value": 0 }]
+JSON
+liquid sim examples/button/build/button.wasm --for 4s --scenario "$scenario"
