@@ -80,10 +80,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A write to the FPGAIO LED register seen in QEMU's trace. */
-export interface LedWrite {
-  /** Milliseconds since the guest started (wall clock: QEMU runs in real time). */
+/** An LED changing state, from QEMU's trace of the LED registers. */
+export interface LedEdge {
+  /** Milliseconds since the guest started, from QEMU's own trace timestamp (QEMU's virtual
+   * clock follows the host clock, so this is also the firmware's time, give or take). */
   ms: number;
+  led: string;
   value: number;
 }
 
@@ -101,7 +103,8 @@ export class Qemu {
   uartText = "";
   uartBytes: Buffer = Buffer.alloc(0);
   console = "";
-  leds: LedWrite[] = [];
+  leds: LedEdge[] = [];
+  private ledState = new Map<string, number>();
   exitCode: number | null | undefined = undefined;
   started = 0;
   private process: ChildProcess;
@@ -121,7 +124,8 @@ export class Qemu {
     const args = ["-M", "mps2-an386", "-nographic", "-monitor", "none", "-kernel", options.kernel,
       // wait=on: the guest starts only once the test is connected, so no byte is lost.
       "-serial", `tcp:127.0.0.1:${uartPort},server=on,wait=on`, "-serial", "stdio",
-      "-trace", "mps2_fpgaio_write"];
+      // LED0-1 live in the FPGAIO register, LED2-9 in the SCC's CFG1; timestamps on.
+      "-trace", "mps2_fpgaio_write", "-trace", "mps2_scc_write", "-msg", "timestamp=on"];
     if (options.semihosting) args.push("-semihosting-config", "enable=on,target=native");
     if (options.append) args.push("-append", options.append);
     if (options.tmp105) args.push("-device", "tmp105,bus=i2c,address=0x48,id=temp0");
@@ -137,9 +141,11 @@ export class Qemu {
       const lines = lineBuffer.split("\n");
       lineBuffer = lines.pop() ?? "";
       for (const line of lines) {
-        const m = /mps2_fpgaio_write .*offset 0x0 data 0x([0-9a-f]+)/.exec(line);
-        if (m) qemu.leds.push({ ms: Date.now() - qemu.started, value: parseInt(m[1], 16) });
-        else qemu.stderrTail = (qemu.stderrTail + line + "\n").slice(-4000);
+        const fpgaio = /@(\d+\.\d+):mps2_fpgaio_write .*offset 0x0 data 0x([0-9a-f]+)/.exec(line);
+        const scc = /@(\d+\.\d+):mps2_scc_write .*offset 0x4 data 0x([0-9a-f]+)/.exec(line);
+        if (fpgaio) qemu.ledRegister(Number(fpgaio[1]) * 1000, 0, 2, parseInt(fpgaio[2], 16));
+        else if (scc) qemu.ledRegister(Number(scc[1]) * 1000, 2, 8, parseInt(scc[2], 16));
+        else if (!/mps2_scc_write/.test(line)) qemu.stderrTail = (qemu.stderrTail + line + "\n").slice(-4000);
       }
     });
     child.on("exit", (code) => (qemu.exitCode = code));
@@ -170,6 +176,22 @@ export class Qemu {
     qemu.socket.on("error", () => undefined);
     if (options.qmp) await qemu.connectQmp(qmpPort);
     return qemu;
+  }
+
+  /** Turns one traced register write into edges of the LEDs whose bit changed. */
+  private ledRegister(epochMs: number, firstLed: number, count: number, bits: number): void {
+    for (let i = 0; i < count; i++) {
+      const led = `LED${firstLed + i}`;
+      const value = (bits >> i) & 1;
+      if ((this.ledState.get(led) ?? 0) === value) continue;
+      this.ledState.set(led, value);
+      this.leds.push({ ms: Math.round(epochMs - this.started), led, value });
+    }
+  }
+
+  /** The edges of one LED. */
+  edges(led: string): LedEdge[] {
+    return this.leds.filter((e) => e.led === led);
   }
 
   /** The protocol UART as a raw stream (for the device protocol client). */

@@ -34,14 +34,11 @@ describe.skipIf(!runnable)(title, () => {
     expect(qemu.uartText).toMatch(/^liquid qemu selftest\nsemihosting on\nstore ram\n/);
     expect(qemu.console).toContain("liquid qemu selftest: console up");
     // Every write of the LED register, LED0 = bit 0: on, then three off/on blinks, then off.
-    const edges = () => {
-      const led0 = qemu.leds.map((w) => w.value & 1);
-      return led0.filter((v, i) => i === 0 || v !== led0[i - 1]);
-    };
     // The trace (stderr) and the UART (socket) are separate streams: wait for the last edge.
-    await qemu.waitFor(() => (edges().length >= 9 ? true : null), () => `LED0 edges: ${edges().join(",")}`);
-    expect(edges()).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 0]);
-    const first = qemu.leds.find((w) => w.value & 1)!;
+    const led0 = () => qemu.edges("LED0").map((e) => e.value);
+    await qemu.waitFor(() => (led0().length >= 8 ? true : null), () => `LED0 edges: ${led0().join(",")}`);
+    expect(led0()).toEqual([1, 0, 1, 0, 1, 0, 1, 0]);
+    const first = qemu.edges("LED0")[0];
     console.log(`qemu mps2-an386: boot to first LED0 edge ${first.ms} ms (wall clock, from UART connect)`);
   });
 
@@ -57,11 +54,15 @@ describe.skipIf(!runnable)(title, () => {
     expect(await qemu.command("temp")).toBe("temp -12500");
   });
 
-  it("drives LED1, keeps time, enforces flash rules and rejects bad commands", async () => {
+  it("drives LED1 (FPGAIO) and LED9 (SCC), keeps time, enforces flash rules and rejects bad commands", async () => {
     const qemu = await boot();
     expect(await qemu.command("led 1 1")).toBe("ok");
-    await qemu.waitFor(() => qemu.leds.find((w) => w.value === 0b10), () => "LED1 never lit");
-    expect(await qemu.command("led 5 1")).toBe("error no such led");
+    expect(await qemu.command("led 9 1")).toBe("ok");
+    expect(await qemu.command("led 9 0")).toBe("ok");
+    await qemu.waitFor(() => (qemu.edges("LED9").length === 2 ? true : null), () => "LED9 edges missing");
+    expect(qemu.edges("LED1").map((e) => e.value)).toEqual([1]);
+    expect(qemu.edges("LED9").map((e) => e.value)).toEqual([1, 0]);
+    expect(await qemu.command("led 10 1")).toBe("error no such led");
     const t1 = Number((await qemu.command("time")).split(" ")[1]);
     const t2 = Number((await qemu.command("time")).split(" ")[1]);
     expect(t1).toBeGreaterThan(0);

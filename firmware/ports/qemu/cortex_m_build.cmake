@@ -30,7 +30,7 @@ set(LIQUID_MCU_RUNTIME_LIMITS
   LQ_VALUE_STACK_SLOTS=512
   LQ_CALL_DEPTH=64
   LQ_TX_FRAMES=2
-  LOG_KEEP=16)
+  LQ_LOG_KEEP=16)
 if(TARGET liquid_runtime)
   target_compile_definitions(liquid_runtime PRIVATE ${LIQUID_MCU_RUNTIME_LIMITS})
 endif()

@@ -37,6 +37,10 @@
 #define MPS2_FPGAIO_COUNTER (MPS2_FPGAIO_BASE + 0x18u) /* free-running, 25 MHz */
 #define MPS2_FPGAIO_LED_COUNT 2u
 
+/* ---- serial configuration controller: CFG1 drives the eight MCC user LEDs ------------ */
+#define MPS2_SCC_BASE 0x4002F000u
+#define MPS2_SCC_CFG1 (MPS2_SCC_BASE + 0x04u)
+
 /* ---- SBCon two-wire (bit-banged I2C) controllers ---------------------------------------- */
 /* Writing CONTROLS sets bits, writing CONTROLC clears them; reading CONTROL returns the
  * actual line levels. bit0 SCL, bit1 SDA. A set bit releases the open-drain line. */

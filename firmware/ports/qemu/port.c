@@ -5,8 +5,10 @@
  *   time       SysTick at 1 kHz plus the sub-millisecond count
  *   idle       WFI until the next tick, a received byte, or the deadline
  *   flash      store_flash.c: NOR emulation in SSRAM1, optionally mirrored to a host file
- *   gpio       LED0/LED1 on the FPGAIO register (outputs only; this board has no
- *              input QEMU can drive, so inputs are ENOTSUP)
+ *   gpio       LED0-LED1 on the FPGAIO register, LED2-LED9 on the SCC's CFG1 (outputs
+ *              only: QEMU 7.2 models no input a host can drive on this board — its
+ *              push-buttons read 0 and the CMSDK GPIO is unimplemented — so inputs are
+ *              ENOTSUP and the button example cannot run here)
  *   i2c        bus 0 = the SBCon bit-banged controller with QEMU's TMP105
  *   watchdog   none: QEMU's CMSDK watchdog is not used (a hung runtime stays hung; the
  *              engine's fuel limit is what stops runaway apps)
