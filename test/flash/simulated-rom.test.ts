@@ -131,3 +131,68 @@ describe("the simulated ESP32 ROM loader", () => {
     }
   });
 });
+
+describe("the simulated ESP32 under garbage", () => {
+  it("never throws, whatever arrives, in ROM or stub mode, and still answers a SYNC afterwards", () => {
+    const chip = new SimulatedEsp32({ powerOn: "download" });
+    const out: Uint8Array[] = [];
+    chip.onTransmit((b) => out.push(b));
+    const send = (op: number, data: Uint8Array, chk = 0): void => {
+      const packet = new Uint8Array(8 + data.length);
+      packet[1] = op;
+      packet[2] = data.length & 0xff;
+      packet[3] = data.length >> 8;
+      putU32(packet, 4, chk);
+      packet.set(data, 8);
+      chip.receive(slipEncode(packet));
+    };
+    const code = pseudoRandom(64, 3);
+    const enter = (mode: "download" | "stub"): void => {
+      if (chip.mode !== "download") chip.pressReset(true);
+      send(Command.SYNC, SYNC_BODY);
+      if (mode === "stub") {
+        send(Command.MEM_BEGIN, words(64, 1, 0x1800, 0x40090000));
+        send(Command.MEM_DATA, Uint8Array.from([...words(64, 0, 0, 0), ...code]), checksum(code));
+        send(Command.MEM_END, words(0, 0x40090000));
+      }
+      expect(chip.mode).toBe(mode);
+    };
+    const rnd = pseudoRandom(300_000, 77);
+    let r = 0;
+    const next = (n: number): Uint8Array => {
+      if (r + n > rnd.length) r = 0;
+      const bytes = rnd.subarray(r, r + n);
+      r += n;
+      return bytes;
+    };
+    const ops = Object.values(Command);
+    const modes: Array<"download" | "stub"> = ["download", "stub"];
+    for (const mode of modes) {
+      enter(mode);
+      for (let i = 0; i < 4000; i++) {
+        if (chip.mode !== mode) enter(mode);
+        const kind = next(1)[0]! % 4;
+        if (kind === 0) {
+          chip.receive(next(1 + (next(1)[0]! % 64))); // line noise
+        } else if (kind === 1) {
+          // well framed, real opcode, random and mostly inconsistent fields
+          send(ops[next(1)[0]! % ops.length]!, Uint8Array.from(next(next(1)[0]! % 48)), next(1)[0]!);
+        } else if (kind === 2) {
+          // a plausible transfer start: small size, small blocks, a flash or RAM address
+          const op = [Command.FLASH_BEGIN, Command.FLASH_DEFL_BEGIN, Command.MEM_BEGIN, Command.ERASE_REGION, Command.SPI_FLASH_MD5][next(1)[0]! % 5]!;
+          const address = op === Command.MEM_BEGIN ? 0x3ffb0000 : ((next(1)[0]! << 14) + (next(1)[0]! % 2) * 8) >>> 0;
+          send(op, words(next(1)[0]! * 8, next(1)[0]! % 4, 16 + (next(1)[0]! % 48), address));
+        } else {
+          // a data block with a correct length and checksum but a random sequence number
+          const op = [Command.FLASH_DATA, Command.FLASH_DEFL_DATA, Command.MEM_DATA][next(1)[0]! % 3]!;
+          const payload = Uint8Array.from(next(next(1)[0]! % 80));
+          send(op, Uint8Array.from([...words(payload.length, next(1)[0]! % 4, 0, 0), ...payload]), checksum(payload));
+        }
+      }
+      enter(mode);
+      out.length = 0;
+      send(Command.SYNC, SYNC_BODY);
+      expect(out.length).toBe(mode === "stub" ? 1 : 8);
+    }
+  });
+});

@@ -544,6 +544,7 @@ export class SimulatedEsp32 {
     } else {
       const at = seq * transfer.blockSize;
       const take = Math.max(0, Math.min(payload.length, transfer.size - at));
+      if (take === 0) this.fail(RomError.FAILED_TO_ACT, StubError.TOO_MUCH_DATA, `block ${seq} is past the announced ${transfer.size} bytes`);
       this.flash.write(transfer.offset + at, payload.subarray(0, take));
       transfer.written = Math.max(transfer.written, at + take);
     }
