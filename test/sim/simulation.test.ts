@@ -239,6 +239,22 @@ describe("faults stay inside the faulty app", () => {
     expect(gpioEvents(events, "LED0")).toEqual([[500, 1], [1000, 0]]);
   });
 
+  it("counts loop iterations and calls as steps: a loop just under the budget completes", () => {
+    const loop = (n: number) => wat(`(module (memory (export "memory") 1)
+      (global $i (mut i32) (i32.const 0)) (export "i" (global $i))
+      (func (export "start")
+        (loop $l (global.set $i (i32.add (global.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (global.get $i) (i32.const ${n}))))))`);
+    const { sim, board, events } = simWithBoard({ budget: 1000 });
+    const under = board.install(loop(990), undefined, { name: "under" });
+    const over = board.install(loop(1010), undefined, { name: "over" });
+    sim.runFor(1);
+    expect(under.state).toBe("running");
+    expect((under.wasmInstance!.exports.i as WebAssembly.Global).value).toBe(990);
+    expect(over.state).toBe("trapped");
+    expect(traps(events).map((e) => e.app)).toEqual(["over"]);
+  });
+
   it("reports a wasm trap in on_timer with the entry point, and the app stops getting events", () => {
     const { sim, board, events } = simWithBoard();
     board.install(BLINKY(300), undefined, { name: "blinky" });
