@@ -6,13 +6,18 @@
  * size it asks for. 8 bytes keep the payload 8-aligned. */
 typedef union lqe_hdr { size_t size; uint64_t align_; } lqe_hdr;
 
-void *lqe_malloc(lq_engine *e, size_t size) {
+void *lqe_malloc_raw(lq_engine *e, size_t size) {
     if (size > (size_t)-1 - sizeof(lqe_hdr) - 16) return NULL;
     lqe_hdr *h = (lqe_hdr *)e->alloc(e->alloc_user, NULL, 0, size + sizeof(lqe_hdr));
     if (!h) return NULL;
     h->size = size;
-    memset(h + 1, 0, size);
     return h + 1;
+}
+
+void *lqe_malloc(lq_engine *e, size_t size) {
+    void *p = lqe_malloc_raw(e, size);
+    if (p) memset(p, 0, size);
+    return p;
 }
 
 void *lqe_realloc(lq_engine *e, void *p, size_t size) {

@@ -214,8 +214,9 @@ lq_status lq_instantiate(lq_module *m, lq_resolve_fn resolve, void *ru, lq_insta
     in->data_dropped = (uint8_t *)lqe_malloc(e, m->ndatas + 1);
     in->stack_slots = e->limits.value_stack_slots;
     in->max_frames = e->limits.call_depth + 1;
-    in->stack = (uint64_t *)lqe_malloc(e, (size_t)in->stack_slots * sizeof(uint64_t));
-    in->frames = (lqe_frame *)lqe_malloc(e, (size_t)in->max_frames * sizeof(lqe_frame));
+    /* the stacks need no zeroing: every slot is written before it is read */
+    in->stack = (uint64_t *)lqe_malloc_raw(e, (size_t)in->stack_slots * sizeof(uint64_t));
+    in->frames = (lqe_frame *)lqe_malloc_raw(e, (size_t)in->max_frames * sizeof(lqe_frame));
     if (!in->funcs || !in->own_funcs || !in->tables || !in->own_tables || !in->mems || !in->own_mems ||
         !in->globals || !in->own_globals || !in->elems || !in->data_dropped || !in->stack || !in->frames) {
         lq_instance_free(in);

@@ -10,6 +10,7 @@
 
 /* --- allocation: every block carries its size so frees need no bookkeeping by callers */
 void *lqe_malloc(lq_engine *e, size_t size);           /* zeroed */
+void *lqe_malloc_raw(lq_engine *e, size_t size);       /* not zeroed */
 void *lqe_realloc(lq_engine *e, void *p, size_t size); /* new tail is NOT zeroed */
 void lqe_free(lq_engine *e, void *p);
 

@@ -1,0 +1,112 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { POSIX_BUILD, ROOT } from "../helpers/native-build.js";
+
+// The engine's own C unit tests (firmware/engine/tests/engine_tests.c), built by the global
+// setup with ASan+UBSan, plus the properties only visible from outside: the generated test
+// modules are fresh, snapshots restore across builds, and the library fits a Cortex-M4.
+const TESTS = join(POSIX_BUILD, "firmware", "engine", "liquid_engine_tests");
+const work = mkdtempSync(join(tmpdir(), "lq-engine-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function runTests(args: string[] = []) {
+  return spawnSync(TESTS, args, { encoding: "utf8", env: { ...process.env, ASAN_OPTIONS: "detect_leaks=1" } });
+}
+
+describe("engine C unit tests", () => {
+  const run = runTests();
+  const lines = run.stdout.split("\n").filter(Boolean);
+
+  it("all pass under ASan/UBSan with nothing leaked", () => {
+    expect(run.stderr).toBe("");
+    expect(lines.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+    expect(run.status).toBe(0);
+    expect(lines.at(-1)).toBe("ALL OK");
+  });
+
+  it.each([
+    "rejects huge count without allocating",
+    "rejects over-long LEB128",
+    "host trap message reaches the embedder",
+    "deep recursion is a clean trap",
+    "imported mutable global is shared",
+    "out-of-fuel call resumes to the right result",
+    "one unit of fuel per loop iteration",
+    "restored instance behaves like the original",
+    "corrupt or truncated snapshots are rejected with a message",
+    "everything returned to the arena",
+    "arena exhaustion is an error, not a crash",
+  ])("covers: %s", (name) => {
+    expect(lines).toContain(`ok ${name}`);
+  });
+
+  it("a fresh one-page instance snapshots to a few hundred bytes", () => {
+    const info = lines.find((l) => l.startsWith("info fresh-snapshot-bytes "));
+    expect(info).toBeDefined();
+    const bytes = Number(info!.split(" ")[2]);
+    expect(bytes).toBeGreaterThan(56);
+    expect(bytes).toBeLessThan(300);
+  });
+});
+
+describe("snapshot files", () => {
+  it("restore in a separate process reproduces the state", () => {
+    const file = join(work, "state.lqsn");
+    const w = runTests(["snapshot-write", file]);
+    expect(w.status, w.stdout).toBe(0);
+    const c = runTests(["snapshot-check", file]);
+    expect(c.status, c.stdout).toBe(0);
+    expect(c.stdout.trim()).toBe(
+      "count=3 pages=2 mark=90 hello=h wide=300000000 init_after_drop=trap table=4 global=5",
+    );
+  });
+
+  it("rejects a file that is not a snapshot", () => {
+    const c = runTests(["snapshot-check", join(ROOT, "package.json")]);
+    expect(c.status).toBe(1);
+    expect(c.stdout).toContain("error: snapshot: bad magic");
+  });
+
+  it("starts with the LQSN header, version 1, and the module's sha256", () => {
+    const file = join(work, "hdr.lqsn");
+    expect(runTests(["snapshot-write", file]).status).toBe(0);
+    const b = readFileSync(file);
+    expect(b.subarray(0, 4).toString("latin1")).toBe("LQSN");
+    expect(b.readUInt32LE(4)).toBe(1);
+    expect(b.subarray(8, 12).toString("latin1")).toBe("MODL");
+    expect(b.readUInt32LE(12)).toBe(56);
+  });
+});
+
+describe("generated test modules", () => {
+  it("test_modules.h matches a fresh run of its generator", () => {
+    const header = join(ROOT, "firmware", "engine", "tests", "test_modules.h");
+    const before = readFileSync(header, "utf8");
+    execFileSync("node", [join(ROOT, "firmware", "engine", "tests", "gen-test-modules.mjs")]);
+    expect(readFileSync(header, "utf8")).toBe(before);
+  });
+});
+
+const armGcc = spawnSync("arm-none-eabi-gcc", ["--version"]).status === 0;
+describe.skipIf(!armGcc)("Cortex-M4 build", () => {
+  it("the engine library builds with -Os and no OS calls, within 40 KB of code", () => {
+    const dir = join(work, "arm");
+    execFileSync("cmake", ["-S", ROOT, "-B", dir, `-DCMAKE_TOOLCHAIN_FILE=${join(ROOT, "cmake", "arm-none-eabi.cmake")}`,
+      "-DLIQUID_PORT=qemu", "-DCMAKE_BUILD_TYPE=MinSizeRel"], { stdio: "ignore" });
+    execFileSync("cmake", ["--build", dir, "-j2", "--target", "liquid_engine"], { stdio: ["ignore", "ignore", "inherit"] });
+    const lib = join(dir, "firmware", "engine", "libliquid_engine.a");
+    expect(existsSync(lib)).toBe(true);
+    const size = execFileSync("arm-none-eabi-size", ["-t", lib], { encoding: "utf8" });
+    const total = size.trim().split("\n").at(-1)!.trim().split(/\s+/).map(Number);
+    expect(total[0]).toBeLessThan(40 * 1024); // text
+    expect(total[1] + total[2]).toBe(0); // no data/bss: all state lives in caller memory
+    // nothing from an OS: only memory/string/math helpers and compiler runtime
+    const undef = execFileSync("arm-none-eabi-nm", ["-u", lib], { encoding: "utf8" })
+      .split("\n").map((l) => l.trim().split(/\s+/).at(-1)).filter(Boolean) as string[];
+    const allowed = /^(mem(cpy|move|set|cmp)|strlen|strcmp|(sqrt|ceil|floor|trunc|fabs|copysign)f?|__\w+)$/;
+    expect(undef.filter((s) => !allowed.test(s) && !s.startsWith("lq"))).toEqual([]);
+  }, 180_000);
+});
