@@ -1,13 +1,18 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CliError } from "../../compiler/src/command.js";
 import { flashEsp32, type FlashFile } from "../../compiler/src/flash/esp32-flasher.js";
 import { formatBytes } from "../../compiler/src/flash/progress.js";
+import { registerPortScheme } from "../../compiler/src/flash/serial-line.js";
 import { ESP32_S3, ESP8266, UNKNOWN_CHIP, type ChipProfile } from "../../host-sim/src/esp32/chips.js";
 import { MemoryLink, type MemoryLinkOptions } from "../../host-sim/src/esp32/memory-link.js";
 import { SimulatedEsp32, type SimulatedEsp32Options } from "../../host-sim/src/esp32/simulated-esp32.js";
 import { Command } from "../../host-sim/src/esp32/protocol.js";
 import { SLIP_END, SLIP_ESC } from "../../host-sim/src/esp32/slip.js";
 import { bootloaderImage, partitionTable, testFirmwareImage } from "./firmware-image.js";
+import { runLiquid } from "./run-cli.js";
 
 interface Run {
   chip: SimulatedEsp32;
@@ -184,5 +189,29 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
     const run = await flashInMemory([{ ...app, address: 0x3f0000 }]);
     expect((run.error as Error).message).toBe(`liquid.bin does not fit: it would end at 0x${(0x3f0000 + app.data.length).toString(16)}, the flash is 4MB`);
     expect(run.chip.flash.bytes.every((b) => b === 0xff)).toBe(true);
+  });
+});
+
+describe("liquid flash (the command) to the in-memory simulated ESP32", () => {
+  it("resets the chip through DTR/RTS before and after, so the board boots the new firmware", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "liquid-flash-mem-"));
+    const chip = new SimulatedEsp32();
+    const undo = registerPortScheme("memory://", () => new MemoryLink(chip));
+    try {
+      const imagePath = join(dir, "liquid.bin");
+      writeFileSync(imagePath, app.data);
+      const run = await runLiquid(["flash", "--port", "memory://esp32", "--baud", "1500000", imagePath]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(flashHolds(chip, app)).toBe(true);
+      expect(run.stdout).not.toContain("has no DTR/RTS lines");
+      expect(run.stdout).toContain("Baud rate 1500000");
+      expect(run.stdout).toContain("Reset the chip: the new firmware is starting");
+      expect(run.stdout).toContain(`Flashed 1 file(s), ${app.data.length} bytes, onto the ESP32-D0WD (revision 1) on memory://esp32 at 1500000 baud`);
+      expect(chip.mode).toBe("booted");
+    } finally {
+      undo();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,7 @@ import { flashEsp32 } from "../flash/esp32-flasher.js";
 import { resolveEsp32Input } from "../flash/esp32-inputs.js";
 import { flashNrf52840 } from "../flash/nrf52840-flasher.js";
 import { ProgressBar } from "../flash/progress.js";
-import { NodeSerialLine } from "../flash/serial-line.js";
+import { isSchemePort, openSerialLine } from "../flash/serial-line.js";
 
 const DEFAULT_BOARD = "esp32-devkitc";
 const DEFAULT_BAUD = 460800;
@@ -93,10 +93,10 @@ export const flash: Command = {
         const input = resolveEsp32Input(image, address, "ESP32");
         for (const line of input.described) log(line);
         const port = opt(args, "port") ?? defaultPort();
-        if (port.startsWith("/dev/") && !existsSync(port)) {
+        if (!isSchemePort(port) && port.startsWith("/dev/") && !existsSync(port)) {
           throw new CliError(`port ${port} does not exist: is the board plugged in? (serial ports are usually /dev/ttyUSB* or /dev/ttyACM*)`);
         }
-        const line = new NodeSerialLine(port, (note) => log(`note: ${note}`));
+        const line = openSerialLine(port, (note) => log(`note: ${note}`));
         const result = await flashEsp32({
           line,
           files: input.files,

@@ -20,6 +20,27 @@ export interface SerialLine {
   usbIds?(): { usbVendorId?: number; usbProductId?: number };
 }
 
+const schemes = new Map<string, (path: string) => SerialLine>();
+
+/**
+ * Lets a port name like `memory://esp32` reach something other than a device file: the tests
+ * connect `liquid flash` to an in-memory simulated chip this way. Returns the undo function.
+ */
+export function registerPortScheme(prefix: string, open: (path: string) => SerialLine): () => void {
+  schemes.set(prefix, open);
+  return () => schemes.delete(prefix);
+}
+
+export function isSchemePort(path: string): boolean {
+  return [...schemes.keys()].some((prefix) => path.startsWith(prefix));
+}
+
+/** The line for a --port value: a registered scheme, else a real serial port. */
+export function openSerialLine(path: string, onNoModemLines: (message: string) => void): SerialLine {
+  for (const [prefix, open] of schemes) if (path.startsWith(prefix)) return open(path);
+  return new NodeSerialLine(path, onNoModemLines);
+}
+
 /** The message a user sees when a port cannot be opened; the tests pin these texts. */
 export function portBusyMessage(path: string): string {
   return `port ${path} is busy: close the program using it (another liquid logs --follow?)`;
