@@ -324,6 +324,13 @@ describe("loading", () => {
     );
   });
 
+  it("refuses an app whose memory exceeds the board's memory.appMax", () => {
+    const { board } = simWithBoard();
+    expect(() => board.install(wat(`(module (memory (export "memory") 2) (func (export "start")))`), undefined, { name: "big" })).toThrow(
+      "app 'big' needs 128 KiB of linear memory at start; board 'devkit-test' gives an app at most 64 KiB",
+    );
+  });
+
   it("derives a manifest granting the whole board when none is given", () => {
     const { board } = simWithBoard();
     const app = board.install(BLINKY(500), undefined, { name: "blinky" });

@@ -18,7 +18,13 @@ export const METER_MODULE = "liquid_meter";
 
 export class MeteringError extends Error {}
 
-export function instrumentForFuel(wasm: Uint8Array): Uint8Array {
+export interface MeteredModule {
+  wasm: Uint8Array;
+  /** Linear memory size in 64 KiB pages at instantiation, and its declared maximum. */
+  memory: { initialPages: number; maximumPages: number | undefined } | undefined;
+}
+
+export function instrumentForFuel(wasm: Uint8Array): MeteredModule {
   let mod: binaryen.Module;
   try {
     mod = binaryen.readBinary(wasm);
@@ -27,6 +33,11 @@ export function instrumentForFuel(wasm: Uint8Array): Uint8Array {
   }
   try {
     mod.setFeatures(binaryen.Features.All);
+    let memory: MeteredModule["memory"];
+    if (mod.hasMemory()) {
+      const info = mod.getMemoryInfo();
+      memory = { initialPages: info.initial, maximumPages: info.max };
+    }
     mod.runPasses(["log-execution"]);
     const logger = findLoggerImport(mod);
     if (logger) mod.removeFunction(logger);
@@ -59,7 +70,7 @@ export function instrumentForFuel(wasm: Uint8Array): Uint8Array {
       binaryen.setOneCallerInlineMaxSize(saved[2]!);
     }
     if (!mod.validate()) throw new MeteringError("the metered module does not validate");
-    return mod.emitBinary();
+    return { wasm: mod.emitBinary(), memory };
   } finally {
     mod.dispose();
   }

@@ -63,7 +63,9 @@ export class SimBoard {
     checkModule(module, wasm, effective);
     let metered: WebAssembly.Module;
     try {
-      metered = new WebAssembly.Module(instrumentForFuel(wasm) as BufferSource);
+      const result = instrumentForFuel(wasm);
+      this.checkMemory(name, result.memory?.initialPages ?? 0);
+      metered = new WebAssembly.Module(result.wasm as BufferSource);
     } catch (err) {
       if (err instanceof MeteringError) throw new AppLoadError(`app '${name}': ${err.message}`);
       throw err;
@@ -72,6 +74,18 @@ export class SimBoard {
     this.apps.set(name, app);
     if (options.start !== false) this.sim.at(this.sim.now, () => app.state !== "running" && app.start());
     return app;
+  }
+
+  /** A board's `memory.appMax` (bytes) bounds each app's memory, as on the device. */
+  private checkMemory(name: string, initialPages: number): void {
+    const appMax = (this.def.extra.memory as { appMax?: unknown } | undefined)?.appMax;
+    if (typeof appMax !== "number") return;
+    const needed = initialPages * 65536;
+    if (needed > appMax) {
+      throw new AppLoadError(
+        `app '${name}' needs ${needed / 1024} KiB of linear memory at start; board '${this.def.name}' gives an app at most ${appMax / 1024} KiB`,
+      );
+    }
   }
 
   app(name: string): SimApp {
