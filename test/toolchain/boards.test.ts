@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BoardError, listBoards, loadBoard, validateBoard } from "../../compiler/src/boards.js";
+import { runLiquid } from "./run-cli.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 
@@ -73,5 +74,19 @@ describe("boards", () => {
     expect(broken((b) => (b.buses[0].devices[0].addr = 0x80))).toBe('test.json: buses[0].devices[0]: "addr" must be an integer from 0 to 119');
     expect(broken((b) => (b.memory.appMax = 1000))).toBe("test.json: memory.appMax must be a positive multiple of 65536 (wasm pages)");
     expect(broken((b) => (b.target = "arduino"))).toBe('test.json: "target" must be one of simulator, posix, qemu, nrf52840, esp32');
+  });
+
+  it("`liquid boards` lists them, shows one, and names an unknown one", async () => {
+    const list = await runLiquid("boards");
+    expect(list.code).toBe(0);
+    expect(list.stdout.split("\n")).toContain("sim-devkit       simulator  LED0 LED1 LED2 LED3 BUTTON0 BUTTON1  I2C0(tmp105@0x48, bme280@0x76)");
+    const one = await runLiquid("boards", "nrf52840-dk");
+    expect(one.stdout).toContain("LED0     led    port 13  [out] active-low  P0.13 (LED1)");
+    expect(one.stdout).toContain("I2C0     i2c port 0  TWIM0, SDA P0.26, SCL P0.27, 100 kHz");
+    const json = JSON.parse((await runLiquid("boards", "posix", "--json")).stdout);
+    expect(json.name).toBe("posix");
+    const unknown = await runLiquid("boards", "foo");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown board 'foo'");
   });
 });

@@ -1,6 +1,7 @@
 import type { Command } from "../command.js";
 import { bindings } from "./bindings.js";
 import { build } from "./build.js";
+import { boards } from "./boards.js";
 import { sim } from "./sim.js";
 import { flash } from "./flash.js";
 import { deploy } from "./deploy.js";
@@ -19,6 +20,7 @@ import { stop } from "./stop.js";
 export const commands: Command[] = [
   build,
   bindings,
+  boards,
   sim,
   flash,
   deploy,
