@@ -189,6 +189,20 @@ export class Qemu {
     }
   }
 
+  /** LED edges the firmware itself reported on its console, with device time: the runtime
+   * traces every pin write as "gpio <ms> <pin> <0|1>" (the time of the event being handled,
+   * e.g. the timer's due time); writes that change nothing are not edges. */
+  deviceEdges(led: string): Array<{ t: number; value: number }> {
+    const out: Array<{ t: number; value: number }> = [];
+    let level = 0;
+    for (const m of this.console.matchAll(/^gpio (\d+) (LED\d+) ([01])\r?$/gm)) {
+      if (m[2] !== led || Number(m[3]) === level) continue;
+      level = Number(m[3]);
+      out.push({ t: Number(m[1]), value: level });
+    }
+    return out;
+  }
+
   /** The edges of one LED. */
   edges(led: string): LedEdge[] {
     return this.leds.filter((e) => e.led === led);
@@ -229,13 +243,13 @@ export class Qemu {
     return this.exitCode ?? null;
   }
 
-  async waitFor<T>(probe: () => T | null | undefined, explain: () => string, timeoutMs = 10_000): Promise<T> {
+  async waitFor<T>(probe: () => T | null | undefined | Promise<T | null | undefined>, explain: () => string, timeoutMs = 10_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = probe();
+      const value = await probe();
       if (value !== null && value !== undefined) return value;
       if (Date.now() > deadline) throw new Error(explain());
-      if (this.exitCode !== undefined && probe() == null) {
+      if (this.exitCode !== undefined && (await probe()) == null) {
         throw new Error(`qemu exited with ${this.exitCode} while waiting: ${explain()}\nconsole:\n${this.console}\n${this.stderrTail}`);
       }
       await sleep(20);

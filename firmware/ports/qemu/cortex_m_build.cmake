@@ -2,7 +2,7 @@
 # their CMakeLists.txt. They adjust the shared libraries (engine, runtime, HAL) of this
 # build directory, which only ever builds one port.
 
-set(LIQUID_MCU_ARENA_SIZE 182272 CACHE STRING "engine arena bytes on the MCU ports")
+set(LIQUID_MCU_ARENA_SIZE 165888 CACHE STRING "engine arena bytes on the MCU ports")
 
 # -Os on 32-bit ARM brings warnings that the 64-bit posix build does not see; they are
 # false positives (the generated dispatch's out-parameters are set on every success path)
@@ -30,7 +30,8 @@ set(LIQUID_MCU_RUNTIME_LIMITS
   LQ_VALUE_STACK_SLOTS=512
   LQ_CALL_DEPTH=64
   LQ_TX_FRAMES=2
-  LQ_LOG_KEEP=16)
+  LQ_LOG_KEEP=16
+  LQ_SNAPSHOT_MAX=16384)
 if(TARGET liquid_runtime)
   target_compile_definitions(liquid_runtime PRIVATE ${LIQUID_MCU_RUNTIME_LIMITS})
 endif()

@@ -12,7 +12,8 @@
  *   i2c        bus 0 = the SBCon bit-banged controller with QEMU's TMP105
  *   watchdog   none: QEMU's CMSDK watchdog is not used (a hung runtime stays hung; the
  *              engine's fuel limit is what stops runaway apps)
- *   trace      UART1, the debug console
+ *   trace      UART1, the debug console (the runtime's event lines: logs, app states, and
+ *              "gpio <ms> <pin> <value>" for every pin write, with the event's device time)
  */
 #include <string.h>
 

@@ -1,0 +1,205 @@
+// The full Liquid firmware (runtime + engine + HAL) on QEMU's Cortex-M4F: apps built by
+// `liquid build` are deployed over the TCP UART with the TypeScript protocol client, and what
+// a user would see is checked: LED edges (QEMU traces the LED registers; the firmware also
+// prints each edge with its own time on the console UART), log records, app states, the
+// TMP105 read through the bit-banged I2C while QMP changes its temperature, and the limits
+// of a 256 KiB part.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { DeviceError } from "../../compiler/src/protocol/errors.js";
+import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
+import { socketTransport } from "../../compiler/src/transport/tcp.js";
+import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "./qemu-harness.js";
+
+const runnable = HAVE_QEMU && HAVE_ARM_GCC;
+const title = runnable
+  ? "liquid firmware on qemu mps2-an386"
+  : "liquid firmware on qemu mps2-an386 (SKIPPED: qemu-system-arm or arm-none-eabi-gcc is not installed)";
+
+interface Built {
+  wasm: Uint8Array;
+  manifest: Record<string, unknown>;
+}
+
+/** A hand-assembled module whose start() never returns: `loop br 0 end`. */
+const RUNAWAY = Uint8Array.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+  0x03, 0x02, 0x01, 0x00,
+  0x07, 0x09, 0x01, 0x05, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x00,
+  0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b,
+]);
+const RUNAWAY_MANIFEST = { liquid: 1, name: "runaway", version: "0.0.1", capabilities: [], resources: { pins: [], buses: [] } };
+
+function intervals(edges: Array<{ t: number }>): number[] {
+  return edges.slice(1).map((e, i) => e.t - edges[i]!.t);
+}
+
+async function deviceError(p: Promise<unknown>): Promise<DeviceError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof DeviceError) return e;
+    throw e;
+  }
+  throw new Error("expected the device to answer with an error");
+}
+
+describe.skipIf(!runnable)(title, () => {
+  let kernel = "";
+  let tmp = "";
+  const apps: Record<string, Built> = {};
+  const running: Array<{ qemu: Qemu; client?: DeviceClient }> = [];
+
+  async function boot(options: { append?: string } = {}): Promise<{ qemu: Qemu; client: DeviceClient }> {
+    const qemu = await Qemu.start({ kernel, tmp105: true, qmp: true, semihosting: true, append: options.append });
+    const entry: { qemu: Qemu; client?: DeviceClient } = { qemu };
+    running.push(entry);
+    await qemu.waitConsole(/^ready\r?$/m);
+    const client = await DeviceClient.open(async () => socketTransport("tcp://qemu-uart0", qemu.uart), { timeoutMs: 3000 });
+    entry.client = client;
+    return { qemu, client };
+  }
+
+  beforeAll(async () => {
+    const { dir } = await buildArmPort("qemu", ["liquid-qemu"]);
+    kernel = armImage(dir, "liquid-qemu");
+    tmp = mkdtempSync(join(tmpdir(), "lq-qemu-"));
+    for (const name of ["blinky", "thermometer"]) {
+      const r = await buildApp(join(ROOT, "examples", name), { out: join(tmp, `${name}.wasm`) });
+      if (!r.ok) throw new Error(`building ${name} failed: ${r.errors.join("; ")}`);
+      apps[name] = { wasm: new Uint8Array(readFileSync(r.wasmPath!)), manifest: JSON.parse(readFileSync(r.manifestPath!, "utf8")) };
+    }
+  }, 300_000);
+
+  afterEach(async () => {
+    while (running.length) {
+      const { qemu, client } = running.pop()!;
+      await client?.close().catch(() => undefined);
+      qemu.kill();
+    }
+  });
+
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("boots and describes itself: board, ARM arch, LEDs, the TMP105 found by the I2C scan", async () => {
+    const t0 = Date.now();
+    const { qemu, client } = await boot();
+    const hello = await client.hello();
+    expect(hello).toMatchObject({ protocol: 1, firmware: "liquid", deviceId: "qemu-an386" });
+    const info = await client.info();
+    console.log(`qemu mps2-an386: protocol answered ${Date.now() - t0} ms after QEMU started (incl. QEMU start-up)`);
+    expect(info).toMatchObject({ board: "qemu-mps2-an386", arch: "armv7e-m", memory: { ram: 262144 } });
+    expect(info.pins.map((p) => p.name)).toEqual(["LED0", "LED1", "LED2", "LED3", "LED4", "LED5", "LED6", "LED7", "LED8", "LED9"]);
+    expect(info.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }] }]);
+    expect(info.store.total).toBe(520192);
+    expect(qemu.console).toContain("I2C0: device at 0x48 is a tmp105");
+  });
+
+  it("blinky: LED0 toggles every 500 ms of device time, and RESET keeps and autostarts it", async () => {
+    const { qemu, client } = await boot();
+    const deployed = Date.now() - qemu.started;
+    await client.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true, autostart: true });
+    await qemu.waitFor(() => (qemu.deviceEdges("LED0").length >= 6 ? true : null), () => `LED0: ${qemu.console}`);
+    const edges = qemu.deviceEdges("LED0").slice(0, 6);
+    expect(edges.map((e) => e.value)).toEqual([1, 0, 1, 0, 1, 0]);
+    // Device time of the timer events: exactly the app's period.
+    const periods = intervals(edges);
+    console.log(`qemu blinky periods (device ms): ${periods.join(" ")}; first LED0 edge ${qemu.edges("LED0")[0]!.ms - deployed} ms after the upload began`);
+    expect(periods).toEqual([500, 500, 500, 500, 500]);
+    // QEMU's own trace of the LED register shows the same edges.
+    expect(qemu.edges("LED0").slice(0, 6).map((e) => e.value)).toEqual([1, 0, 1, 0, 1, 0]);
+
+    const mark = qemu.console.length;
+    await client.reset(false);
+    await qemu.waitFor(() => (/app 'blinky' running/.test(qemu.console.slice(mark)) ? true : null), () => `no autostart after reset:\n${qemu.console.slice(mark)}`);
+    const list = await client.list();
+    expect(list).toEqual([expect.objectContaining({ name: "blinky", state: "running", autostart: true })]);
+  });
+
+  it("thermometer: reads the TMP105 over I2C, follows QMP changes, LED2 lights above 25 C", async () => {
+    const { qemu, client } = await boot();
+    await qemu.setTemperature(23500);
+    const events: DeviceEvent[] = [];
+    client.onEvent((e) => events.push(e));
+    await client.logs(0, true);
+    await client.put("thermometer", apps.thermometer!.wasm, apps.thermometer!.manifest, { start: true });
+    const said = (msg: string) => () =>
+      events.some((e) => e.kind === "log" && e.record.app === "thermometer" && e.record.msg === msg) ? true : null;
+    await qemu.waitFor(said("23.50 C"), () => `no 23.50 C log; events: ${JSON.stringify(events)}`);
+    expect(qemu.deviceEdges("LED2")).toEqual([]);
+    await qemu.setTemperature(26500);
+    await qemu.waitFor(said("26.50 C"), () => `no 26.50 C log; events: ${JSON.stringify(events)}`);
+    await qemu.waitFor(() => (qemu.deviceEdges("LED2").length ? true : null), () => "LED2 never lit");
+    expect(qemu.deviceEdges("LED2")[0]!.value).toBe(1);
+    await qemu.setTemperature(-5000);
+    await qemu.waitFor(said("-5.00 C"), () => `no -5.00 C log; events: ${JSON.stringify(events)}`);
+    await qemu.waitFor(() => (qemu.deviceEdges("LED2").length === 2 ? true : null), () => "LED2 never went off");
+  });
+
+  it("a runaway app is stopped by its budget and never stops blinky's LED", async () => {
+    const { qemu, client } = await boot();
+    await client.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true });
+    await qemu.waitFor(() => (qemu.deviceEdges("LED0").length >= 2 ? true : null), () => "blinky did not start");
+    const before = qemu.deviceEdges("LED0").length;
+    const mark = qemu.console.length;
+    await client.put("runaway", RUNAWAY, RUNAWAY_MANIFEST, { start: true });
+    // While the runaway burns its fuel slices, blinky keeps its rhythm.
+    await qemu.waitFor(() => (qemu.deviceEdges("LED0").length >= before + 6 ? true : null), () => `LED0 stalled:\n${qemu.console.slice(mark)}`, 15_000);
+    const during = qemu.deviceEdges("LED0").slice(before - 1);
+    expect(intervals(during).every((p) => p === 500)).toBe(true);
+    // QEMU's trace (host time) agrees that the LED kept toggling while the runaway ran.
+    const traced = qemu.edges("LED0").slice(-6);
+    console.log(`qemu blinky periods beside the runaway (QEMU trace, host ms): ${intervals(traced.map((e) => ({ t: e.ms }))).join(" ")}`);
+    await qemu.waitFor(
+      async () => ((await client.list()).find((a) => a.name === "runaway")?.state === "trapped" ? true : null),
+      () => `runaway not trapped:\n${qemu.console.slice(mark)}`,
+      15_000,
+    );
+    const runaway = (await client.list()).find((a) => a.name === "runaway")!;
+    expect(runaway.error).toBeTruthy();
+    console.log(`qemu runaway app stopped with: ${runaway.error}`);
+    expect((await client.list()).find((a) => a.name === "blinky")!.state).toBe("running");
+  });
+
+  it("RAM is 256 KiB: a third app is refused with a clear error while two keep running", async () => {
+    const { qemu, client } = await boot();
+    await client.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true });
+    await client.put("thermometer", apps.thermometer!.wasm, apps.thermometer!.manifest, { start: true });
+    await client.put("blinky2", apps.blinky!.wasm, { ...apps.blinky!.manifest, name: "blinky2" });
+    const err = await deviceError(client.start("blinky2"));
+    console.log(`qemu third app: ${err.message}`);
+    expect(err.message).toMatch(/too many apps running|out of memory/);
+    const states = Object.fromEntries((await client.list()).map((a) => [a.name, a.state]));
+    expect(states).toEqual({ blinky: "running", thermometer: "running", blinky2: "stopped" });
+    await qemu.waitFor(() => (qemu.deviceEdges("LED0").length >= 2 ? true : null), () => "blinky stopped blinking");
+  });
+
+  it("with -append store=FILE the module store survives a QEMU restart", async () => {
+    const store = join(tmp, "store.bin");
+    const first = await boot({ append: `store=${store}` });
+    await first.client.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true, autostart: true });
+    await first.client.close();
+    first.qemu.kill();
+    running.length = 0;
+
+    const second = await boot({ append: `store=${store}` });
+    expect(await second.client.list()).toEqual([expect.objectContaining({ name: "blinky", state: "running", autostart: true })]);
+    await second.qemu.waitFor(() => (second.qemu.deviceEdges("LED0").length >= 2 ? true : null), () => "blinky did not autostart");
+    const firstEdge = second.qemu.edges("LED0")[0]!.ms;
+    console.log(`qemu boot to first LED0 edge of the autostarted blinky: ${firstEdge} ms (QEMU trace; blinky's first toggle is due 500 ms after its start)`);
+  });
+
+  it("garbage on the UART costs nothing: the next request is answered", async () => {
+    const { qemu, client } = await boot();
+    qemu.uart.write(Buffer.from("LQ\x01\xff\xff garbage LQ LQ\x01\x02\x00\x00\x00\xff\xff not a frame", "latin1"));
+    expect((await client.hello()).firmware).toBe("liquid");
+    expect(await client.list()).toEqual([]);
+  });
+});
