@@ -16,10 +16,10 @@ import type { Simulation } from "../simulation.js";
 import type { BoardDef } from "./board-def.js";
 import { BoardPin } from "./pin.js";
 
-
 /** A name given to `set` that the board does not have, or a value it cannot take. */
 export class SettingError extends Error {}
 
+/** An event as a board emits it: the simulation adds the time and the board id. */
 type EventBody = SimEvent extends infer E ? (E extends SimEvent ? Omit<E, "t" | "board"> : never) : never;
 
 export interface InstallOptions {
@@ -195,7 +195,9 @@ export class SimBoard {
     if (pin) return pin.def.kind === "button" ? pin.userValue : pin.level;
     const parts = name.split(".");
     const dev = parts.length === 3 ? this.buses.get(parts[0]!)?.find(parts[1]!) : undefined;
-    if (!dev) throw new SettingError(`board '${this.def.name}' has nothing named ${name}`);
+    if (!dev) {
+      throw new SettingError(`board '${this.def.name}' has nothing named ${name} (settable: ${this.settableNames().join(", ") || "nothing"})`);
+    }
     return dev.getQuantity(parts[2]!);
   }
 
