@@ -1,8 +1,9 @@
 // The SDK's friendly layer as an app sees it: compiled with `liquid build`, run in V8 against the
 // generated glue. Checks formatting, UTF-8 encoding, failed opens and the register helpers.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
 import { RecordingHost, type RunningApp, instantiate } from "./hal-host.js";
@@ -130,5 +131,11 @@ describe("SDK", () => {
   it("the manifest lists what the app really uses", () => {
     expect(manifest.capabilities).toEqual(["gpio", "i2c", "time", "log", "device", "msg", "random"]);
     expect(manifest.resources).toEqual({ pins: ["LED9"], buses: ["I2C0"] });
+  });
+
+  it("the SDK and the examples type-check with TypeScript (editor support via examples/tsconfig.json)", () => {
+    const root = resolve(import.meta.dirname, "..", "..");
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    expect(() => execFileSync(process.execPath, [tsc, "-p", join(root, "examples", "tsconfig.json")], { stdio: "pipe" })).not.toThrow();
   });
 });
