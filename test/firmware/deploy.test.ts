@@ -1,7 +1,7 @@
 // End to end on the posix firmware (liquid-device under ASan/UBSan): the examples built by
 // `liquid build`, deployed over the device protocol with the TypeScript client, observed on the
 // device's stdout (LED edges with device time, log records) and through the protocol.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
@@ -58,8 +58,27 @@ const bareManifest = (name: string) => ({ liquid: 1, name, version: "0.0.1", cap
 
 beforeAll(async () => {
   tmp = tempDir("lq-deploy-");
-  for (const name of ["blinky", "thermometer", "button"]) {
-    const r = await buildApp(join(ROOT, "examples", name), { out: join(tmp.dir, `${name}.wasm`) });
+  // A counter whose whole state is one global: what a migration must carry over.
+  const counterDir = join(tmp.dir, "counter");
+  mkdirSync(counterDir);
+  writeFileSync(
+    join(counterDir, "app.ts"),
+    [
+      'import { Timer, Text, log } from "liquid";',
+      "let count: i32 = 0;",
+      "export function start(): void { Timer.every(200); }",
+      'export function on_timer(timer: i32): void { count++; log.info(Text.begin().str("count ").int(count)); }',
+      "",
+    ].join("\n"),
+  );
+  const sources: Record<string, string> = {
+    blinky: join(ROOT, "examples", "blinky"),
+    thermometer: join(ROOT, "examples", "thermometer"),
+    button: join(ROOT, "examples", "button"),
+    counter: counterDir,
+  };
+  for (const [name, source] of Object.entries(sources)) {
+    const r = await buildApp(source, { out: join(tmp.dir, `${name}.wasm`) });
     if (!r.ok) throw new Error(`building ${name} failed: ${r.errors.join("; ")}`);
     apps[name] = {
       wasm: new Uint8Array(readFileSync(r.wasmPath!)),
@@ -201,6 +220,66 @@ describe("posix device: deploy and run apps", () => {
     await dev.waitFor((l) => /^app \d+ boom trapped/.test(l), 5000, m2);
     await c.close();
     await stopClean(dev);
+  });
+
+  test("migration: a running counter moves to another device with its state (SNAPSHOT, RESTORE)", async () => {
+    const a = await device("migrate-a.img");
+    const b = await device("migrate-b.img");
+    const ca = await a.client();
+    const cb = await b.client();
+    await ca.put("counter", apps.counter!.wasm, apps.counter!.manifest, { start: true });
+    await cb.put("counter", apps.counter!.wasm, apps.counter!.manifest); // installed, not started
+    await a.waitFor((l) => / info counter: count 5$/.test(l));
+    const snap = await ca.snapshot("counter", { stop: true });
+    expect(snap.length).toBeGreaterThan(0);
+    await a.waitFor((l) => /^app \d+ counter stopped$/.test(l));
+    const counts = (d: PosixDevice) =>
+      d.lines.map((l) => / info counter: count (\d+)$/.exec(l)).filter((m) => m !== null).map((m) => Number(m![1]));
+    const last = counts(a).at(-1)!;
+    expect(last).toBeGreaterThanOrEqual(5);
+    await cb.restore("counter", snap, { start: true });
+    await b.waitFor((l) => new RegExp(` info counter: count ${last + 2}$`).test(l));
+    expect(counts(b).slice(0, 2)).toEqual([last + 1, last + 2]); // continues, no restart from 1
+    expect((await cb.list())[0]).toMatchObject({ name: "counter", state: "running" });
+
+    // the snapshot of a stopped app, or a snapshot that does not fit, is refused clearly
+    let e = await deviceError(ca.snapshot("counter"));
+    expect(e.message).toMatch(/not running/);
+    e = await deviceError(cb.restore("counter", snap, { start: true }));
+    expect(e.message).toMatch(/running; stop it before restoring/);
+    await ca.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest);
+    e = await deviceError(ca.restore("blinky", snap, { start: true }));
+    expect(e.message).toMatch(/snapshot does not fit this module/);
+    const corrupt = snap.slice();
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    e = await deviceError(ca.restore("counter", corrupt.subarray(0, 20), { start: true }));
+    expect(e.statusName).toBe("EINVALID");
+    await ca.close();
+    await cb.close();
+    await stopClean(a);
+    await stopClean(b);
+  });
+
+  test("migration keeps pins and timers: blinky resumes on the other device with LED0 where it was", async () => {
+    const a = await device("blink-a.img");
+    const b = await device("blink-b.img");
+    const ca = await a.client();
+    const cb = await b.client();
+    await ca.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true });
+    await cb.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest);
+    await a.waitForCount((l) => /^gpio \d+ LED0 /.test(l), 3);
+    const snap = await ca.snapshot("blinky", { stop: true });
+    const lastA = a.gpio("LED0").at(-1)!.value;
+    await cb.restore("blinky", snap, { start: true });
+    await b.waitForCount((l) => /^gpio \d+ LED0 /.test(l), 3);
+    const onB = b.gpio("LED0");
+    // the restored level is driven first, then the toggles continue from it, 500 ms apart
+    expect(onB.map((x) => x.value)).toEqual([lastA, 1 - lastA, lastA]);
+    expect(onB[2]!.t - onB[1]!.t).toBe(500);
+    await ca.close();
+    await cb.close();
+    await stopClean(a);
+    await stopClean(b);
   });
 
   test("bad installs and commands get clear errors and change nothing", async () => {

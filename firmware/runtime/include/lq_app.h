@@ -50,9 +50,12 @@ typedef struct lq_app {
   uint32_t caps;
   int ngrant_pins, ngrant_buses;
   char grant_pins[LQ_APP_GRANTS][16], grant_buses[LQ_APP_GRANTS][16];
-  uint8_t pin_open[LQ_BOARD_MAX_PINS], bus_open[LQ_BOARD_MAX_BUSES];
+  /* handles are per app, in the order the app opened its pins and buses, so that they mean
+   * the same after a migration to a board that numbers its pins differently */
+  int npins_open, nbuses_open;
+  uint8_t pin_of[LQ_APP_GRANTS], bus_of[LQ_APP_GRANTS]; /* handle -> board index */
   lq_app_timer timers[LQ_APP_TIMERS];
-  lq_app_watch watches[LQ_BOARD_MAX_PINS];
+  lq_app_watch watches[LQ_APP_GRANTS]; /* by pin handle */
   int nsubs;
   char subs[LQ_APP_SUBS][LQ_TOPIC_MAX];
   uint8_t sub_active[LQ_APP_SUBS];
@@ -62,12 +65,20 @@ typedef struct lq_app {
   int calling;
   lq_event current;
   uint64_t call_started_ms;
+  /* restored from a snapshot without being started: kept, not scheduled, until START */
+  int paused;
 } lq_app;
 
 /* The app whose code is running now (set around every call into wasm). */
 extern lq_app *lq_current_app;
 
 /* HAL implementation helpers (hal_impl.c). */
+/* The app's handle for a board pin/bus (same handle when opened again), or LQ_HAL_EBUSY. */
+int lq_app_pin_handle(lq_app *app, int board_index);
+int lq_app_bus_handle(lq_app *app, int board_index);
+/* Mode and last driven level of a board pin (-1 unknown), and setting them back (restore). */
+int lq_hal_pin_state(int board_index, int *mode, int *level);
+int lq_hal_pin_restore(int board_index, int mode, int level);
 int lq_app_grants_parse(lq_app *app, const char *manifest, uint32_t len, char *msg, size_t cap);
 uint32_t lq_capability_bit(const char *module, size_t len);
 /* The message being delivered to on_message (for msg.read / msg.topic). */

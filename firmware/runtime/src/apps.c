@@ -103,8 +103,9 @@ static void clear_trapped(const char *name) {
 
 int lq_apps_state(const char *name, const char **error) {
   int i;
+  lq_app *app = find_app(name);
   *error = NULL;
-  if (find_app(name)) return LQ_APP_RUNNING;
+  if (app) return app->paused ? LQ_APP_STOPPED : LQ_APP_RUNNING;
   i = trapped_index(name);
   if (i >= 0) {
     *error = trapped[i].error;
@@ -144,8 +145,8 @@ static void release_messages(lq_app *app) {
 static void free_app(lq_app *app) {
   int i;
   release_messages(app);
-  for (i = 0; i < LQ_BOARD_MAX_PINS; i++)
-    if (app->watches[i].active) lq_port_gpio_notify(lq_the_board.pins[i].port_pin, 0);
+  for (i = 0; i < app->npins_open; i++)
+    if (app->watches[i].active) lq_port_gpio_notify(lq_the_board.pins[app->pin_of[i]].port_pin, 0);
   if (app->inst) lq_instance_free(app->inst);
   if (app->module) lq_module_free(app->module);
   if (lq_current_app == app) lq_current_app = NULL;
@@ -285,7 +286,13 @@ int lq_apps_start(const char *name, char *msg, size_t cap) {
     snprintf(msg, cap, "no app named '%s'", name);
     return LQ_P_ENOTFOUND;
   }
-  if (find_app(name)) {
+  app = find_app(name);
+  if (app && app->paused) { /* restored from a snapshot: resume where it was, no start() */
+    app->paused = 0;
+    lq_report_app_state(name, "running", NULL);
+    return 0;
+  }
+  if (app) {
     snprintf(msg, cap, "app '%s' is already running", name);
     return LQ_P_EEXISTS;
   }
@@ -324,7 +331,8 @@ int lq_apps_start(const char *name, char *msg, size_t cap) {
 
 int lq_apps_stop(const char *name, char *msg, size_t cap) {
   lq_app *app = find_app(name);
-  if (!app) {
+  if (!app || app->paused) {
+    if (app) free_app(app); /* a restored, never resumed app: drop it */
     snprintf(msg, cap, "app '%s' is not running", name);
     clear_trapped(name);
     return LQ_P_EEXISTS;
@@ -455,11 +463,11 @@ static void poll_timers(lq_app *app, uint64_t now) {
 
 static void poll_pins(lq_app *app, uint64_t now) {
   int i;
-  for (i = 0; i < lq_the_board.npins; i++) {
+  for (i = 0; i < app->npins_open; i++) {
     lq_app_watch *w = &app->watches[i];
     int level;
     if (!w->active) continue;
-    level = lq_port_gpio_read(lq_the_board.pins[i].port_pin);
+    level = lq_port_gpio_read(lq_the_board.pins[app->pin_of[i]].port_pin);
     if (level < 0) continue;
     if (level != w->candidate) {
       w->candidate = level;
@@ -541,25 +549,412 @@ uint64_t lq_apps_poll(uint64_t now_us) {
   uint64_t now = now_us / 1000, next = now_us + 100000; /* at least every 100 ms */
   int i, k;
   for (i = 0; i < LQ_MAX_APPS; i++) {
-    if (!apps[i].used) continue;
+    if (!apps[i].used || apps[i].paused) continue;
     poll_timers(&apps[i], now);
     poll_pins(&apps[i], now);
   }
   for (k = 0; k < LQ_MAX_APPS; k++) {
     lq_app *app = &apps[(rr + k) % LQ_MAX_APPS];
-    if (app->used) run_slice(app, now);
+    if (app->used && !app->paused) run_slice(app, now);
   }
   rr = (rr + 1) % LQ_MAX_APPS;
   for (i = 0; i < LQ_MAX_APPS; i++) {
     lq_app *app = &apps[i];
     int t;
-    if (!app->used) continue;
+    if (!app->used || app->paused) continue;
     if (app->calling || app->q_len) return now_us;
     for (t = 0; t < LQ_APP_TIMERS; t++)
       if (app->timers[t].active && app->timers[t].due_ms * 1000 < next)
         next = app->timers[t].due_ms * 1000;
-    for (t = 0; t < lq_the_board.npins; t++)
+    for (t = 0; t < app->npins_open; t++)
       if (app->watches[t].active && now_us + 5000 < next) next = now_us + 5000; /* sample pins */
   }
   return next;
+}
+
+static int granted_in(char list[][16], int n, const char *name) {
+  int i;
+  for (i = 0; i < n; i++)
+    if (!strcmp(list[i], name)) return 1;
+  return 0;
+}
+static int granted_pin(lq_app *app, const char *name) {
+  return granted_in(app->grant_pins, app->ngrant_pins, name);
+}
+static int granted_bus(lq_app *app, const char *name) {
+  return granted_in(app->grant_buses, app->ngrant_buses, name);
+}
+
+/* ---- snapshots (SNAPSHOT / RESTORE) ----------------------------------------------------- */
+/*
+ * A snapshot is the engine's container (memory, globals, tables: docs/snapshot.md) followed by
+ * one runtime section "LQRT" with what the runtime knows about the app, by name rather than
+ * by board number so that it restores on another board:
+ *   u8 format (1)
+ *   u8 n, n x { str8 pin name, i8 mode, i8 level }       pins in handle order
+ *   u8 n, n x { str8 bus name }                           buses in handle order
+ *   u8 n, n x { u8 handle, u8 periodic, u32 period_ms, u32 remaining_ms }   active timers
+ *   u8 n, n x { u8 pin handle, u8 edges, u32 debounce_ms, u8 stable level } pin watches
+ *   u8 n, n x { u8 handle, str8 topic }                   subscriptions
+ */
+#ifndef LQ_SNAPSHOT_MAX
+#define LQ_SNAPSHOT_MAX (128u * 1024u)
+#endif
+
+static uint8_t snap_buf[LQ_SNAPSHOT_MAX];
+static struct {
+  int kind; /* 0 none, 1 a snapshot taken here, 2 a restore being received */
+  char name[32];
+  uint32_t len, size;
+  uint8_t sha[32];
+} snap;
+
+static int snap_write(void *user, const void *data, size_t len) {
+  (void)user;
+  if (len > LQ_SNAPSHOT_MAX - snap.len) return 1;
+  memcpy(snap_buf + snap.len, data, len);
+  snap.len += (uint32_t)len;
+  return 0;
+}
+
+static size_t put_str8(uint8_t *p, const char *s) {
+  size_t n = strlen(s);
+  p[0] = (uint8_t)n;
+  memcpy(p + 1, s, n);
+  return n + 1;
+}
+
+static size_t put_u32le(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+  return 4;
+}
+
+static size_t runtime_section(const lq_app *app, uint8_t *p) {
+  size_t o = 0;
+  uint64_t now = lq_now_ms();
+  int i, n;
+  p[o++] = 1;
+  p[o++] = (uint8_t)app->npins_open;
+  for (i = 0; i < app->npins_open; i++) {
+    int mode, level;
+    lq_hal_pin_state(app->pin_of[i], &mode, &level);
+    o += put_str8(p + o, lq_the_board.pins[app->pin_of[i]].name);
+    p[o++] = (uint8_t)(int8_t)mode;
+    p[o++] = (uint8_t)(int8_t)level;
+  }
+  p[o++] = (uint8_t)app->nbuses_open;
+  for (i = 0; i < app->nbuses_open; i++) o += put_str8(p + o, lq_the_board.buses[app->bus_of[i]].name);
+  for (n = 0, i = 0; i < LQ_APP_TIMERS; i++) n += app->timers[i].active;
+  p[o++] = (uint8_t)n;
+  for (i = 0; i < LQ_APP_TIMERS; i++) {
+    const lq_app_timer *t = &app->timers[i];
+    if (!t->active) continue;
+    p[o++] = (uint8_t)i;
+    p[o++] = (uint8_t)t->periodic;
+    o += put_u32le(p + o, t->period_ms);
+    o += put_u32le(p + o, t->due_ms > now ? (uint32_t)(t->due_ms - now) : 0);
+  }
+  for (n = 0, i = 0; i < app->npins_open; i++) n += app->watches[i].active;
+  p[o++] = (uint8_t)n;
+  for (i = 0; i < app->npins_open; i++) {
+    const lq_app_watch *w = &app->watches[i];
+    if (!w->active) continue;
+    p[o++] = (uint8_t)i;
+    p[o++] = (uint8_t)w->edges;
+    o += put_u32le(p + o, w->debounce_ms);
+    p[o++] = (uint8_t)w->stable;
+  }
+  for (n = 0, i = 0; i < app->nsubs; i++) n += app->sub_active[i];
+  p[o++] = (uint8_t)n;
+  for (i = 0; i < app->nsubs; i++)
+    if (app->sub_active[i]) {
+      p[o++] = (uint8_t)i;
+      o += put_str8(p + o, app->subs[i]);
+    }
+  return o;
+}
+
+int lq_apps_snapshot(const char *name, int stop, uint32_t *size, uint8_t sha[32], char *msg,
+                     size_t cap) {
+  lq_app *app = find_app(name);
+  uint8_t section[1024];
+  lq_error err;
+  lq_sha256 h;
+  if (!app || app->paused) {
+    snprintf(msg, cap, "app '%s' is not running: only a running app can be snapshotted", name);
+    return lq_store_find(name) ? LQ_P_EEXISTS : LQ_P_ENOTFOUND;
+  }
+  if (app->calling) {
+    snprintf(msg, cap, "app '%s' is inside %s; try again in a moment", name, EV_NAMES[app->current.kind]);
+    return LQ_P_EBUSY;
+  }
+  snap.kind = 0;
+  snap.len = 0;
+  if (lq_snapshot(app->inst, snap_write, NULL, &err) != LQ_OK ||
+      lq_snapshot_section(snap_write, NULL, "LQRT", section, (uint32_t)runtime_section(app, section),
+                          &err) != LQ_OK) {
+    if (snap.len >= LQ_SNAPSHOT_MAX - sizeof section)
+      snprintf(msg, cap, "snapshot larger than this device's %u-byte buffer", (unsigned)LQ_SNAPSHOT_MAX);
+    else
+      snprintf(msg, cap, "snapshot failed: %s", err.message);
+    return LQ_P_ENOSPACE;
+  }
+  snap.kind = 1;
+  snprintf(snap.name, sizeof snap.name, "%s", name);
+  lq_sha256_init(&h);
+  lq_sha256_update(&h, snap_buf, snap.len);
+  lq_sha256_final(&h, snap.sha);
+  *size = snap.len;
+  memcpy(sha, snap.sha, 32);
+  lq_log(LQ_LOG_INFO, NULL, "snapshot of '%s': %lu bytes", name, (unsigned long)snap.len);
+  if (stop) {
+    free_app(app);
+    lq_report_app_state(name, "stopped", NULL);
+  }
+  return 0;
+}
+
+int lq_apps_snapshot_read(const char *name, uint32_t offset, uint32_t max, const uint8_t **data,
+                          uint32_t *n, char *msg, size_t cap) {
+  if (snap.kind != 1 || strcmp(snap.name, name) != 0) {
+    snprintf(msg, cap, "no snapshot of '%s' held (send SNAPSHOT first)", name);
+    return LQ_P_ENOTFOUND;
+  }
+  if (offset > snap.len) {
+    snprintf(msg, cap, "offset %lu past the snapshot size %lu", (unsigned long)offset,
+             (unsigned long)snap.len);
+    return LQ_P_ERANGE;
+  }
+  *data = snap_buf + offset;
+  *n = snap.len - offset < max ? snap.len - offset : max;
+  return 0;
+}
+
+int lq_apps_restore_begin(const char *name, uint32_t size, const uint8_t sha[32], uint32_t *held,
+                          char *msg, size_t cap) {
+  if (size > LQ_SNAPSHOT_MAX) {
+    snprintf(msg, cap, "snapshot of %lu bytes too large: this device takes at most %lu",
+             (unsigned long)size, (unsigned long)LQ_SNAPSHOT_MAX);
+    return LQ_P_ENOSPACE;
+  }
+  if (!(snap.kind == 2 && !strcmp(snap.name, name) && snap.size == size && !memcmp(snap.sha, sha, 32))) {
+    snap.kind = 2;
+    snprintf(snap.name, sizeof snap.name, "%s", name);
+    snap.size = size;
+    snap.len = 0;
+    memcpy(snap.sha, sha, 32);
+  }
+  *held = snap.len;
+  return 0;
+}
+
+int lq_apps_restore_chunk(uint32_t offset, const uint8_t *data, uint32_t len, uint32_t *next,
+                          char *msg, size_t cap) {
+  uint32_t end;
+  if (snap.kind != 2) {
+    snprintf(msg, cap, "no restore in progress (send RESTORE_BEGIN first)");
+    return LQ_P_EBADREQ;
+  }
+  if (offset > snap.len) {
+    snprintf(msg, cap, "chunk out of order: expected offset %lu", (unsigned long)snap.len);
+    return LQ_P_ERANGE;
+  }
+  if (offset > snap.size || len > snap.size - offset) {
+    snprintf(msg, cap, "chunk beyond the announced snapshot size");
+    return LQ_P_EBADREQ;
+  }
+  end = offset + len;
+  if (end > snap.len) {
+    memcpy(snap_buf + snap.len, data + (snap.len - offset), end - snap.len);
+    snap.len = end;
+  }
+  *next = snap.len;
+  return 0;
+}
+
+typedef struct rd {
+  const uint8_t *p;
+  uint32_t n, at;
+  int bad;
+} rd;
+
+static const uint8_t *rd_take(rd *r, uint32_t n) {
+  const uint8_t *p;
+  if (r->bad || r->n - r->at < n) { r->bad = 1; return NULL; }
+  p = r->p + r->at;
+  r->at += n;
+  return p;
+}
+static uint8_t rd8(rd *r) { const uint8_t *p = rd_take(r, 1); return p ? p[0] : 0; }
+static uint32_t rd32(rd *r) {
+  const uint8_t *p = rd_take(r, 4);
+  return p ? (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24) : 0;
+}
+static int rdstr(rd *r, char *out, size_t cap) {
+  uint8_t n = rd8(r);
+  const uint8_t *p = rd_take(r, n);
+  if (!p || n >= cap) { r->bad = 1; return -1; }
+  memcpy(out, p, n);
+  out[n] = 0;
+  return 0;
+}
+
+/* Applies the LQRT section to a freshly restored app. */
+static int apply_runtime_section(lq_app *app, const uint8_t *p, uint32_t len, char *msg, size_t cap) {
+  rd r = {p, len, 0, 0};
+  uint64_t now = lq_now_ms();
+  int i, n;
+  if (rd8(&r) != 1) {
+    snprintf(msg, cap, "snapshot runtime section has an unknown format");
+    return -1;
+  }
+  n = rd8(&r);
+  for (i = 0; i < n && !r.bad; i++) {
+    char name[16];
+    int idx, mode, level;
+    if (rdstr(&r, name, sizeof name) != 0) break;
+    mode = (int8_t)rd8(&r);
+    level = (int8_t)rd8(&r);
+    idx = lq_board_pin_index(name, strlen(name));
+    if (idx < 0 || !granted_pin(app, name)) {
+      snprintf(msg, cap, "snapshot uses pin %s, which %s", name,
+               idx < 0 ? "this board does not have" : "the app's manifest does not grant");
+      return -1;
+    }
+    if (lq_app_pin_handle(app, idx) != i) {
+      snprintf(msg, cap, "snapshot names pin %s twice", name);
+      return -1;
+    }
+    lq_hal_pin_restore(idx, mode, level);
+  }
+  n = rd8(&r);
+  for (i = 0; i < n && !r.bad; i++) {
+    char name[16];
+    int idx;
+    if (rdstr(&r, name, sizeof name) != 0) break;
+    idx = lq_board_bus_index(name, strlen(name));
+    if (idx < 0 || !granted_bus(app, name)) {
+      snprintf(msg, cap, "snapshot uses bus %s, which %s", name,
+               idx < 0 ? "this board does not have" : "the app's manifest does not grant");
+      return -1;
+    }
+    if (lq_app_bus_handle(app, idx) != i) {
+      snprintf(msg, cap, "snapshot names bus %s twice", name);
+      return -1;
+    }
+  }
+  n = rd8(&r);
+  for (i = 0; i < n && !r.bad; i++) {
+    uint8_t h = rd8(&r);
+    lq_app_timer t;
+    t.active = 1;
+    t.periodic = rd8(&r) != 0;
+    t.period_ms = rd32(&r);
+    t.due_ms = now + rd32(&r);
+    if (h >= LQ_APP_TIMERS || (t.periodic && t.period_ms == 0)) r.bad = 1;
+    else app->timers[h] = t;
+  }
+  n = rd8(&r);
+  for (i = 0; i < n && !r.bad; i++) {
+    uint8_t h = rd8(&r);
+    lq_app_watch w;
+    int level;
+    memset(&w, 0, sizeof w);
+    w.active = 1;
+    w.edges = rd8(&r);
+    w.debounce_ms = rd32(&r);
+    w.stable = rd8(&r) ? 1 : 0;
+    if (h >= app->npins_open || w.edges < 1 || w.edges > 3) { r.bad = 1; break; }
+    level = lq_port_gpio_read(lq_the_board.pins[app->pin_of[h]].port_pin);
+    w.candidate = level < 0 ? w.stable : level;
+    w.since_ms = now;
+    app->watches[h] = w;
+    lq_port_gpio_notify(lq_the_board.pins[app->pin_of[h]].port_pin, 1);
+  }
+  n = rd8(&r);
+  for (i = 0; i < n && !r.bad; i++) {
+    uint8_t h = rd8(&r);
+    char topic[LQ_TOPIC_MAX];
+    if (rdstr(&r, topic, sizeof topic) != 0 || h >= LQ_APP_SUBS) { r.bad = 1; break; }
+    memcpy(app->subs[h], topic, sizeof topic);
+    app->sub_active[h] = 1;
+    if (h >= app->nsubs) app->nsubs = h + 1;
+  }
+  if (r.bad) {
+    snprintf(msg, cap, "snapshot runtime section is malformed");
+    return -1;
+  }
+  return 0;
+}
+
+int lq_apps_restore_end(int start, char *msg, size_t cap) {
+  const lq_store_entry *e;
+  lq_app *app = NULL;
+  uint8_t digest[32];
+  lq_sha256 h;
+  lq_error err;
+  const uint8_t *section;
+  uint32_t section_len;
+  int i, rc;
+  if (snap.kind != 2) {
+    snprintf(msg, cap, "no restore in progress (send RESTORE_BEGIN first)");
+    return LQ_P_EBADREQ;
+  }
+  if (snap.len != snap.size) {
+    snprintf(msg, cap, "restore incomplete: %lu of %lu bytes received", (unsigned long)snap.len,
+             (unsigned long)snap.size);
+    return LQ_P_ERANGE;
+  }
+  snap.kind = 0;
+  lq_sha256_init(&h);
+  lq_sha256_update(&h, snap_buf, snap.len);
+  lq_sha256_final(&h, digest);
+  if (memcmp(digest, snap.sha, 32) != 0) {
+    snprintf(msg, cap, "snapshot sha256 mismatch: send it again");
+    return LQ_P_EHASH;
+  }
+  e = lq_store_find(snap.name);
+  if (!e) {
+    snprintf(msg, cap, "no app named '%s' (install the module before restoring its snapshot)", snap.name);
+    return LQ_P_ENOTFOUND;
+  }
+  if (find_app(snap.name)) {
+    snprintf(msg, cap, "app '%s' is running; stop it before restoring a snapshot", snap.name);
+    return LQ_P_EEXISTS;
+  }
+  if (lq_snapshot_find(snap_buf, snap.len, "LQRT", &section, &section_len, &err) != LQ_OK) {
+    snprintf(msg, cap, "snapshot has no runtime section (LQRT): %s", err.message);
+    return LQ_P_EINVALID;
+  }
+  if (engine_up() != 0) {
+    snprintf(msg, cap, "the engine could not start");
+    return LQ_P_EINTERNAL;
+  }
+  for (i = 0; i < LQ_MAX_APPS; i++)
+    if (!apps[i].used) { app = &apps[i]; break; }
+  if (!app) {
+    snprintf(msg, cap, "too many apps running (at most %d)", LQ_MAX_APPS);
+    return LQ_P_EBUSY;
+  }
+  memset(app, 0, sizeof *app);
+  app->used = 1;
+  clear_trapped(snap.name);
+  rc = load_app(app, e, msg, cap);
+  if (rc != 0) {
+    free_app(app);
+    return rc == -1 ? LQ_P_EINVALID : rc;
+  }
+  if (lq_restore(app->inst, snap_buf, snap.len, &err) != LQ_OK) {
+    snprintf(msg, cap, "snapshot does not fit this module: %s", err.message);
+    free_app(app);
+    return LQ_P_EINVALID;
+  }
+  if (apply_runtime_section(app, section, section_len, msg, cap) != 0) {
+    free_app(app);
+    return LQ_P_EINVALID;
+  }
+  app->paused = !start;
+  lq_log(LQ_LOG_INFO, NULL, "restored '%s' from a %lu-byte snapshot", app->name, (unsigned long)snap.len);
+  if (start) lq_report_app_state(app->name, "running", NULL);
+  return 0;
 }

@@ -89,8 +89,11 @@ static int port_err(int rc) {
 /* ---- gpio ---------------------------------------------------------------------------- */
 
 static int valid_pin(lq_app *app, int32_t pin) {
-  return app && pin >= 0 && pin < lq_the_board.npins && app->pin_open[pin];
+  return app && pin >= 0 && pin < app->npins_open;
 }
+
+/* board index of a valid pin handle */
+#define BP(app, h) ((app)->pin_of[h])
 
 int32_t lq_hal_gpio_open(lq_hal_call *call, const uint8_t *name, uint32_t name_len) {
   lq_app *app = app_of(call);
@@ -104,45 +107,49 @@ int32_t lq_hal_gpio_open(lq_hal_call *call, const uint8_t *name, uint32_t name_l
   }
   idx = lq_board_pin_index((const char *)name, name_len);
   if (idx < 0) return LQ_HAL_ENOENT;
-  app->pin_open[idx] = 1;
-  return idx;
+  return lq_app_pin_handle(app, idx);
 }
 
 int32_t lq_hal_gpio_mode(lq_hal_call *call, int32_t pin, int32_t mode) {
   lq_app *app = app_of(call);
   int rc;
   if (!valid_pin(app, pin) || mode < 0 || mode > 3) return LQ_HAL_EINVAL;
-  rc = lq_port_gpio_configure(lq_the_board.pins[pin].port_pin, mode);
-  if (rc == 0) pin_mode[pin] = (int8_t)mode;
+  rc = lq_port_gpio_configure(lq_the_board.pins[BP(app, pin)].port_pin, mode);
+  if (rc == 0) pin_mode[BP(app, pin)] = (int8_t)mode;
   return port_err(rc);
 }
 
-static int32_t drive(int32_t pin, int value) {
-  int rc = lq_port_gpio_write(lq_the_board.pins[pin].port_pin, value);
+/* Drives board pin `b`; traces the change. */
+static int32_t drive(int b, int value) {
+  int rc = lq_port_gpio_write(lq_the_board.pins[b].port_pin, value);
   if (rc != 0) return port_err(rc);
-  if (pin_level[pin] != value) lq_trace_gpio(lq_the_board.pins[pin].name, value);
-  pin_level[pin] = (int8_t)value;
+  if (pin_level[b] != value) lq_trace_gpio(lq_the_board.pins[b].name, value);
+  pin_level[b] = (int8_t)value;
   return 0;
 }
 
 int32_t lq_hal_gpio_write(lq_hal_call *call, int32_t pin, int32_t value) {
-  if (!valid_pin(app_of(call), pin)) return LQ_HAL_EINVAL;
-  return drive(pin, value ? 1 : 0);
+  lq_app *app = app_of(call);
+  if (!valid_pin(app, pin)) return LQ_HAL_EINVAL;
+  return drive(BP(app, pin), value ? 1 : 0);
 }
 
 int32_t lq_hal_gpio_read(lq_hal_call *call, int32_t pin) {
-  int rc;
-  if (!valid_pin(app_of(call), pin)) return LQ_HAL_EINVAL;
-  if (pin_mode[pin] == LQ_PORT_PIN_OUTPUT && pin_level[pin] >= 0) return pin_level[pin];
-  rc = lq_port_gpio_read(lq_the_board.pins[pin].port_pin);
+  lq_app *app = app_of(call);
+  int rc, b;
+  if (!valid_pin(app, pin)) return LQ_HAL_EINVAL;
+  b = BP(app, pin);
+  if (pin_mode[b] == LQ_PORT_PIN_OUTPUT && pin_level[b] >= 0) return pin_level[b];
+  rc = lq_port_gpio_read(lq_the_board.pins[b].port_pin);
   return rc < 0 ? port_err(rc) : rc;
 }
 
 int32_t lq_hal_gpio_toggle(lq_hal_call *call, int32_t pin) {
+  lq_app *app = app_of(call);
   int32_t rc, next;
-  if (!valid_pin(app_of(call), pin)) return LQ_HAL_EINVAL;
-  next = pin_level[pin] == 1 ? 0 : 1;
-  rc = drive(pin, next);
+  if (!valid_pin(app, pin)) return LQ_HAL_EINVAL;
+  next = pin_level[BP(app, pin)] == 1 ? 0 : 1;
+  rc = drive(BP(app, pin), next);
   return rc < 0 ? rc : next;
 }
 
@@ -152,7 +159,7 @@ int32_t lq_hal_gpio_watch(lq_hal_call *call, int32_t pin, int32_t edges, int32_t
   int level;
   if (!valid_pin(app, pin) || edges < 1 || edges > 3 || debounce_ms < 0 || debounce_ms > 60000)
     return LQ_HAL_EINVAL;
-  level = lq_port_gpio_read(lq_the_board.pins[pin].port_pin);
+  level = lq_port_gpio_read(lq_the_board.pins[BP(app, pin)].port_pin);
   if (level < 0) return port_err(level);
   w = &app->watches[pin];
   w->active = 1;
@@ -160,7 +167,7 @@ int32_t lq_hal_gpio_watch(lq_hal_call *call, int32_t pin, int32_t edges, int32_t
   w->debounce_ms = (uint32_t)debounce_ms;
   w->stable = w->candidate = level;
   w->since_ms = lq_now_ms();
-  lq_port_gpio_notify(lq_the_board.pins[pin].port_pin, 1); /* ENOTSUP is fine: we poll */
+  lq_port_gpio_notify(lq_the_board.pins[BP(app, pin)].port_pin, 1); /* ENOTSUP is fine: we poll */
   return 0;
 }
 
@@ -168,14 +175,45 @@ int32_t lq_hal_gpio_unwatch(lq_hal_call *call, int32_t pin) {
   lq_app *app = app_of(call);
   if (!valid_pin(app, pin) || !app->watches[pin].active) return LQ_HAL_EINVAL;
   app->watches[pin].active = 0;
-  lq_port_gpio_notify(lq_the_board.pins[pin].port_pin, 0);
+  lq_port_gpio_notify(lq_the_board.pins[BP(app, pin)].port_pin, 0);
+  return 0;
+}
+
+int lq_app_pin_handle(lq_app *app, int board_index) {
+  int h;
+  for (h = 0; h < app->npins_open; h++)
+    if (app->pin_of[h] == board_index) return h;
+  if (app->npins_open == LQ_APP_GRANTS) return LQ_HAL_EBUSY;
+  app->pin_of[app->npins_open] = (uint8_t)board_index;
+  return app->npins_open++;
+}
+
+int lq_app_bus_handle(lq_app *app, int board_index) {
+  int h;
+  for (h = 0; h < app->nbuses_open; h++)
+    if (app->bus_of[h] == board_index) return h;
+  if (app->nbuses_open == LQ_APP_GRANTS) return LQ_HAL_EBUSY;
+  app->bus_of[app->nbuses_open] = (uint8_t)board_index;
+  return app->nbuses_open++;
+}
+
+int lq_hal_pin_state(int board_index, int *mode, int *level) {
+  *mode = pin_mode[board_index];
+  *level = pin_level[board_index];
+  return 0;
+}
+
+int lq_hal_pin_restore(int board_index, int mode, int level) {
+  if (mode >= 0 && lq_port_gpio_configure(lq_the_board.pins[board_index].port_pin, mode) == 0)
+    pin_mode[board_index] = (int8_t)mode;
+  if (level >= 0 && mode == LQ_PORT_PIN_OUTPUT) return drive(board_index, level);
   return 0;
 }
 
 /* ---- i2c ------------------------------------------------------------------------------ */
 
 static int valid_bus(lq_app *app, int32_t bus) {
-  return app && bus >= 0 && bus < lq_the_board.nbuses && app->bus_open[bus];
+  return app && bus >= 0 && bus < app->nbuses_open;
 }
 
 int32_t lq_hal_i2c_open(lq_hal_call *call, const uint8_t *name, uint32_t name_len) {
@@ -190,15 +228,15 @@ int32_t lq_hal_i2c_open(lq_hal_call *call, const uint8_t *name, uint32_t name_le
   }
   idx = lq_board_bus_index((const char *)name, name_len);
   if (idx < 0) return LQ_HAL_ENOENT;
-  app->bus_open[idx] = 1;
-  return idx;
+  return lq_app_bus_handle(app, idx);
 }
 
 static int32_t transfer(lq_hal_call *call, int32_t bus, int32_t addr, const uint8_t *w,
                         uint32_t wl, uint8_t *r, uint32_t rl, int32_t ok) {
   int rc;
   if (!valid_bus(app_of(call), bus) || addr < 0 || addr > 0x7F) return LQ_HAL_EINVAL;
-  rc = lq_port_i2c_transfer(lq_the_board.buses[bus].port_bus, (uint8_t)addr, w, wl, r, rl);
+  rc = lq_port_i2c_transfer(lq_the_board.buses[app_of(call)->bus_of[bus]].port_bus, (uint8_t)addr,
+                            w, wl, r, rl);
   return rc == 0 ? ok : port_err(rc);
 }
 
@@ -219,9 +257,11 @@ int32_t lq_hal_i2c_write_read(lq_hal_call *call, int32_t bus, int32_t addr, cons
 int32_t lq_hal_i2c_scan(lq_hal_call *call, int32_t bus, uint8_t *out, uint32_t cap) {
   int32_t found = 0;
   uint8_t addr;
+  uint32_t port;
   if (!valid_bus(app_of(call), bus)) return LQ_HAL_EINVAL;
+  port = lq_the_board.buses[app_of(call)->bus_of[bus]].port_bus;
   for (addr = 0x08; addr <= 0x77; addr++) {
-    if (lq_port_i2c_transfer(lq_the_board.buses[bus].port_bus, addr, NULL, 0, NULL, 0) != 0) continue;
+    if (lq_port_i2c_transfer(port, addr, NULL, 0, NULL, 0) != 0) continue;
     if ((uint32_t)found < cap) out[found] = addr;
     found++;
   }

@@ -31,7 +31,8 @@ enum {
 enum {
   C_HELLO = 0x01, C_INFO = 0x02, C_RESET = 0x03, C_PUT_BEGIN = 0x10, C_PUT_CHUNK = 0x11,
   C_PUT_END = 0x12, C_LIST = 0x13, C_START = 0x14, C_STOP = 0x15, C_REMOVE = 0x16,
-  C_AUTOSTART = 0x17, C_LOGS = 0x20
+  C_AUTOSTART = 0x17, C_LOGS = 0x20, C_SNAPSHOT = 0x40, C_SNAPSHOT_READ = 0x41,
+  C_RESTORE_BEGIN = 0x42, C_RESTORE_CHUNK = 0x43, C_RESTORE_END = 0x44
 };
 
 static uint8_t rx[HDR + LQ_MAX_PAYLOAD + TRAILER];
@@ -470,6 +471,60 @@ static void cmd_logs(reader *r) {
   follow = f ? 1 : 0;
 }
 
+static void cmd_snapshot(uint8_t cmd, reader *r) {
+  char name[LQ_STORE_NAME_MAX + 1], msg[200];
+  int rc = 0;
+  if (cmd == C_RESTORE_CHUNK) {
+    uint32_t off = rd_u32(r), next;
+    if (r->bad) { bad_request(r, "RESTORE_CHUNK"); return; }
+    rc = lq_apps_restore_chunk(off, r->p + r->at, (uint32_t)(r->n - r->at), &next, msg, sizeof msg);
+    if (rc) { fail((uint8_t)rc, msg); return; }
+    ok();
+    body_u32(next);
+    return;
+  }
+  if (cmd == C_RESTORE_END) {
+    uint8_t flags = rd_u8(r);
+    if (r->bad) { bad_request(r, "RESTORE_END"); return; }
+    rc = lq_apps_restore_end(flags & 1, msg, sizeof msg);
+    if (rc) { fail((uint8_t)rc, msg); return; }
+    ok();
+    return;
+  }
+  if (rd_name(r, name) != 0) {
+    bad_request(r, cmd == C_SNAPSHOT ? "SNAPSHOT" : cmd == C_SNAPSHOT_READ ? "SNAPSHOT_READ" : "RESTORE_BEGIN");
+    return;
+  }
+  if (cmd == C_SNAPSHOT) {
+    uint8_t flags = rd_u8(r), sha[32];
+    uint32_t size;
+    if (r->bad) { bad_request(r, "SNAPSHOT"); return; }
+    rc = lq_apps_snapshot(name, flags & 1, &size, sha, msg, sizeof msg);
+    if (rc) { fail((uint8_t)rc, msg); return; }
+    ok();
+    body_u32(size);
+    body(sha, 32);
+  } else if (cmd == C_SNAPSHOT_READ) {
+    uint32_t off = rd_u32(r), n;
+    uint16_t max = rd_u16(r);
+    const uint8_t *data;
+    if (r->bad) { bad_request(r, "SNAPSHOT_READ"); return; }
+    if (max > LQ_MAX_PAYLOAD - 1) max = LQ_MAX_PAYLOAD - 1;
+    rc = lq_apps_snapshot_read(name, off, max, &data, &n, msg, sizeof msg);
+    if (rc) { fail((uint8_t)rc, msg); return; }
+    ok();
+    body(data, n);
+  } else {
+    uint32_t size = rd_u32(r), held;
+    const uint8_t *sha = take(r, 32);
+    if (r->bad) { bad_request(r, "RESTORE_BEGIN"); return; }
+    rc = lq_apps_restore_begin(name, size, sha, &held, msg, sizeof msg);
+    if (rc) { fail((uint8_t)rc, msg); return; }
+    ok();
+    body_u32(held);
+  }
+}
+
 static void cmd_reset(reader *r) {
   uint8_t mode = rd_u8(r);
   if (r->bad) { bad_request(r, "RESET"); return; }
@@ -497,9 +552,11 @@ static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len
     case C_LIST: cmd_list(); break;
     case C_START: case C_STOP: case C_REMOVE: case C_AUTOSTART: cmd_app(cmd, &r); break;
     case C_LOGS: cmd_logs(&r); break;
+    case C_SNAPSHOT: case C_SNAPSHOT_READ: case C_RESTORE_BEGIN: case C_RESTORE_CHUNK:
+    case C_RESTORE_END: cmd_snapshot(cmd, &r); break;
     default: {
       char msg[96];
-      if (cmd >= 0x40 && cmd <= 0x52)
+      if (cmd == 0x30 || (cmd >= 0x50 && cmd <= 0x52))
         snprintf(msg, sizeof msg, "command 0x%02x is not supported by this firmware yet", cmd);
       else
         snprintf(msg, sizeof msg, "unknown command 0x%02x", cmd);
