@@ -126,9 +126,12 @@ static void call_exports(lq_instance *instance, const lq_module *module) {
         if (lq_module_export(module, i, &info) != LQ_OK || info.type.kind != LQ_EXTERN_FUNC) {
             continue;
         }
-        if (memchr(info.name, '\0', info.name_len) != NULL) continue;
-        lq_func *f = lq_instance_func(instance, info.name);
-        if (f == NULL) continue;
+        lq_extern ext;
+        if (lq_instance_export_n(instance, info.name, info.name_len, &ext) != LQ_OK ||
+            ext.kind != LQ_EXTERN_FUNC) {
+            continue;
+        }
+        lq_func *f = ext.of.func;
         const char *params = NULL, *results = NULL;
         lq_func_type(f, &params, &results);
         size_t np = strlen(params), nr = strlen(results);
@@ -204,7 +207,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memset(&h, 0, sizeof h);
         h.engine = engine;
         lq_instance *instance = NULL;
-        if (lq_instantiate(module, provide_import, &h, &instance, NULL) == LQ_OK) {
+        lq_status status = lq_instantiate(module, provide_import, &h, &instance, NULL);
+        if (status == LQ_OK) {
             call_exports(instance, module);
             buffer snap = {NULL, 0, 0};
             if (lq_snapshot(instance, buffer_write, &snap, NULL) == LQ_OK) {
@@ -212,8 +216,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 call_exports(instance, module);
             }
             free(snap.data);
-            lq_instance_free(instance);
         }
+        /* After a trap the engine still hands out the partly built instance. */
+        if (instance) lq_instance_free(instance);
         free_host_objects(&h);
     }
     if (module) lq_module_free(module);

@@ -12,6 +12,14 @@ CC=clang-14 cmake -S fuzz -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/nu
 cmake --build "$build" -j2 >/dev/null
 bash fuzz/make-corpus.sh "$build/corpus" >&2
 mkdir -p "$build/artifacts" "$build/found"
+# Inputs that once crashed the engine are rerun first, one by one (libFuzzer runs files given
+# as arguments without fuzzing).
+shopt -s nullglob
+regressions=(test/fixtures/fuzz/*.wasm)
+if ((${#regressions[@]})); then
+  echo "fuzz: rerunning ${#regressions[@]} regression inputs from test/fixtures/fuzz" >&2
+  "$build/fuzz_engine" "${regressions[@]}" >&2
+fi
 # New inputs go to build/fuzz/found so the seed corpus stays reproducible.
 exec "$build/fuzz_engine" "$build/found" "$build/corpus" \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \

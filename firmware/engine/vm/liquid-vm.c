@@ -333,6 +333,7 @@ static int run_module(const options *o) {
     status = lq_instantiate(module, resolve_import, &link, &instance, &err);
     t.instantiate_ms = now_ms() - t0;
     if (status == LQ_TRAP) {
+        /* The engine returns what it built even after a trap; nothing else uses it here. */
         fprintf(stderr, "trap: %s\n", err.message);
         code = EXIT_TRAP;
         goto done;

@@ -15,7 +15,8 @@
 typedef struct loaded_module {
     struct loaded_module *next;
     lq_module *module;
-    lq_instance *instance; /* NULL when instantiation failed */
+    lq_instance *instance;        /* NULL when instantiation failed */
+    lq_instance *failed_instance; /* what a trapping instantiation left behind, or NULL */
     char *name;            /* "$name" from the script, or NULL */
 } loaded_module;
 
@@ -158,11 +159,15 @@ static module_stage load_module(script_run *run, const json_node *command, loade
     entry->next = run->modules;
     run->modules = entry;
     *out = entry;
-    status = lq_instantiate(module, resolve_import, run, &entry->instance, err);
+    lq_instance *instance = NULL;
+    status = lq_instantiate(module, resolve_import, run, &instance, err);
     if (status != LQ_OK) {
-        entry->instance = NULL;
+        /* After a trap the engine still hands out the instance: its functions may sit in
+         * an imported table. It is kept (unusable otherwise) until the script ends. */
+        entry->failed_instance = instance;
         return STAGE_INSTANTIATE;
     }
+    entry->instance = instance;
     if (run->options->fuel != LQ_FUEL_UNLIMITED) lq_set_fuel(entry->instance, run->options->fuel);
     return STAGE_DONE;
 }
@@ -270,7 +275,7 @@ typedef struct action_result {
 } action_result;
 
 /* Runs an invoke or get action. Returns 0 when the action could not be performed (it was
- * counted as failed or skipped), else 1 with the engine's outcome in *result. */
+ * counted as failed), else 1 with the engine's outcome in *result. */
 static int perform(script_run *run, const json_node *action, action_result *result) {
     memset(result, 0, sizeof *result);
     size_t field_len = 0;
@@ -288,12 +293,6 @@ static int perform(script_run *run, const json_node *action, action_result *resu
         snprintf(result->description, sizeof result->description, "%s \"%s\"", type, quoted);
         fail(run, "%s: no instantiated module %s", result->description,
              module_name ? module_name : "(the last module failed or there is none)");
-        return 0;
-    }
-    if (memchr(field, '\0', field_len) != NULL) {
-        /* The engine looks exports up by C string, so such a name cannot be reached through
-         * its API: not applicable rather than failed (see docs/liquid-vm.md). */
-        skip(run);
         return 0;
     }
     lq_extern ext;
@@ -524,7 +523,8 @@ static void free_run(script_run *run) {
     /* Newest first: an instance is freed before the instances it imported from. */
     for (loaded_module *m = run->modules; m != NULL; m = m->next) {
         if (m->instance) lq_instance_free(m->instance);
-        m->instance = NULL;
+        if (m->failed_instance) lq_instance_free(m->failed_instance);
+        m->instance = m->failed_instance = NULL;
     }
     /* Modules go after every instance: a failed instantiation may have left a module's
      * functions in a table that an older instance owns. */

@@ -1,5 +1,6 @@
 #include "vm_exports.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,21 +29,8 @@ static void set_error(lq_error *err, const char *prefix, const char *name, size_
 
 lq_status vm_find_export(lq_instance *instance, const char *name, size_t name_len,
                          lq_extern *out, lq_error *err) {
-    const lq_module *module = lq_instance_module(instance);
-    uint32_t count = lq_module_export_count(module);
-    for (uint32_t i = 0; i < count; i++) {
-        lq_export_info info;
-        if (lq_module_export(module, i, &info) != LQ_OK) continue;
-        if (info.name_len != name_len || memcmp(info.name, name, name_len) != 0) continue;
-        if (memchr(name, '\0', name_len) != NULL) {
-            set_error(err, "export ", name, name_len,
-                      ": names with NUL bytes are not supported");
-            return LQ_ERROR;
-        }
-        if (lq_instance_export(instance, info.name, out) != LQ_OK) {
-            set_error(err, "engine could not resolve export ", name, name_len, "");
-            return LQ_ERROR;
-        }
+    if (name_len <= UINT32_MAX &&
+        lq_instance_export_n(instance, name, (uint32_t)name_len, out) == LQ_OK) {
         return LQ_OK;
     }
     set_error(err, "no export named ", name, name_len, "");

@@ -1,8 +1,6 @@
 /*
- * Export lookup by (name, length). Wasm names may contain any bytes, including NUL, while the
- * engine's lookup takes a C string, so the name is first matched against the module's export
- * list; a name with an embedded NUL is reported as not supported instead of silently matching
- * its prefix.
+ * Export lookup by (name, length): wasm names may contain any bytes, NUL included, so names
+ * from scripts and imports are never treated as C strings.
  */
 #ifndef LIQUID_VM_EXPORTS_H
 #define LIQUID_VM_EXPORTS_H
