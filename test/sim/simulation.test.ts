@@ -183,6 +183,38 @@ describe("messages", () => {
   });
 });
 
+describe("per-app limits (those of the firmware runtime)", () => {
+  it("refuses a 9th timer, a 5th subscription, a 257-byte payload and a 48-byte topic", () => {
+    const { sim, board } = simWithBoard();
+    const app = board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (data (i32.const 0) "t") (data (i32.const 100) "topic-of-exactly-forty-eight-bytes-0123456789abc")
+      (global $timer8 (mut i32) (i32.const 0)) (global $timer9 (mut i32) (i32.const 0))
+      (global $sub4 (mut i32) (i32.const 0)) (global $sub5 (mut i32) (i32.const 0))
+      (global $big (mut i32) (i32.const 0)) (global $ok (mut i32) (i32.const 0)) (global $long (mut i32) (i32.const 0))
+      (export "timer8" (global $timer8)) (export "timer9" (global $timer9)) (export "sub4" (global $sub4))
+      (export "sub5" (global $sub5)) (export "big" (global $big)) (export "ok" (global $ok)) (export "long" (global $long))
+      (func (export "start") (local $i i32)
+        (loop $l
+          (global.set $timer8 (call $timer_start (i32.const 1000) (i32.const 0)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 8))))
+        (global.set $timer9 (call $timer_start (i32.const 1000) (i32.const 0)))
+        (local.set $i (i32.const 0))
+        (loop $s
+          (global.set $sub4 (call $subscribe (i32.const 0) (i32.const 1)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $s (i32.lt_u (local.get $i) (i32.const 4))))
+        (global.set $sub5 (call $subscribe (i32.const 0) (i32.const 1)))
+        (global.set $big (call $publish (i32.const 0) (i32.const 1) (i32.const 200) (i32.const 257)))
+        (global.set $ok (call $publish (i32.const 0) (i32.const 1) (i32.const 200) (i32.const 256)))
+        (global.set $long (call $publish (i32.const 100) (i32.const 48) (i32.const 200) (i32.const 1)))))`), undefined, { name: "greedy" });
+    sim.runFor(1);
+    const g = (n: string) => (app.wasmInstance!.exports[n] as WebAssembly.Global).value as number;
+    expect([g("timer8"), g("timer9"), g("sub4"), g("sub5")]).toEqual([7, -4, 3, -4]);
+    expect([g("big"), g("ok"), g("long")]).toEqual([-1, 0, -1]);
+  });
+});
+
 describe("random", () => {
   it("gives the same sequence for the same seed and another for another seed", () => {
     const draw = (seed: number) => {

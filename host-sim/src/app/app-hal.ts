@@ -6,10 +6,15 @@
 import { E, HalConst, HalTrap, type HalHost, LOG_LEVELS } from "../hal.js";
 import type { SimApp } from "./sim-app.js";
 
-const MAX_TIMERS = 16;
-const MAX_SUBSCRIPTIONS = 16;
-const MAX_TOPIC = 128;
-const MAX_PAYLOAD = 4096;
+// Per-app limits of the firmware runtime (firmware/runtime/include/lq_app.h, hal_impl.c): an app
+// that fits in the simulator must fit on a microcontroller too, so the simulator is no roomier.
+const MAX_TIMERS = 8;
+const MAX_SUBSCRIPTIONS = 4;
+/** Pins (and, separately, buses) one app may hold open. */
+const MAX_OPEN = 8;
+/** Topics are shorter than 48 bytes (the runtime stores them NUL-terminated in 48). */
+const MAX_TOPIC = 47;
+const MAX_PAYLOAD = 256;
 const MAX_DEBOUNCE_MS = 60_000;
 
 const utf8 = new TextDecoder("utf-8");
@@ -35,6 +40,7 @@ export class AppHal implements HalHost {
     if (!pin) return E.ENOENT;
     const existing = this.app.pins.indexOf(pin);
     if (existing >= 0) return existing;
+    if (this.app.pins.length >= MAX_OPEN) return E.EBUSY;
     this.app.pins.push(pin);
     return this.app.pins.length - 1;
   }
@@ -101,6 +107,7 @@ export class AppHal implements HalHost {
     if (!bus) return E.ENOENT;
     const existing = this.app.buses.indexOf(bus);
     if (existing >= 0) return existing;
+    if (this.app.buses.length >= MAX_OPEN) return E.EBUSY;
     this.app.buses.push(bus);
     return this.app.buses.length - 1;
   }
@@ -193,7 +200,7 @@ export class AppHal implements HalHost {
 
   msg_publish(topicBytes: Uint8Array, data: Uint8Array): number {
     const topic = utf8.decode(topicBytes);
-    if (!topic || topic.length > MAX_TOPIC || /[#+]/.test(topic) || data.length > MAX_PAYLOAD) return E.EINVAL;
+    if (!topic || topicBytes.length > MAX_TOPIC || /[#+]/.test(topic) || data.length > MAX_PAYLOAD) return E.EINVAL;
     this.board.publish(this.app, topicBytes, data);
     return E.OK;
   }
@@ -201,7 +208,7 @@ export class AppHal implements HalHost {
   msg_subscribe(topicBytes: Uint8Array): number {
     const pattern = utf8.decode(topicBytes);
     const wildcard = pattern.indexOf("#");
-    if (!pattern || pattern.length > MAX_TOPIC || (wildcard >= 0 && !(pattern === "#" || (pattern.endsWith("/#") && wildcard === pattern.length - 1)))) {
+    if (!pattern || topicBytes.length > MAX_TOPIC || (wildcard >= 0 && !(pattern === "#" || (pattern.endsWith("/#") && wildcard === pattern.length - 1)))) {
       return E.EINVAL;
     }
     if (this.app.subscriptions.size >= MAX_SUBSCRIPTIONS) return E.EBUSY;
