@@ -237,6 +237,20 @@ describe("build errors", () => {
   });
 });
 
+describe("single-file apps", () => {
+  it("are named after the file and built into build/ beside it", async () => {
+    const dir = writeApp("single", { "thing.ts": 'import { Timer } from "liquid";\nexport function start(): void { Timer.after(10); }\n' });
+    const run = await runLiquid("build", join(dir, "thing.ts"), "--json");
+    expect(run.code).toBe(0);
+    const m = JSON.parse(run.stdout);
+    expect(m.name).toBe("thing");
+    expect(m.wasm).toBe(join(dir, "build", "thing.wasm"));
+    expect(m.manifestPath).toBe(join(dir, "build", "thing.manifest.json"));
+    expect(m.capabilities).toEqual(["time"]);
+    expect((await runLiquid("build", join(dir, "thing.js"))).stderr).toContain("no such file or folder");
+  });
+});
+
 describe("incremental builds", () => {
   it("answer an unchanged app without compiling, and rebuild after a source edit or with --force", async () => {
     const dir = writeApp("incremental", { "app.ts": "export let n: i32 = 0;\nexport function start(): void { n = 1; }\n" });

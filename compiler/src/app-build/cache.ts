@@ -6,10 +6,11 @@
  * output: options, the HAL spec, liquid.json, the compiler version and this toolchain's own code.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HAL_SPEC_PATH, LIQUID_ROOT } from "../paths.js";
+import { writeFileAtomic } from "./atomic-write.js";
 import type { AppManifest } from "./manifest.js";
 
 interface BuildInfo {
@@ -80,5 +81,5 @@ export function writeBuildInfo(wasmPath: string, fingerprint: string, files: str
     const h = fileHash(f);
     if (h) record.files[f] = h;
   }
-  writeFileSync(buildInfoPath(wasmPath), `${JSON.stringify(record, null, 1)}\n`);
+  writeFileAtomic(buildInfoPath(wasmPath), `${JSON.stringify(record, null, 1)}\n`);
 }

@@ -2,11 +2,12 @@
  * `liquid build` as a library: AssemblyScript app → APP.wasm + APP.manifest.json. Other parts
  * (the simulator tests, deploy) call buildApp directly instead of spawning the CLI.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { type HalSpec, loadHalSpec } from "../hal/spec.js";
 import { HAL_SPEC_PATH } from "../paths.js";
 import { type AppSource, resolveAppSource } from "./app-source.js";
+import { writeFileAtomic } from "./atomic-write.js";
 import { buildFingerprint, readCachedBuild, writeBuildInfo } from "./cache.js";
 import { type Diagnostic, compileApp, formatDiagnostic } from "./compile.js";
 import { type AppManifest, buildManifest, capabilitiesOf, checkEntryPoints, checkImports } from "./manifest.js";
@@ -108,8 +109,8 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
 
   const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses });
   mkdirSync(dirname(wasmPath), { recursive: true });
-  writeFileSync(wasmPath, desc.wasm);
-  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomic(wasmPath, desc.wasm);
+  writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   writeBuildInfo(wasmPath, fingerprint, compiled.readFiles, manifest, result.warnings);
   Object.assign(result, { ok: true, wasmPath, manifestPath, manifest, wasm: desc.wasm });
   return finish();
