@@ -69,7 +69,8 @@ export class DeviceClient {
   private waiter: Waiter | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private listeners = new Set<(event: DeviceEvent) => void>();
-  private reconnectListeners = new Set<() => void>();
+  private reconnectListeners = new Set<(error?: Error) => void>();
+  private reconnecting: Promise<void> | undefined;
   private closing = false;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -115,8 +116,12 @@ export class DeviceClient {
     return () => this.listeners.delete(listener);
   }
 
-  /** Called after the stream was reopened (device-side subscriptions such as log follow are gone). */
-  onReconnect(listener: () => void): () => void {
+  /**
+   * Called after the stream was reopened (device-side subscriptions such as log follow are
+   * gone), or with the error when it could not be. While someone listens, a dropped stream is
+   * reopened right away instead of at the next request.
+   */
+  onReconnect(listener: (error?: Error) => void): () => void {
     this.reconnectListeners.add(listener);
     return () => this.reconnectListeners.delete(listener);
   }
@@ -218,7 +223,11 @@ export class DeviceClient {
         wake?.();
       }
     };
-    const offReconnect = this.onReconnect(() => void refollow());
+    const offReconnect = this.onReconnect((error) => {
+      if (!error) return void refollow();
+      failure = error;
+      wake?.();
+    });
     try {
       // Page through the backlog first: one LOGS answer holds only what fits in a frame.
       for (const record of await this.allLogs(from)) queue.push({ kind: "log", record });
@@ -427,7 +436,14 @@ export class DeviceClient {
       for (const frame of this.parser.push(data)) this.onFrame(frame);
     });
     transport.onClose(() => {
-      if (this.transport === transport) this.waiter?.settle("closed");
+      if (this.transport !== transport) return;
+      this.waiter?.settle("closed");
+      // A follower waits for events, not answers: nothing else would notice the drop.
+      if (!this.closing && this.reconnectListeners.size > 0) {
+        this.reconnect().catch((err: Error) => {
+          for (const l of [...this.reconnectListeners]) l(err);
+        });
+      }
     });
   }
 
@@ -456,8 +472,15 @@ export class DeviceClient {
     for (const l of [...this.listeners]) l(event);
   }
 
+  /** Reopens the stream once, however many callers notice the drop at the same time. */
+  private reconnect(): Promise<void> {
+    if (this.transport && !this.transport.closed) return Promise.resolve();
+    this.reconnecting ??= this.reopen().finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
   /** Reopens the stream, trying for the reconnect window (a board may take a moment to come back). */
-  private async reconnect(): Promise<void> {
+  private async reopen(): Promise<void> {
     if (this.closing) throw new TransportError(`connection to ${this.url} closed`);
     const deadline = Date.now() + this.reconnectWindowMs;
     let delay = 50;
@@ -467,7 +490,7 @@ export class DeviceClient {
         const t = await this.connector();
         await this.attach(t);
         this.reconnects++;
-        for (const l of [...this.reconnectListeners]) queueMicrotask(l);
+        for (const l of [...this.reconnectListeners]) queueMicrotask(() => l());
         return;
       } catch (err) {
         lastError = err;
