@@ -9,6 +9,7 @@ import type { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { DeviceError } from "../../compiler/src/protocol/errors.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { ROOT } from "../helpers/native-build.js";
+import { ModuleBuilder, op, sleb } from "../helpers/wasm-builder.js";
 import { PosixDevice, tempDir } from "./device.js";
 
 interface Built {
@@ -280,6 +281,40 @@ describe("posix device: deploy and run apps", () => {
     await cb.close();
     await stopClean(a);
     await stopClean(b);
+  });
+
+  test("messages between apps, and a bad pointer handed to the HAL traps with the range", async () => {
+    const dev = await device("msg.img");
+    const c = await dev.client();
+    const i32 = (n: number) => [op.i32_const, ...sleb(n)];
+    const store = (addr: number, value: number) => [...i32(addr), ...i32(value), 0x36, 0x02, 0x00]; // i32.store
+    const sub = new ModuleBuilder();
+    const subscribe = sub.importFunc("msg", "subscribe", ["i32", "i32"], ["i32"]);
+    const read = sub.importFunc("msg", "read", ["i32", "i32"], ["i32"]);
+    const write = sub.importFunc("log", "write", ["i32", "i32", "i32"], []);
+    sub.setMemory(1);
+    sub.exportFunc("start", sub.func([], [], [...store(0, 0x00232f74), ...i32(0), ...i32(3), op.call, subscribe, op.drop])); // "t/#"
+    sub.exportFunc("on_message", sub.func(["i32", "i32"], [], [...i32(1), ...i32(64), ...i32(64), ...i32(64), op.call, read, op.call, write]));
+    const pub = new ModuleBuilder();
+    const publish = pub.importFunc("msg", "publish", ["i32", "i32", "i32", "i32"], ["i32"]);
+    pub.setMemory(1);
+    const hello = [...store(0, 0x00782f74), ...store(16, 0x6c6c6568), ...store(20, 0x6f)]; // "t/x", "hello"
+    pub.exportFunc("start", pub.func([], [], [...hello, ...i32(0), ...i32(3), ...i32(16), ...i32(5), op.call, publish, op.drop]));
+    const manifest = (name: string, capabilities: string[]) => ({ ...bareManifest(name), capabilities });
+    await c.put("sub", sub.build(), manifest("sub", ["msg", "log"]), { start: true });
+    await new Promise((r) => setTimeout(r, 100));
+    await c.put("pub", pub.build(), manifest("pub", ["msg"]), { start: true });
+    await dev.waitFor((l) => / info sub: hello$/.test(l));
+
+    const bad = new ModuleBuilder();
+    const logw = bad.importFunc("log", "write", ["i32", "i32", "i32"], []);
+    bad.setMemory(1);
+    bad.exportFunc("start", bad.func([], [], [...i32(1), ...i32(70000), ...i32(10), op.call, logw]));
+    await c.put("badptr", bad.build(), manifest("badptr", ["log"]), { start: true });
+    const trap = await dev.waitFor((l) => /^app \d+ badptr trapped/.test(l));
+    expect(trap).toMatch(/out-of-bounds pointer passed to log\.write \(ptr=70000 len=10, memory is 65536 bytes\)/);
+    await c.close();
+    await stopClean(dev);
   });
 
   test("bad installs and commands get clear errors and change nothing", async () => {
