@@ -24,10 +24,19 @@ interface Run {
 
 async function flashInMemory(
   files: FlashFile[],
-  opts: { chip?: ChipProfile; sim?: SimulatedEsp32Options; link?: MemoryLinkOptions; baud?: number; compress?: boolean; attempts?: number } = {},
+  opts: {
+    chip?: ChipProfile;
+    sim?: SimulatedEsp32Options;
+    link?: MemoryLinkOptions;
+    onLink?: (link: MemoryLink) => void;
+    baud?: number;
+    compress?: boolean;
+    attempts?: number;
+  } = {},
 ): Promise<Run> {
   const chip = new SimulatedEsp32({ chip: opts.chip, ...opts.sim });
   const link = new MemoryLink(chip, opts.link);
+  opts.onLink?.(link);
   const run: Run = { chip, log: [], progress: [] };
   try {
     run.result = await flashEsp32({
@@ -171,6 +180,25 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
       "the chip refused to write compressed data to flash after seq 1 (error 0xc7: inflate error: the compressed data arrived corrupted) while writing liquid.bin at 0x10000",
     );
     expect(run.chip.events).toContain("error 0xc7 on command 0x11: inflate failed at block 1: invalid stored block lengths");
+  });
+
+  it("says so when the board is unplugged in the middle of the write", async () => {
+    let link!: MemoryLink;
+    let blocks = 0;
+    const run = await flashInMemory([app], {
+      link: {
+        tamper: (bytes) => {
+          if (bytes[2] === Command.FLASH_DEFL_DATA && ++blocks === 3) link.unplug();
+          return bytes;
+        },
+      },
+      onLink: (l) => (link = l),
+    });
+    expect(run.error).toBeInstanceOf(CliError);
+    expect((run.error as Error).message).toBe(
+      "the board was disconnected while writing liquid.bin at 0x10000 on memory://esp32: plug it back in and run liquid flash again " +
+        "(until then its flash may hold a partial image; the ROM loader is not affected)",
+    );
   });
 
   it.each([

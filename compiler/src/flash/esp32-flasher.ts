@@ -246,6 +246,12 @@ function explain(err: unknown, stage: string, path: string): Error {
     const what = message.replace(/^Failed to /, "").replace(/ failed with status.*$/s, "");
     return new CliError(`the chip refused to ${what} (error 0x${code.toString(16)}: ${STATUS_NAMES[code] ?? "unknown error"}) while ${stage}`);
   }
+  if (/input\/output error|EIO\b|ENXIO|disconnected|device has been lost|is not open/i.test(message)) {
+    return new CliError(
+      `the board was disconnected while ${stage} on ${path}: plug it back in and run liquid flash again ` +
+        `(until then its flash may hold a partial image; the ROM loader is not affected)`,
+    );
+  }
   if (/serial data|No serial data|Invalid head of packet|invalid response|Timeout/i.test(message)) {
     return new CliError(`the board stopped answering while ${stage} on ${path} (${message.trim()}); check the cable, or try a lower --baud`);
   }

@@ -9,7 +9,7 @@ import type { SerialLine } from "./serial-line.js";
  */
 export class WebSerialPortShim {
   readable: ReadableStream<Uint8Array> | null = null;
-  writable: WritableStream<Uint8Array> | null = null;
+  writable: LineWritable | null = null;
 
   constructor(private readonly line: SerialLine) {}
 
@@ -29,10 +29,7 @@ export class WebSerialPortShim {
     this.line.onData((data) => {
       if (live) controller.enqueue(data);
     });
-    const line = this.line;
-    this.writable = new WritableStream<Uint8Array>({
-      write: (chunk) => line.write(chunk),
-    });
+    this.writable = new LineWritable(this.line);
   }
 
   async close(): Promise<void> {
@@ -57,5 +54,37 @@ export class WebSerialPortShim {
 
   getInfo(): { usbVendorId?: number; usbProductId?: number } {
     return this.line.usbIds?.() ?? {};
+  }
+}
+
+/**
+ * The writable side. Not a WritableStream: esptool-js takes a writer, awaits write() and only
+ * then releases the lock, so a failed write (an unplugged adapter) would leave a real stream
+ * locked forever and hang its disconnect. This writer lets go of the lock when a write fails.
+ */
+class LineWritable {
+  locked = false;
+
+  constructor(private readonly line: SerialLine) {}
+
+  getWriter(): { write(chunk: Uint8Array): Promise<void>; releaseLock(): void; close(): Promise<void> } {
+    if (this.locked) throw new TypeError("the writable side is already locked");
+    this.locked = true;
+    return {
+      write: async (chunk: Uint8Array) => {
+        try {
+          await this.line.write(chunk);
+        } catch (err) {
+          this.locked = false;
+          throw err;
+        }
+      },
+      releaseLock: () => {
+        this.locked = false;
+      },
+      close: async () => {
+        this.locked = false;
+      },
+    };
   }
 }

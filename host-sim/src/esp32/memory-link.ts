@@ -31,6 +31,7 @@ export class MemoryLink implements HostSerialLine {
   private hostBaud = 115200;
   private listener: (data: Uint8Array) => void = () => {};
   private writes = 0;
+  private unplugged = false;
 
   constructor(
     readonly chip: SimulatedEsp32,
@@ -38,7 +39,7 @@ export class MemoryLink implements HostSerialLine {
   ) {
     chip.onTransmit((bytes, baud) => {
       setImmediate(() => {
-        if (this.isOpen) this.listener(garbleUnless(baud === this.hostBaud, bytes));
+        if (this.isOpen && !this.unplugged) this.listener(garbleUnless(baud === this.hostBaud, bytes));
       });
     });
   }
@@ -57,9 +58,17 @@ export class MemoryLink implements HostSerialLine {
     this.chip.setLines({ dtr: false, rts: false });
   }
 
+  /** The USB cable is pulled: nothing crosses any more and writes fail, as with a removed
+   * USB-UART bridge (EIO). */
+  unplug(): void {
+    this.unplugged = true;
+  }
+
   async write(data: Uint8Array): Promise<void> {
     if (!this.isOpen) throw new Error(`${this.path} is not open`);
+    if (this.unplugged) throw new Error(`${this.path}: Input/output error (device disconnected)`);
     const bytes = this.options.tamper ? this.options.tamper(Uint8Array.from(data), this.writes) : Uint8Array.from(data);
+    if (this.unplugged) throw new Error(`${this.path}: Input/output error (device disconnected)`);
     this.writes++;
     const baud = this.hostBaud;
     setImmediate(() => this.chip.receive(garbleUnless(baud === this.chip.baudRate, bytes)));
@@ -71,6 +80,7 @@ export class MemoryLink implements HostSerialLine {
 
   async setSignals(lines: { dtr?: boolean; rts?: boolean }): Promise<void> {
     if (!this.isOpen) throw new Error(`${this.path} is not open`);
+    if (this.unplugged) throw new Error(`${this.path}: Input/output error (device disconnected)`);
     this.chip.setLines(lines);
   }
 
