@@ -144,6 +144,24 @@ describe("pins", () => {
     expect(inst.error).toBe("trapped in start: app 'picky' may not use pin LED1: not granted by its manifest");
     expect(gpioEvents(events, "LED0")).toEqual([[250, 1], [500, 0]]);
   });
+
+  it("keeps a write to an input pin in the output latch until the pin becomes an output", () => {
+    const { sim, board, events } = simWithBoard();
+    board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "GPIO5")
+      (global $p (mut i32) (i32.const 0)) (global $w (mut i32) (i32.const 0)) (global $r (mut i32) (i32.const 0))
+      (export "w" (global $w)) (export "r" (global $r))
+      (func (export "start")
+        (global.set $p (call $gpio_open (i32.const 0) (i32.const 5)))
+        (drop (call $gpio_mode (global.get $p) (i32.const 0)))
+        (global.set $w (call $gpio_write (global.get $p) (i32.const 1)))
+        (global.set $r (call $gpio_read (global.get $p)))
+        (drop (call $timer_start (i32.const 10) (i32.const 0))))
+      (func (export "on_timer") (param i32) (drop (call $gpio_mode (global.get $p) (i32.const 1)))))`), undefined, { name: "latch" });
+    sim.runFor(20);
+    const app = board.app("latch");
+    expect([(app.wasmInstance!.exports.w as WebAssembly.Global).value, (app.wasmInstance!.exports.r as WebAssembly.Global).value]).toEqual([0, 0]);
+    expect(gpioEvents(events, "GPIO5")).toEqual([[10, 1]]);
+  });
 });
 
 describe("messages", () => {

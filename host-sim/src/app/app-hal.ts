@@ -63,7 +63,7 @@ export class AppHal implements HalHost {
 
   gpio_write(handle: number, value: number): number {
     const pin = this.app.pins[handle];
-    if (!pin || !pin.isOutput) return E.EINVAL;
+    if (!pin) return E.EINVAL;
     this.board.changePin(pin, () => pin.drive(value));
     return E.OK;
   }
@@ -75,9 +75,9 @@ export class AppHal implements HalHost {
 
   gpio_toggle(handle: number): number {
     const pin = this.app.pins[handle];
-    if (!pin || !pin.isOutput) return E.EINVAL;
-    this.board.changePin(pin, () => pin.drive(pin.level ? 0 : 1));
-    return pin.level;
+    if (!pin) return E.EINVAL;
+    this.board.changePin(pin, () => pin.drive(pin.latch ? 0 : 1));
+    return pin.latch;
   }
 
   gpio_watch(handle: number, edges: number, debounceMs: number): number {

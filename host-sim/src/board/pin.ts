@@ -35,8 +35,17 @@ export class BoardPin {
     return this.mode === HalConst.PIN_INPUT_PULLUP ? 1 : 0;
   }
 
+  /**
+   * Sets the output latch. It shows on the line only in output mode (as on the posix port and
+   * real GPIO blocks: writing an input's latch presets the level it drives once switched).
+   */
   drive(value: number): void {
     this.driven = value ? 1 : 0;
+  }
+
+  /** The output latch, whatever the mode. */
+  get latch(): number {
+    return this.driven;
   }
 
   /**
