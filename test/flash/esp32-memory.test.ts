@@ -204,7 +204,7 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
   it.each([
     ["ESP32-S3", ESP32_S3, "wrong chip on memory://esp32: found an ESP32-S3, but board esp32-devkitc has an ESP32; Liquid's ESP32 firmware would not run there (pick the matching --board, or check --port)"],
     ["ESP8266", ESP8266, "wrong chip on memory://esp32: found an ESP8266, but board esp32-devkitc has an ESP32; Liquid's ESP32 firmware would not run there (pick the matching --board, or check --port)"],
-    ["unknown chip (magic 0xdeadbeef)", UNKNOWN_CHIP, "wrong chip on memory://esp32: it answered the ROM loader protocol, but Unexpected CHIP magic value 0xdeadbeef is not an ESP32; board esp32-devkitc needs an ESP32"],
+    ["unknown chip (magic 0xdeadbeef)", UNKNOWN_CHIP, "wrong chip on memory://esp32: it answers the ESP ROM loader protocol, but its chip magic value 0xdeadbeef belongs to no chip esptool knows, so it is not an ESP32; board esp32-devkitc needs an ESP32"],
   ])("refuses an %s before writing anything", async (_name, chip, message) => {
     const run = await flashInMemory([app], { chip });
     expect(run.error).toBeInstanceOf(CliError);

@@ -143,9 +143,11 @@ export async function flashEsp32(req: Esp32FlashRequest): Promise<Esp32FlashResu
       await loader.connect("default_reset", attempts, true);
     } catch (err) {
       if (err instanceof UnexpectedChipMagicError || err instanceof UnexpectedChipIdError) {
+        const value = /(0x[0-9a-f]+|\d+)/i.exec(err.message)?.[1] ?? "?";
+        const what = err instanceof UnexpectedChipMagicError ? `chip magic value ${value}` : `chip id ${value}`;
         throw new CliError(
-          `wrong chip on ${req.line.path}: it answered the ROM loader protocol, but ${err.message.replace(/\. Failed to autodetect chip type\.$/, "")} ` +
-            `is not an ${expect}; board ${req.board} needs an ${expect}`,
+          `wrong chip on ${req.line.path}: it answers the ESP ROM loader protocol, but its ${what} belongs to no chip esptool knows, ` +
+            `so it is not an ${expect}; board ${req.board} needs an ${expect}`,
         );
       }
       if (err instanceof ESPError && /failed to connect/i.test(err.message)) {
