@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { liquidVmBuilt, LIQUID_VM, runVm, tempFile } from "../helpers/liquid-vm.js";
-import { f32Bytes, f64Bytes, ModuleBuilder, op, sleb } from "../helpers/wasm-builder.js";
+import { f32Bytes, f64Bytes, ModuleBuilder, op, sleb, uleb } from "../helpers/wasm-builder.js";
 
 /** A module exercising every value type, multi-value, traps and an endless loop. */
 function arithmeticModule(): string {
@@ -27,6 +27,9 @@ function arithmeticModule(): string {
   b.exportFunc("div", b.func(["i32", "i32"], ["i32"], [op.local_get, 0, op.local_get, 1, op.i32_div_s]));
   b.exportFunc("load", b.func(["i32"], ["i32"], [op.local_get, 0, op.i32_load, 2, 0]));
   b.exportFunc("forever", b.func([], [], [op.loop, op.void, op.br, 0, op.end]));
+  // Calls itself forever: ends on the engine's call-depth limit, not on the C stack.
+  b.exportFunc("recurse", b.func([], [], [op.call, ...uleb(b.nextFuncIndex())]));
+  b.exportFunc("id_externref", b.func(["externref"], ["externref"], [op.local_get, 0]));
   b.setMemory(1, 1);
   return tempFile("arith.wasm", b.build());
 }
@@ -104,12 +107,40 @@ describe("liquid-vm --invoke", () => {
     expect(runVm([arith, "--invoke", "load", "i32:65532"])).toMatchObject({ status: 0, stdout: "i32:0\n" });
   });
 
+  test("endless recursion traps cleanly with 'call stack exhausted'", () => {
+    const r = runVm([arith, "--invoke", "recurse"]);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/^trap: .*call stack exhausted/);
+  });
+
+  test("externref values round-trip as numbered host references", () => {
+    expect(runVm([arith, "--invoke", "id_externref", "externref:5"])).toMatchObject({ status: 0, stdout: "externref:5\n" });
+    expect(runVm([arith, "--invoke", "id_externref", "externref:null"]).stdout).toBe("externref:null\n");
+    const bad = runVm([arith, "--invoke", "id_externref", "funcref:null"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("argument 1 of 'id_externref' must be externref");
+  });
+
+  test("a trap in the start function exits 3", () => {
+    const b = new ModuleBuilder();
+    b.setStart(b.func([], [], [op.unreachable]));
+    b.exportFunc("f", b.func([], [], []));
+    const r = runVm([tempFile("start.wasm", b.build()), "--invoke", "f"]);
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^trap: .*unreachable/);
+  });
+
   test("--fuel stops an endless loop with exit status 4", () => {
     const r = runVm([arith, "--invoke", "forever", "--fuel", "10000"]);
     expect(r.status).toBe(4);
     expect(r.stderr).toMatch(/^fuel: exhausted after \d+ units \(--fuel 10000\)/);
     // Enough fuel lets a finite call finish normally.
     expect(runVm([arith, "--invoke", "add", "i32:1", "i32:1", "--fuel", "5"])).toMatchObject({ status: 0, stdout: "i32:2\n" });
+    // Recursion is metered too: every call costs a unit.
+    const deep = runVm([arith, "--invoke", "recurse", "--fuel", "50"]);
+    expect(deep.status).toBe(4);
+    expect(deep.stderr).toMatch(/^fuel: exhausted after 50 units \(--fuel 50\)/);
   });
 
   test("--stats reports time and peak engine memory on stderr", () => {

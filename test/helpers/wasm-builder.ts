@@ -4,8 +4,8 @@
  * Function bodies are raw instruction bytes; `op` names the opcodes the tests use.
  */
 
-export type ValType = "i32" | "i64" | "f32" | "f64";
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c };
+export type ValType = "i32" | "i64" | "f32" | "f64" | "funcref" | "externref";
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, funcref: 0x70, externref: 0x6f };
 
 export const op = {
   unreachable: 0x00,
@@ -97,6 +97,7 @@ export class ModuleBuilder {
   private funcs: FuncDef[] = [];
   private exports: { name: string; kind: number; index: number }[] = [];
   private memory: { min: number; max?: number } | null = null;
+  private start: number | null = null;
 
   private typeIndex(params: ValType[], results: ValType[]): number {
     const key = JSON.stringify({ params, results });
@@ -113,6 +114,11 @@ export class ModuleBuilder {
     return this.imports.length - 1;
   }
 
+  /** The index the next added function will get (for recursive bodies). */
+  nextFuncIndex(): number {
+    return this.imports.length + this.funcs.length;
+  }
+
   /** Adds a function (body without the final `end`); returns its function index. */
   func(params: ValType[], results: ValType[], body: number[], locals: ValType[] = []): number {
     this.funcs.push({ type: this.typeIndex(params, results), locals, body });
@@ -126,6 +132,12 @@ export class ModuleBuilder {
 
   setMemory(min: number, max?: number): this {
     this.memory = { min, max };
+    return this;
+  }
+
+  /** Makes function `index` the start function, run during instantiation. */
+  setStart(index: number): this {
+    this.start = index;
     return this;
   }
 
@@ -149,6 +161,7 @@ export class ModuleBuilder {
     if (this.exports.length) {
       out.push(...section(7, vec(this.exports.map((e) => [...utf8Name(e.name), e.kind, ...uleb(e.index)]))));
     }
+    if (this.start !== null) out.push(...section(8, uleb(this.start)));
     out.push(
       ...section(
         10,
