@@ -168,6 +168,24 @@ describe("finding the device", () => {
     expect((await liquid("ps")).code).toBe(0); // one again: found automatically
   });
 
+  it("runs `liquid emulate` until Ctrl-C, registered while it runs", async () => {
+    const mark = printed.out.length;
+    const running = liquid("emulate", "--board", "sim-devkit", "--json", "--quiet");
+    await until(() => printed.out.slice(mark).includes('"url"'), "emulate's JSON banner");
+    const banner = JSON.parse(printed.out.slice(mark).split("\n")[0]!) as { url: string; board: string; pid: number };
+    expect(banner).toEqual({ url: expect.stringMatching(/^tcp:\/\/127\.0\.0\.1:\d+$/), board: "sim-devkit", pid: process.pid });
+    const listed = JSON.parse((await liquid("devices", "--json")).out) as { port: string }[];
+    expect(listed.map((d) => d.port)).toContain(banner.url);
+    // A second device on the same port cannot start, and says why.
+    const port = banner.url.split(":").pop()!;
+    const clash = await liquid("emulate", "--port", port);
+    expect([clash.code, clash.err]).toEqual([1, `liquid emulate: port ${port} is already in use: pick another with --port, or 0 for any free port\n`]);
+    process.emit("SIGINT");
+    expect((await running).code).toBe(0);
+    const after = JSON.parse((await liquid("devices", "--json")).out) as { port: string }[];
+    expect(after.map((d) => d.port)).not.toContain(banner.url);
+  });
+
   it("rejects bad options with usage errors", async () => {
     expect((await liquid("logs", "--since", "x")).err).toMatch(/--since takes a log sequence number, got 'x'/);
     expect((await liquid("emulate", "--board", "vax")).err).toMatch(/unknown board 'vax' \(choose posix, qemu, sim-devkit\)/);
