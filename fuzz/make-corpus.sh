@@ -8,17 +8,17 @@ out="${1:-build/fuzz/corpus}"
 suite="../shared/wasm-spec-testsuite/json"
 mkdir -p "$out"
 count=0
-add() {
-  local f="$1" h
-  h=$(sha1sum "$f" | cut -c1-40)
-  if [ ! -e "$out/$h" ]; then cp "$f" "$out/$h"; count=$((count + 1)); fi
+# One sha1sum over all candidates (not one process per file): the suite has ~3,000 modules.
+add_all() {
+  local h f
+  while read -r h f; do
+    if [ ! -e "$out/$h" ]; then cp "$f" "$out/$h"; count=$((count + 1)); fi
+  done < <(find "$@" -name '*.wasm' -print0 | xargs -0 -r sha1sum)
 }
 if [ -d "$suite" ]; then
-  while IFS= read -r -d '' f; do add "$f"; done < <(find "$suite" -name '*.wasm' -print0)
+  add_all "$suite"
 else
   echo "make-corpus: spec test suite not found at $suite; corpus has only local modules" >&2
 fi
-if [ -d build/bench ]; then
-  while IFS= read -r -d '' f; do add "$f"; done < <(find build/bench -name '*.wasm' -print0)
-fi
-echo "make-corpus: $count new seeds in $out ($(ls "$out" | wc -l) total)"
+if [ -d build/bench ]; then add_all build/bench; fi
+echo "make-corpus: $count new seeds in $out ($(find "$out" -type f | wc -l) total)"
