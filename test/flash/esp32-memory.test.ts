@@ -228,6 +228,8 @@ describe("liquid flash (the command) to the in-memory simulated ESP32", () => {
     try {
       const imagePath = join(dir, "liquid.bin");
       writeFileSync(imagePath, app.data);
+      // Something stored further up the flash (an app in the module store) survives a plain flash...
+      chip.flash.write(0x200000, Uint8Array.from([1, 2, 3, 4]));
       const run = await runLiquid(["flash", "--port", "memory://esp32", "--baud", "1500000", imagePath]);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
@@ -237,6 +239,13 @@ describe("liquid flash (the command) to the in-memory simulated ESP32", () => {
       expect(run.stdout).toContain("Reset the chip: the new firmware is starting");
       expect(run.stdout).toContain(`Flashed 1 file(s), ${app.data.length} bytes, onto the ESP32-D0WD (revision 1) on memory://esp32 at 1500000 baud`);
       expect(chip.mode).toBe("booted");
+      expect([...chip.flash.read(0x200000, 4)]).toEqual([1, 2, 3, 4]);
+      // ...and is gone after --erase-all.
+      const erased = await runLiquid(["flash", "--port", "memory://esp32", "--erase-all", imagePath]);
+      expect(erased.code).toBe(0);
+      expect(erased.stdout).toContain("Erasing the whole 4MB flash (apps and data stored on the board too)...");
+      expect([...chip.flash.read(0x200000, 4)]).toEqual([0xff, 0xff, 0xff, 0xff]);
+      expect(flashHolds(chip, app)).toBe(true);
     } finally {
       undo();
       rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ const DEFAULT_BOARD = "esp32-devkitc";
 const DEFAULT_BAUD = 460800;
 
 const usage = `usage: liquid flash [--board B] [--port P] [--baud N] [--address A] [--no-compress]
-                    [--connect-attempts N] [--verbose] [IMAGE]
+                    [--erase-all] [--connect-attempts N] [--verbose] [IMAGE]
 
 Writes the Liquid runtime firmware onto a board (once; apps are deployed afterwards with
 liquid deploy). What it does depends on the board (--board, default ${DEFAULT_BOARD}):
@@ -35,6 +35,7 @@ liquid deploy). What it does depends on the board (--board, default ${DEFAULT_BO
 Options:
   --address A           ESP32: flash offset for a single IMAGE (0x... or decimal)
   --no-compress         ESP32: send raw blocks instead of zlib-compressed ones
+  --erase-all           ESP32: erase the whole flash first (also the apps stored on the board)
   --connect-attempts N  ESP32: reset-and-sync rounds before giving up (default 7)
   --verbose             also print esptool-js's own messages`;
 
@@ -70,6 +71,7 @@ export const flash: Command = {
       { name: "baud", value: true },
       { name: "address", value: true },
       { name: "no-compress", value: false },
+      { name: "erase-all", value: false },
       { name: "connect-attempts", value: true },
       { name: "verbose", short: "v", value: false },
     ]);
@@ -77,7 +79,7 @@ export const flash: Command = {
     const image = args.positionals[0];
     const board = loadBoard(opt(args, "board") ?? DEFAULT_BOARD);
     const log = (line: string): void => console.log(line);
-    const esp32Only = ["baud", "address", "no-compress", "connect-attempts"].filter((o) => args.options.has(o));
+    const esp32Only = ["baud", "address", "no-compress", "erase-all", "connect-attempts"].filter((o) => args.options.has(o));
     if (board.target !== "esp32" && esp32Only.length) {
       throw new UsageError(`--${esp32Only[0]} applies to ESP32 boards only (board ${board.name} is ${board.target})`);
     }
@@ -102,6 +104,7 @@ export const flash: Command = {
           files: input.files,
           baud,
           compress: !flag(args, "no-compress"),
+          eraseAll: flag(args, "erase-all"),
           connectAttempts: attempts,
           board: board.name,
           expectChip: "ESP32",

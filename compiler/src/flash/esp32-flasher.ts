@@ -24,6 +24,8 @@ export interface Esp32FlashRequest {
   board: string;
   /** The chip the board carries, as esptool names it. */
   expectChip?: string;
+  /** Erase the whole flash first (stored apps and settings too), as `esptool --erase-all`. */
+  eraseAll?: boolean;
   /** Pulse EN at the end so the new firmware starts. */
   resetAfter?: boolean;
   log: (line: string) => void;
@@ -189,6 +191,11 @@ export async function flashEsp32(req: Esp32FlashRequest): Promise<Esp32FlashResu
     }
     req.log(`Flash: ${flashSize}`);
 
+    if (req.eraseAll) {
+      stage = "erasing the whole flash";
+      req.log(`Erasing the whole ${flashSize} flash (apps and data stored on the board too)...`);
+      await loader.eraseFlash();
+    }
     const results: Esp32FlashResult["files"] = [];
     for (const file of req.files) {
       stage = `writing ${file.name} at ${hex(file.address)}`;
