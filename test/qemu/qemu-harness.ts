@@ -57,7 +57,7 @@ export async function buildArmPort(port: "qemu" | "nrf52840", targets: string[] 
   return withLock(dir, () => {
     execFileSync(
       "cmake",
-      ["-S", ROOT, "-B", dir, `-DCMAKE_TOOLCHAIN_FILE=${join(ROOT, "cmake", "arm-none-eabi.cmake")}`, `-DLIQUID_PORT=${port}`, "-DCMAKE_BUILD_TYPE=Release"],
+      ["-S", ROOT, "-B", dir, `-DCMAKE_TOOLCHAIN_FILE=${join(ROOT, "cmake", "arm-none-eabi.cmake")}`, `-DLIQUID_PORT=${port}`, "-DCMAKE_BUILD_TYPE=MinSizeRel"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     const args = ["--build", dir, "-j2"];
