@@ -175,9 +175,15 @@ static int fuse_br_if(comp *c) {
     uint32_t o = code[L];
     if (o == OP_I32_EQZ) { code[L] = OP_BR_IF_EQZ; return 1; }
     if (o < OP_I32_EQ || o > OP_I32_GE_U) return 0;
-    if (P >= c->barrier && P + 3 == L && code[P] == OP_GET_CONST) {
-        code[P] = OP_BRCK_EQ + (o - OP_I32_EQ);
+    if (P >= c->barrier && P + 3 == L && (code[P] == OP_GET_CONST || code[P] == OP_GET_GET)) {
+        code[P] = (code[P] == OP_GET_CONST ? OP_BRCK_EQ : OP_BRLL_EQ) + (o - OP_I32_EQ);
         c->m->code_len = L;          /* drop the comparison word */
+        c->last = P;
+        return 1;
+    }
+    if (P >= c->barrier && P + 2 == L && code[P] == OP_CONST32) {
+        code[P] = OP_BRSK_EQ + (o - OP_I32_EQ);
+        c->m->code_len = L;
         c->last = P;
         return 1;
     }
@@ -284,22 +290,22 @@ static int numeric_sig(uint8_t o, uint8_t *a, uint8_t *r) {
     *a = LQ_I64; *r = LQ_I64; return 1;
 }
 
-/* Peephole fusion of frequent sequences (see docs/engine.md). Only the last instruction
- * can be fused and never across a branch target. */
+/* Register-style operands for the i32 binary operators: when the last instruction only
+ * pushed a constant, or a local and a constant, or two locals, the operator takes them as
+ * immediates instead (OPK/OPLK/OPLL families, see docs/engine.md). Never across a branch
+ * target. */
 static void fuse_binary(comp *c, uint8_t o) {
+    static const uint8_t fam[9] = {0x6A, 0x6B, 0x6C, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76};
     uint32_t *code = c->m->code;
-    uint32_t L = c->last, P = c->prev;
+    uint32_t L = c->last, k = 0;
     if (!live(c)) return;
-    if (L < c->barrier) { op(c, o); return; }
-    if (o == 0x6A && code[L] == OP_GET_GET && c->m->code_len == L + 3) {
-        code[L] = OP_GET_GET_ADD32;            /* local a + local b */
-        return;
+    while (k < 9 && fam[k] != o) k++;
+    if (k < 9 && L >= c->barrier) {
+        uint32_t len = c->m->code_len - L;
+        if (code[L] == OP_CONST32 && len == 2) { code[L] = OP_OPK_ADD + k; return; }
+        if (code[L] == OP_GET_CONST && len == 3) { code[L] = OP_OPLK_ADD + k; return; }
+        if (code[L] == OP_GET_GET && len == 3) { code[L] = OP_OPLL_ADD + k; return; }
     }
-    if ((o == 0x6A || o == 0x6B) && code[L] == OP_GET_CONST && c->m->code_len == L + 3) {
-        code[L] = o == 0x6A ? OP_GET_CONST_ADD32 : OP_GET_CONST_SUB32;
-        return;
-    }
-    (void)P;
     op(c, o);
 }
 
@@ -469,13 +475,16 @@ static int compile_body(comp *c, uint32_t fidx) {
             } else {
                 if (!pop(c, c->locals[x], NULL)) return 0;
                 if (o == 0x22 && !push(c, c->locals[x])) return 0;
-                if (o == 0x21 && live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_GET_GET_ADD32) {
+                if (o == 0x21 && live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_OPLL_ADD) {
                     /* local.get a; local.get b; i32.add; local.set x -> one instruction */
                     m->code[c->last] = OP_ADD32_SET;
                     emit(c, x);
-                } else if (live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_GET_CONST_ADD32) {
+                } else if (live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_OPLK_ADD) {
                     /* local.get a; i32.const k; i32.add; local.set/tee x */
                     m->code[c->last] = o == 0x21 ? OP_ADDK_SET : OP_ADDK_TEE;
+                    emit(c, x);
+                } else if (o == 0x21 && live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_LOCAL_GET) {
+                    m->code[c->last] = OP_COPY;        /* local.get a; local.set x */
                     emit(c, x);
                 } else if (op(c, o == 0x21 ? OP_LOCAL_SET : OP_LOCAL_TEE)) emit(c, x);
             }
@@ -638,8 +647,7 @@ static int compile_body(comp *c, uint32_t fidx) {
                 uint8_t a, res;
                 int n = numeric_sig(o, &a, &res);
                 if (!pop(c, a, NULL) || (n == 2 && !pop(c, a, NULL)) || !push(c, res)) return 0;
-                if (o == 0x6A || o == 0x6B) fuse_binary(c, o);
-                else op(c, o);
+                fuse_binary(c, o);
                 break;
             }
             return fail(c, "malformed: illegal opcode");

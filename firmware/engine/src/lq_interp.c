@@ -174,7 +174,7 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
 #pragma GCC diagnostic ignored "-Wpedantic"
 #endif
 #define LABEL(n, c) [c] = &&L_##n,
-    static const void *const labels[256] = {[0 ... 255] = &&L_BAD_, LQE_OPS(LABEL)};
+    static const void *const labels[OP_COUNT_] = {[0 ... OP_COUNT_ - 1] = &&L_BAD_, LQE_OPS(LABEL)};
 #undef LABEL
 #if defined(__clang__)
 #pragma clang diagnostic pop
@@ -233,7 +233,11 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
 #define BRC(n, e) CASE(BRC_##n) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp -= 2; \
         if (e) BRANCH(*ip); else ip++; NEXT(); } \
     CASE(BRCK_##n) { uint32_t a = I32(fp[ip[0]]), b = ip[1]; \
-        if (e) { ip += 2; BRANCH(*ip); } else ip += 3; NEXT(); }
+        if (e) { ip += 2; BRANCH(*ip); } else ip += 3; NEXT(); } \
+    CASE(BRLL_##n) { uint32_t a = I32(fp[ip[0]]), b = I32(fp[ip[1]]); \
+        if (e) { ip += 2; BRANCH(*ip); } else ip += 3; NEXT(); } \
+    CASE(BRSK_##n) { uint32_t a = I32(sp[-1]), b = ip[0]; sp--; \
+        if (e) { ip += 1; BRANCH(*ip); } else ip += 2; NEXT(); }
     BRC(EQ, a == b)
     BRC(NE, a != b)
     BRC(LT_S, (int32_t)a < (int32_t)b)
@@ -332,9 +336,21 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
     CASE(LOCAL_TEE) fp[*ip++] = sp[-1]; NEXT();
     CASE(GET_GET) sp[0] = fp[ip[0]]; sp[1] = fp[ip[1]]; sp += 2; ip += 2; NEXT();
     CASE(GET_CONST) sp[0] = fp[ip[0]]; sp[1] = ip[1]; sp += 2; ip += 2; NEXT();
-    CASE(GET_GET_ADD32) *sp++ = (uint32_t)(fp[ip[0]] + fp[ip[1]]); ip += 2; NEXT();
-    CASE(GET_CONST_ADD32) *sp++ = (uint32_t)(fp[ip[0]] + ip[1]); ip += 2; NEXT();
-    CASE(GET_CONST_SUB32) *sp++ = (uint32_t)(fp[ip[0]] - ip[1]); ip += 2; NEXT();
+#define FAMILY(n, e) \
+    CASE(OPK_##n) { uint32_t a = I32(sp[-1]), b = *ip++; sp[-1] = (uint32_t)(e); NEXT(); } \
+    CASE(OPLK_##n) { uint32_t a = I32(fp[ip[0]]), b = ip[1]; ip += 2; *sp++ = (uint32_t)(e); NEXT(); } \
+    CASE(OPLL_##n) { uint32_t a = I32(fp[ip[0]]), b = I32(fp[ip[1]]); ip += 2; *sp++ = (uint32_t)(e); NEXT(); }
+    FAMILY(ADD, a + b)
+    FAMILY(SUB, a - b)
+    FAMILY(MUL, a * b)
+    FAMILY(AND, a & b)
+    FAMILY(OR, a | b)
+    FAMILY(XOR, a ^ b)
+    FAMILY(SHL, a << (b & 31))
+    FAMILY(SHR_S, (uint32_t)((int32_t)a >> (b & 31)))
+    FAMILY(SHR_U, a >> (b & 31))
+#undef FAMILY
+    CASE(COPY) fp[ip[1]] = fp[ip[0]]; ip += 2; NEXT();
     CASE(ADD32_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + fp[ip[1]]); ip += 3; NEXT();
     CASE(ADDK_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + ip[1]); ip += 3; NEXT();
     CASE(ADDK_TEE) *sp++ = fp[ip[2]] = (uint32_t)(fp[ip[0]] + ip[1]); ip += 3; NEXT();

@@ -1,5 +1,6 @@
 /* Internal opcodes of the translated code (generated list kept by hand: one X(name, code)
- * per line). Codes that mirror a WebAssembly opcode reuse its number. */
+ * per line). Codes that mirror a WebAssembly opcode reuse its number; fused
+ * instructions (docs/engine.md) use the rest and 0x100 upwards. */
 #ifndef LQ_OPS_H
 #define LQ_OPS_H
 #define LQE_OPS(X) \
@@ -226,15 +227,60 @@
     X(TABLE_GROW, 0xEF) \
     X(TABLE_SIZE, 0xF0) \
     X(TABLE_FILL, 0xF1) \
-    X(GET_GET_ADD32, 0xF2) \
-    X(GET_CONST_ADD32, 0xF3) \
-    X(GET_CONST_SUB32, 0xF4) \
     X(ADD32_SET, 0xF6) \
+    X(OPK_ADD, 0x100) \
+    X(OPK_SUB, 0x101) \
+    X(OPK_MUL, 0x102) \
+    X(OPK_AND, 0x103) \
+    X(OPK_OR, 0x104) \
+    X(OPK_XOR, 0x105) \
+    X(OPK_SHL, 0x106) \
+    X(OPK_SHR_S, 0x107) \
+    X(OPK_SHR_U, 0x108) \
+    X(OPLK_ADD, 0x109) \
+    X(OPLK_SUB, 0x10A) \
+    X(OPLK_MUL, 0x10B) \
+    X(OPLK_AND, 0x10C) \
+    X(OPLK_OR, 0x10D) \
+    X(OPLK_XOR, 0x10E) \
+    X(OPLK_SHL, 0x10F) \
+    X(OPLK_SHR_S, 0x110) \
+    X(OPLK_SHR_U, 0x111) \
+    X(OPLL_ADD, 0x112) \
+    X(OPLL_SUB, 0x113) \
+    X(OPLL_MUL, 0x114) \
+    X(OPLL_AND, 0x115) \
+    X(OPLL_OR, 0x116) \
+    X(OPLL_XOR, 0x117) \
+    X(OPLL_SHL, 0x118) \
+    X(OPLL_SHR_S, 0x119) \
+    X(OPLL_SHR_U, 0x11A) \
+    X(BRSK_EQ, 0x11B) \
+    X(BRSK_NE, 0x11C) \
+    X(BRSK_LT_S, 0x11D) \
+    X(BRSK_LT_U, 0x11E) \
+    X(BRSK_GT_S, 0x11F) \
+    X(BRSK_GT_U, 0x120) \
+    X(BRSK_LE_S, 0x121) \
+    X(BRSK_LE_U, 0x122) \
+    X(BRSK_GE_S, 0x123) \
+    X(BRSK_GE_U, 0x124) \
+    X(BRLL_EQ, 0x125) \
+    X(BRLL_NE, 0x126) \
+    X(BRLL_LT_S, 0x127) \
+    X(BRLL_LT_U, 0x128) \
+    X(BRLL_GT_S, 0x129) \
+    X(BRLL_GT_U, 0x12A) \
+    X(BRLL_LE_S, 0x12B) \
+    X(BRLL_LE_U, 0x12C) \
+    X(BRLL_GE_S, 0x12D) \
+    X(BRLL_GE_U, 0x12E) \
+    X(COPY, 0x12F) \
 
 enum lqe_op {
 #define LQE_OP_ENUM(n, c) OP_##n = c,
     LQE_OPS(LQE_OP_ENUM)
 #undef LQE_OP_ENUM
-    OP_COUNT_ = 256
+    OP_COUNT_ = 512
 };
 #endif
