@@ -1,0 +1,52 @@
+// The deploy flow against the firmware on an emulated Cortex-M4 (QEMU mps2-an386), started by
+// `liquid emulate --board qemu`, over its UART socket. Skipped when QEMU or the image is missing.
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../../compiler/src/commands/emulate.js";
+import { findQemuImage } from "../../compiler/src/transport/emulators.js";
+import { liquid, printed, until } from "./support.js";
+
+const IMAGE = findQemuImage();
+const HAVE_QEMU = spawnSync("qemu-system-arm", ["--version"]).status === 0;
+const READY = !!IMAGE && HAVE_QEMU;
+const HOME = mkdtempSync(join(tmpdir(), "liquid-qemu-home-"));
+const WORK = mkdtempSync(join(tmpdir(), "liquid-qemu-work-"));
+let device: RunningEmulator;
+let savedHome: string | undefined;
+
+describe.skipIf(!READY)(`liquid commands against the QEMU firmware${READY ? "" : " (SKIPPED: qemu-system-arm or build/qemu/.../liquid-qemu.elf missing)"}`, () => {
+  beforeAll(async () => {
+    savedHome = process.env.LIQUID_HOME;
+    process.env.LIQUID_HOME = HOME;
+    delete process.env.LIQUID_PORT;
+    cpSync(join(import.meta.dirname, "..", "protocol", "fixtures", "blinky"), join(WORK, "blinky"), { recursive: true });
+    device = await startEmulator({ board: "qemu", port: 0, quiet: true });
+  });
+
+  afterAll(async () => {
+    await device?.stop();
+    if (savedHome === undefined) delete process.env.LIQUID_HOME;
+    else process.env.LIQUID_HOME = savedHome;
+    rmSync(HOME, { recursive: true, force: true });
+    rmSync(WORK, { recursive: true, force: true });
+  });
+
+  it("deploys over the UART, runs on the ARM core, streams its log", async () => {
+    const info = JSON.parse((await liquid("info", "--json")).out);
+    expect(info).toMatchObject({ board: "qemu-mps2-an386", arch: "armv7e-m" });
+    const deployed = await liquid("deploy", join(WORK, "blinky"), "--start");
+    expect(deployed.err).toBe("");
+    expect(deployed.out).toMatch(/^deployed blinky 1\.2\.0 \(\d+ B, sha256 [0-9a-f]{12}\) to tcp:\/\/127\.0\.0\.1:\d+, running/m);
+    const mark = printed.out.length;
+    const follow = liquid("logs", "-f", "--app", "blinky");
+    await until(() => /INF blinky +LED off/.test(printed.out.slice(mark)), "the ARM firmware's 'LED off' line", 20_000);
+    process.emit("SIGINT");
+    expect((await follow).out).toMatch(/^ +\d+\.\d{3} INF blinky +blinky started\n +\d+\.\d{3} INF blinky +LED on\n/);
+    expect((await liquid("stop", "blinky")).out).toBe("stopped blinky\n");
+    expect((await liquid("rm", "blinky")).out).toBe("removed blinky\n");
+    expect((await liquid("ps", "--json")).out).toBe("[]\n");
+  });
+});
