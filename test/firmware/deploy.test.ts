@@ -345,7 +345,11 @@ describe("posix device: deploy and run apps", () => {
     e = await deviceError(c.put("big", big, bareManifest("big")));
     expect(e.message).toMatch(/not accepted: this device takes 1\.\.\d+ bytes/);
 
-    expect((await c.list()).map((a) => a.name)).toEqual(["blinky"]);
+    expect((await c.list()).map((a) => [a.name, a.autostart])).toEqual([["blinky", true]]);
+    await c.autostart("blinky", false);
+    expect((await c.list()).map((a) => [a.name, a.autostart])).toEqual([["blinky", false]]);
+    e = await deviceError(c.autostart("ghost", true));
+    expect(e.statusName).toBe("ENOTFOUND");
     await c.remove("blinky");
     expect(await c.list()).toEqual([]);
     await c.close();

@@ -6,7 +6,9 @@ import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { BodyWriter } from "../../compiler/src/protocol/body.js";
 import { encodeFrame, FrameParser, type Frame } from "../../compiler/src/protocol/frame.js";
+import { sha256 } from "../../compiler/src/protocol/sha256.js";
 import { PosixDevice, tempDir } from "./device.js";
 
 /** Deterministic PRNG so a failure can be replayed. */
@@ -164,6 +166,67 @@ describe("device protocol robustness (posix device under ASan/UBSan)", () => {
     await after.close();
     expect(Buffer.from(readFileSync(dev.flash)).equals(flashBefore)).toBe(true);
     expect(dev.exitCode).toBeNull();
+    expect(await dev.stop()).toBe(0);
+    expect(dev.stderr).not.toMatch(/Sanitizer|runtime error/);
+  });
+});
+
+describe("uploads over a flaky link (raw frames)", () => {
+  test("resume after a disconnect, duplicates acknowledged, gaps refused, a wrong hash installs nothing", async () => {
+    // a valid module: () -> () start that returns
+    const wasm = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 9, 1, 5, 0x73, 0x74, 0x61, 0x72, 0x74, 0, 0, 0x0a, 4, 1, 2, 0, 0x0b]);
+    const hash = sha256(wasm);
+    const manifest = JSON.stringify({ liquid: 1, name: "tiny", version: "1.0.0", capabilities: [], resources: { pins: [], buses: [] } });
+    let seq = 100;
+    const ask = async (link: RawLink, command: number, body: Uint8Array) => {
+      const s = ++seq;
+      await link.write(encodeFrame({ command, flags: 0, seq: s, payload: body }));
+      const r = await link.response(command, s);
+      return { status: r.payload[0]!, body: r.payload.subarray(1), text: Buffer.from(r.payload.subarray(1)).toString() };
+    };
+    const u32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
+    const begin = new BodyWriter().str8("tiny").u32(wasm.length).bytes(hash).str16(manifest).done();
+    const chunk = (off: number, end: number) => new BodyWriter().bytes(hash).u32(off).bytes(wasm.subarray(off, end)).done();
+
+    const dev = await PosixDevice.start(join(tmp.dir, "uploads.img"));
+    let link = await RawLink.open(dev.url);
+    let r = await ask(link, 0x10, begin);
+    expect([r.status, u32(r.body)]).toEqual([0, 0]);
+    r = await ask(link, 0x11, chunk(0, 10));
+    expect([r.status, u32(r.body)]).toEqual([0, 10]);
+    await link.close();
+
+    link = await RawLink.open(dev.url);
+    r = await ask(link, 0x10, begin); // the device still holds the first 10 bytes
+    expect([r.status, u32(r.body)]).toEqual([0, 10]);
+    r = await ask(link, 0x11, chunk(0, 10)); // duplicate: acknowledged, not written again
+    expect([r.status, u32(r.body)]).toEqual([0, 10]);
+    r = await ask(link, 0x11, chunk(20, 30)); // a gap
+    expect(r.status).toBe(8);
+    expect(r.text).toMatch(/expected offset 10/);
+    r = await ask(link, 0x12, new BodyWriter().bytes(hash).u8(1).done()); // too early
+    expect(r.status).toBe(8);
+    expect(r.text).toMatch(/10 of 35 bytes/);
+    r = await ask(link, 0x11, chunk(5, wasm.length)); // overlapping tail
+    expect([r.status, u32(r.body)]).toEqual([0, wasm.length]);
+    r = await ask(link, 0x12, new BodyWriter().bytes(hash).u8(1).done());
+    expect(r.status).toBe(0);
+
+    // the same bytes announced under another hash: EHASH at PUT_END, nothing installed
+    const wrong = sha256(Uint8Array.of(1, 2, 3));
+    r = await ask(link, 0x10, new BodyWriter().str8("other").u32(wasm.length).bytes(wrong).str16(manifest).done());
+    expect(r.status).toBe(0);
+    r = await ask(link, 0x11, new BodyWriter().bytes(wrong).u32(0).bytes(wasm).done());
+    r = await ask(link, 0x12, new BodyWriter().bytes(wrong).u8(0).done());
+    expect(r.status).toBe(6);
+    r = await ask(link, 0x13, new Uint8Array(0));
+    expect((JSON.parse(r.text) as { name: string; state: string }[]).map((a) => [a.name, a.state])).toEqual([["tiny", "running"]]);
+    // a manifest that is not JSON, a truncated body
+    r = await ask(link, 0x10, new BodyWriter().str8("x").u32(5).bytes(hash).str16("{nope").done());
+    expect([r.status, r.text]).toEqual([2, "the manifest is not a JSON object"]);
+    r = await ask(link, 0x10, Uint8Array.of(4, 0x61));
+    expect([r.status, r.text]).toEqual([2, "malformed PUT_BEGIN request (truncated body)"]);
+    await link.close();
     expect(await dev.stop()).toBe(0);
     expect(dev.stderr).not.toMatch(/Sanitizer|runtime error/);
   });
