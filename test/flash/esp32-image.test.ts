@@ -99,4 +99,23 @@ describe("ESP32 app images", () => {
     writeFileSync(join(build, "flasher_args.json"), JSON.stringify({ flash_files: { "0x1000": "bootloader/bootloader.bin", "0x2000": "liquid.bin" } }));
     expect(() => resolveEsp32Input(build, undefined, "ESP32")).toThrow(/^bootloader\.bin \(ends at 0x[0-9a-f]+\) overlaps liquid\.bin at 0x2000$/);
   });
+
+  it("reads a PlatformIO build folder: bootloader, partitions and firmware at their offsets", () => {
+    const pio = join(dir, "pio-esp32dev");
+    mkdirSync(pio);
+    writeFileSync(join(pio, "bootloader.bin"), bootloaderImage());
+    writeFileSync(join(pio, "partitions.bin"), partitionTable());
+    writeFileSync(join(pio, "firmware.bin"), testFirmwareImage(8));
+    const input = resolveEsp32Input(pio, undefined, "ESP32");
+    expect(input.files.map((f) => [f.name, f.address])).toEqual([
+      ["bootloader.bin", 0x1000],
+      ["partitions.bin", 0x8000],
+      ["firmware.bin", 0x10000],
+    ]);
+    const empty = join(dir, "empty-folder");
+    mkdirSync(empty);
+    expect(() => resolveEsp32Input(empty, undefined, "ESP32")).toThrow(
+      `${empty} is a folder with neither ESP-IDF's flasher_args.json nor PlatformIO's firmware.bin/bootloader.bin/partitions.bin; pass the image file`,
+    );
+  });
 });

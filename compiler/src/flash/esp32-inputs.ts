@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CliError } from "../command.js";
+import { LIQUID_ROOT } from "../paths.js";
 import { findBuildOutput } from "./build-outputs.js";
 import type { FlashFile } from "./esp32-flasher.js";
 import { ImageError, parseEsp32Image, type ParsedImage } from "./esp32-image.js";
@@ -26,8 +27,14 @@ export function resolveEsp32Input(imageArg: string | undefined, address: number 
   let path = imageArg ? resolve(imageArg) : defaultImage();
   if (!existsSync(path)) throw new CliError(`${imageArg ?? path} does not exist`);
   if (statSync(path).isDirectory()) {
+    if (isPlatformioBuild(path)) {
+      if (address !== undefined) throw new CliError("--address does not apply to a PlatformIO build folder: its files have fixed offsets");
+      return fromPlatformio(path, expectChip);
+    }
     const args = join(path, "flasher_args.json");
-    if (!existsSync(args)) throw new CliError(`${path} is a directory without ESP-IDF's flasher_args.json; pass the image file`);
+    if (!existsSync(args)) {
+      throw new CliError(`${path} is a folder with neither ESP-IDF's flasher_args.json nor PlatformIO's firmware.bin/bootloader.bin/partitions.bin; pass the image file`);
+    }
     path = args;
   }
   if (basename(path).endsWith(".json")) {
@@ -46,9 +53,14 @@ export function resolveEsp32Input(imageArg: string | undefined, address: number 
   return { files: [file], described: [describe(file.name, checkImage(path, data, expectChip))] };
 }
 
+/** Where builds of firmware/ports/esp32 land: `idf.py -B build/esp32`, `idf.py` in the project
+ * folder, PlatformIO (platformio.ini, env esp32dev), or a copied `liquid*.bin`. */
 function defaultImage(): string {
+  const pio = join(LIQUID_ROOT, ".pio", "build", "esp32dev");
   const found =
-    findBuildOutput(["build/esp32"], /^flasher_args\.json$/) ?? findBuildOutput(["build/esp32", ".pio/build"], /^liquid(-esp32)?\.bin$/);
+    findBuildOutput(["build/esp32", "firmware/ports/esp32/build"], /^flasher_args\.json$/) ??
+    (isPlatformioBuild(pio) ? pio : undefined) ??
+    findBuildOutput(["build/esp32"], /^liquid(-esp32)?\.bin$/);
   if (!found) {
     throw new CliError(
       "no ESP32 firmware image found under build/esp32: the ESP32 port is built with ESP-IDF or PlatformIO, which this machine does not have; " +
@@ -113,6 +125,29 @@ function fromFlasherArgs(path: string, expectChip: string): Esp32Input {
     if (prev.address + prev.data.length > files[i]!.address) {
       throw new CliError(`${prev.name} (ends at 0x${(prev.address + prev.data.length).toString(16)}) overlaps ${files[i]!.name} at 0x${files[i]!.address.toString(16)}`);
     }
+  }
+  return { files, described };
+}
+
+/** PlatformIO's ESP-IDF output: the three files at the offsets its upload step uses. */
+const PLATFORMIO_FILES: Array<[string, number]> = [
+  ["bootloader.bin", 0x1000],
+  ["partitions.bin", 0x8000],
+  ["firmware.bin", DEFAULT_APP_ADDRESS],
+];
+
+function isPlatformioBuild(dir: string): boolean {
+  return PLATFORMIO_FILES.every(([name]) => existsSync(join(dir, name)));
+}
+
+function fromPlatformio(dir: string, expectChip: string): Esp32Input {
+  const files: FlashFile[] = [];
+  const described: string[] = [];
+  for (const [name, address] of PLATFORMIO_FILES) {
+    const path = join(dir, name);
+    const data = new Uint8Array(readFileSync(path));
+    files.push({ name, address, data });
+    described.push(data[0] === 0xe9 ? describe(name, checkImage(path, data, expectChip)) : `${name}: ${data.length} bytes`);
   }
   return { files, described };
 }
