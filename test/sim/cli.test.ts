@@ -136,9 +136,13 @@ describe("bad options and inputs", () => {
     writeFileSync(file, JSON.stringify([{ t: 10, set: "BUTTON0", value: 1 }, { t: -5, set: "BUTTON0", value: 0 }]));
     const scen = await runCli(["sim", wasm.blinky!, "--scenario", file]);
     expect([scen.code, scen.stderr]).toEqual([1, `liquid sim: ${file}: entry 1: "t" must be a whole number of milliseconds >= 0 or a duration like "1.5s"\n`]);
-    writeFileSync(file, JSON.stringify([{ t: 10, set: "BUTTON9", value: 1 }]));
+    writeFileSync(file, JSON.stringify([{ t: 5, press: "BUTTON0" }, { t: 10, press: "BUTTON0", value: 1 }]));
+    expect((await runCli(["sim", wasm.blinky!, "--scenario", file])).stderr).toBe(
+      `liquid sim: ${file}: entry 1: unknown field "value" (an entry has t, press, for, comment)\n`,
+    );
+    writeFileSync(file, JSON.stringify([{ t: 5, press: "BUTTON0" }, { t: 10, set: "BUTTON9", value: 1 }]));
     expect((await runCli(["sim", wasm.blinky!, "--scenario", file])).stderr).toMatch(
-      new RegExp(`^liquid sim: ${file.replace(/[.\\]/g, "\\$&")}: entry 0: board 'sim-devkit' has nothing named BUTTON9`),
+      new RegExp(`^liquid sim: ${file.replace(/[.\\]/g, "\\$&")}: entry 1: board 'sim-devkit' has nothing named BUTTON9`),
     );
     writeFileSync(file, JSON.stringify([{ t: 10, set: "I2C0.tmp105.temperature", value: 300 }]));
     const range = await runCli(["sim", wasm.blinky!, "--scenario", file]);

@@ -65,8 +65,7 @@ describe("liquid sim on the examples", () => {
       { t: 1200, set: "BUTTON0", value: 0 },
       { t: "2s", set: "BUTTON0", value: 1 },
       { t: 2010, set: "BUTTON0", value: 0 },
-      { t: 3000, set: "BUTTON0", value: 1 },
-      { t: 3100, set: "BUTTON0", value: 0 },
+      { t: 3000, press: "BUTTON0", for: "100ms", comment: "a clean press and release" },
     ]);
     const r = await runCli(["sim", wasm.button!, "--scenario", file, "--json"]);
     expect(r.code).toBe(0);

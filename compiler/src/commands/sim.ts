@@ -34,7 +34,8 @@ options:
   --realtime         pace the simulation by the wall clock instead of running it as fast as possible
   --set NAME=VALUE   set an input at t = 0 (repeatable): BUTTON0=1 (1 = pressed),
                      I2C0.tmp105.temperature=26.5, I2C0.bme280.pressure=99000 (Pa)
-  --scenario FILE    JSON list of {"t": 1500, "set": "BUTTON0", "value": 1} changes over time
+  --scenario FILE    JSON list of changes over time: {"t": 1500, "set": "BUTTON0", "value": 1},
+                     {"t": "2s", "press": "BUTTON0", "for": "200ms"} (see docs/simulator.md)
   --json             one JSON object per event and line (t, type, ...)
   --trace            also print I2C transactions and published messages (human output)
   --seed N           seed of random.u32/random.fill (default 1)
@@ -100,21 +101,21 @@ export const sim: Command = {
       }
       const scenarioFile = opt(args, "scenario");
       if (scenarioFile !== undefined) {
-        loadScenario(scenarioFile).forEach((entry, i) => {
+        for (const entry of loadScenario(scenarioFile)) {
           try {
             board.get(entry.set); // unknown names are reported before anything runs
           } catch (err) {
-            throw new CliError(`${scenarioFile}: entry ${i}: ${(err as Error).message}`);
+            throw new CliError(`${scenarioFile}: entry ${entry.index}: ${(err as Error).message}`);
           }
           simulation.at(entry.t, () => {
             try {
               board.set(entry.set, entry.value);
             } catch (err) {
-              if (err instanceof SettingError) throw new CliError(`${scenarioFile}: entry ${i} (t=${entry.t} ms): ${err.message}`);
+              if (err instanceof SettingError) throw new CliError(`${scenarioFile}: entry ${entry.index} (t=${entry.t} ms): ${err.message}`);
               throw err;
             }
           });
-        });
+        }
       }
 
       const out: string[] = [];
