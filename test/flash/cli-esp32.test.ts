@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ProgressBar } from "../../compiler/src/flash/progress.js";
+import { LIQUID_ROOT } from "../../compiler/src/paths.js";
 import { testFirmwareImage } from "./firmware-image.js";
 import { runLiquid } from "./run-cli.js";
 
@@ -43,6 +44,16 @@ describe("liquid flash command line", () => {
     expect(run.stderr).toBe(
       `liquid flash: ${junk} is not an ESP32 app image (no 0xE9 header); to write raw data anyway, give its flash offset with --address\n`,
     );
+  });
+});
+
+const anEsp32Build = ["build/esp32", "firmware/ports/esp32/build", ".pio/build/esp32dev"].some((d) => existsSync(join(LIQUID_ROOT, d)));
+
+describe("liquid flash without an ESP32 build", () => {
+  it.skipIf(anEsp32Build)("explains that this machine cannot build the ESP32 firmware", async () => {
+    const run = await runLiquid(["flash", "--port", join(dir, "never-opened")]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^liquid flash: no ESP32 firmware image found under build\/esp32: the ESP32 port is built with ESP-IDF or PlatformIO, which this machine does not have;/);
   });
 });
 

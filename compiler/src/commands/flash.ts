@@ -21,8 +21,9 @@ liquid deploy). What it does depends on the board (--board, default ${DEFAULT_BO
   esp32-*          over serial with esptool-js: reset into the ROM loader (DTR/RTS), sync,
                    check the chip is an ESP32, upload the flasher stub, switch to --baud
                    (default ${DEFAULT_BAUD}), write compressed, verify the MD5, reset.
-                   IMAGE: an ESP32 app image (.bin, written at --address, default 0x10000) or
-                   ESP-IDF's flasher_args.json / build folder (bootloader, partitions, app).
+                   IMAGE: an ESP32 app image (.bin, written at --address, default 0x10000),
+                   ESP-IDF's flasher_args.json / build folder, or PlatformIO's build folder
+                   (bootloader, partitions, app); default: the newest such build.
                    --port defaults to the only /dev/ttyUSB*|ttyACM* present.
   nrf52840-dk      IMAGE .hex or .uf2 (default: build/nrf52840/): through openocd when a
                    J-Link or CMSIS-DAP probe is connected, or copied onto the UF2 bootloader
