@@ -14,13 +14,17 @@ bash scripts/setup.sh >/dev/null
 npx tsc -p tsconfig.json
 
 step "build the example apps (AssemblyScript -> wasm + manifest)"
-liquid build examples/blinky examples/button examples/thermometer
+liquid build examples/blinky examples/button examples/thermometer examples/weather
 
 step "blinky on the simulated devkit: LED0 toggles every 500 ms"
 liquid sim examples/blinky/build/blinky.wasm --for 2s
 
 step "thermometer: logs the TMP105 every second; LED2 lights above 25.00 C (sensor set to 26.5 C)"
 liquid sim examples/thermometer/build/thermometer.wasm --for 2s --set I2C0.tmp105.temperature=26.5
+
+step "weather: the BME280 read through its calibration; the sensor set to -5 C, 990 hPa, 80 %RH"
+liquid sim examples/weather/build/weather.wasm --for 2s --set I2C0.bme280.temperature=-5 \
+  --set I2C0.bme280.pressure=99000 --set I2C0.bme280.humidity=80
 
 step "button: BUTTON0 pressed at 1 s and 3 s (debounced) toggles LED1"
 scenario="$(mktemp)"

@@ -1,5 +1,6 @@
 // Runs the `liquid` CLI in-process (from source, so tests need no compiled dist/) and captures
-// what it prints, the way a user would see it.
+// what it prints — through console or straight to process.stdout/stderr — the way a user
+// would see it.
 import { main } from "../../compiler/src/cli.js";
 
 export interface CliRun {
@@ -11,15 +12,25 @@ export interface CliRun {
 export async function runLiquid(...argv: string[]): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.map(String).join(" "));
+  const saved = { log: console.log, error: console.error, out: process.stdout.write, err: process.stderr.write };
+  const sink = (into: string[]) =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      into.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+      const cb = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+      cb?.();
+      return true;
+    }) as typeof process.stdout.write;
+  console.log = (...a: unknown[]) => void out.push(`${a.map(String).join(" ")}\n`);
+  console.error = (...a: unknown[]) => void err.push(`${a.map(String).join(" ")}\n`);
+  process.stdout.write = sink(out);
+  process.stderr.write = sink(err);
   try {
     const code = await main(argv);
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+    return { code, stdout: out.join("").replace(/\n$/, ""), stderr: err.join("").replace(/\n$/, "") };
   } finally {
-    console.log = log;
-    console.error = error;
+    console.log = saved.log;
+    console.error = saved.error;
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
   }
 }
