@@ -317,6 +317,40 @@ describe("posix device: deploy and run apps", () => {
     await stopClean(dev);
   });
 
+  test("boot discovery: the I2C scan identifies TMP105s by their register defaults, on any board", async () => {
+    const board = join(tmp.dir, "two-sensors.json");
+    writeFileSync(
+      board,
+      JSON.stringify({
+        name: "two-sensors",
+        pins: [{ name: "LED0", port: 0, caps: ["out"] }],
+        buses: [
+          { name: "I2C0", kind: "i2c", port: 0, devices: [{ driver: "tmp105", addr: 0x4a }] },
+          { name: "I2C1", kind: "i2c", port: 1, devices: [{ driver: "tmp105", addr: 0x48 }, { driver: "tmp105", addr: 0x49 }] },
+        ],
+      }),
+    );
+    const dev = await PosixDevice.start(join(tmp.dir, "two.img"), [], board);
+    devices.push(dev);
+    const c = await dev.client();
+    const info = await c.info();
+    expect(info.board).toBe("two-sensors");
+    expect(info.pins).toEqual([{ name: "LED0", caps: ["out"] }]);
+    expect(info.buses).toEqual([
+      { name: "I2C0", kind: "i2c", devices: [{ addr: 0x4a, driver: "tmp105" }] },
+      { name: "I2C1", kind: "i2c", devices: [{ addr: 0x48, driver: "tmp105" }, { addr: 0x49, driver: "tmp105" }] },
+    ]);
+    expect(dev.lines.some((l) => /^log \d+ info -: I2C1: device at 0x49 is a tmp105$/.test(l))).toBe(true);
+    await c.close();
+    await stopClean(dev);
+  });
+
+  test("a board file that is not JSON is refused with a clear message", async () => {
+    const board = join(tmp.dir, "broken.json");
+    writeFileSync(board, "{ name: posix");
+    await expect(PosixDevice.start(join(tmp.dir, "broken.img"), [], board)).rejects.toThrow(/board file .*broken\.json is not valid JSON/);
+  });
+
   test("bad installs and commands get clear errors and change nothing", async () => {
     const dev = await device("errors.img");
     const c = await dev.client();

@@ -30,8 +30,8 @@ export class PosixDevice {
     readonly flash: string,
   ) {}
 
-  static async start(flash: string, extraArgs: string[] = []): Promise<PosixDevice> {
-    const proc = spawn(DEVICE_BIN, ["--board", POSIX_BOARD, "--flash", flash, "--listen", "tcp:127.0.0.1:0", ...extraArgs], {
+  static async start(flash: string, extraArgs: string[] = [], board = POSIX_BOARD): Promise<PosixDevice> {
+    const proc = spawn(DEVICE_BIN, ["--board", board, "--flash", flash, "--listen", "tcp:127.0.0.1:0", ...extraArgs], {
       env: { ...process.env, ASAN_OPTIONS: "detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1" },
     });
     const dev = new PosixDevice(proc, flash);
