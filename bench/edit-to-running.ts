@@ -9,8 +9,10 @@
  *   sim-tcp     a simulated device (sim-devkit) over TCP, as `liquid emulate` runs it
  *   posix-tcp   the posix firmware process (build/posix-release, built here if missing)
  *   qemu-uart   the QEMU Cortex-M4 firmware over its UART socket, when its image is built
- * Upload throughput: a 192 KiB module (one data segment) uploaded to each device; the in-memory
- * simulated device (no socket) is the baseline the others are divided by.
+ * Upload throughput: a 10 KiB module (fits every device; the QEMU board takes at most 12 KiB)
+ * and a 192 KiB one (where accepted), each one data segment, uploaded to each device; the
+ * in-memory simulated device (no socket) is the baseline the others are divided by.
+ * Rounds go round-robin over the devices so compiler warm-up does not favour the last one.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +22,8 @@ import binaryen from "binaryen";
 import { buildApp } from "../compiler/src/app-build/index.js";
 import { startEmulator, type RunningEmulator } from "../compiler/src/commands/emulate.js";
 import { DeviceClient } from "../compiler/src/protocol/client.js";
+import { Status } from "../compiler/src/protocol/constants.js";
+import { DeviceError } from "../compiler/src/protocol/errors.js";
 import { sha256, toHex } from "../compiler/src/protocol/sha256.js";
 import { findPosixDevice, findQemuImage } from "../compiler/src/transport/emulators.js";
 import { connectTcp } from "../compiler/src/transport/tcp.js";
@@ -84,12 +88,12 @@ async function editToRunning(target: Target, round: number): Promise<{ build: nu
 }
 
 /** A valid module with a 192 KiB data segment and the manifest a device needs to accept it. */
-function bulkModule(): { wasm: Uint8Array; manifest: string } {
-  const size = 192 * 1024;
+function bulkModule(size: number): { wasm: Uint8Array; manifest: string } {
   const data = new Uint8Array(size);
   for (let i = 0; i < size; i++) data[i] = (i * 2654435761) >>> 24;
   const m = new binaryen.Module();
-  m.setMemory(4, 4, "memory", [{ offset: m.i32.const(0), data, passive: false }]);
+  const pages = Math.ceil(size / 65536);
+  m.setMemory(pages, pages, "memory", [{ offset: m.i32.const(0), data, passive: false }]);
   m.addFunction("start", binaryen.none, binaryen.none, [], m.nop());
   m.addFunctionExport("start", "start");
   const wasm = m.emitBinary();
@@ -97,19 +101,25 @@ function bulkModule(): { wasm: Uint8Array; manifest: string } {
   const manifest = {
     liquid: 1, name: "bulk", version: "0.0.1", sha256: toHex(sha256(wasm)), size: wasm.length,
     exports: ["start", "memory"], imports: [], capabilities: [], resources: { pins: [], buses: [] },
-    memory: { initialPages: 4, maximumPages: 4 },
+    memory: { initialPages: pages, maximumPages: pages },
   };
   return { wasm, manifest: JSON.stringify(manifest) };
 }
 
-async function throughput(target: Target, bulk: { wasm: Uint8Array; manifest: string }): Promise<number> {
+/** KiB/s of the upload alone (PUT_BEGIN to PUT_END), or undefined when the device refuses the size. */
+async function throughput(target: Target, bulk: { wasm: Uint8Array; manifest: string }): Promise<number | undefined> {
   const rates: number[] = [];
-  for (let i = 0; i < Math.max(2, Math.ceil(repeat / 2)); i++) {
+  for (let i = 0; i < repeat; i++) {
     const client = await DeviceClient.open(target.connector, { timeoutMs: 5000 });
     try {
       if ((await client.list()).some((a) => a.name === "bulk")) await client.remove("bulk");
       const t0 = performance.now();
-      await client.put("bulk", bulk.wasm, bulk.manifest);
+      try {
+        await client.put("bulk", bulk.wasm, bulk.manifest);
+      } catch (err) {
+        if (err instanceof DeviceError && err.status === Status.ENOSPACE) return undefined;
+        throw err;
+      }
       rates.push(bulk.wasm.length / 1024 / ((performance.now() - t0) / 1000));
       await client.remove("bulk");
     } finally {
@@ -150,25 +160,28 @@ async function main(): Promise<void> {
   else console.log("qemu-uart: skipped (no build/qemu/.../liquid-qemu.elf: the full QEMU firmware is not built)");
 
   try {
-    console.log(`\nedit-to-running (median of ${repeat}; the first round, which loads the compiler, is not counted)`);
+    console.log(`\nedit-to-running (median of ${repeat} rounds, round-robin over the devices, after one warm-up round each)`);
     console.log(`${"device".padEnd(11)} ${"build".padStart(9)} ${"deploy".padStart(9)} ${"log wait".padStart(9)} ${"total".padStart(9)}  deploy+log share`);
+    for (const t of targets) await editToRunning(t, -1); // asc and binaryen load once per process
+    const rounds = new Map(targets.map((t) => [t, [] as Awaited<ReturnType<typeof editToRunning>>[]]));
+    for (let i = 0; i < repeat; i++) for (const t of targets) rounds.get(t)!.push(await editToRunning(t, i));
     for (const t of targets) {
-      await editToRunning(t, -1); // warm-up: asc and binaryen load once per process
-      const rounds = [];
-      for (let i = 0; i < repeat; i++) rounds.push(await editToRunning(t, i));
-      const b = median(rounds.map((r) => r.build));
-      const d = median(rounds.map((r) => r.deploy));
-      const l = median(rounds.map((r) => r.firstLog));
-      const total = median(rounds.map((r) => r.total));
+      const r = rounds.get(t)!;
+      const b = median(r.map((x) => x.build));
+      const d = median(r.map((x) => x.deploy));
+      const l = median(r.map((x) => x.firstLog));
+      const total = median(r.map((x) => x.total));
       console.log(`${t.name.padEnd(11)} ${ms(b)} ${ms(d)} ${ms(l)} ${ms(total)}  ${(((d + l) / total) * 100).toFixed(0)}%`);
     }
-    const bulk = bulkModule();
-    console.log(`\nupload throughput (${(bulk.wasm.length / 1024).toFixed(0)} KiB module, 4 KiB frames, one request in flight)`);
-    const base = await throughput(baseline, bulk);
-    console.log(`${"sim-memory".padEnd(11)} ${base.toFixed(0).padStart(7)} KiB/s  1.00x (baseline: no socket)`);
-    for (const t of targets) {
-      const rate = await throughput(t, bulk);
-      console.log(`${t.name.padEnd(11)} ${rate.toFixed(0).padStart(7)} KiB/s  ${(rate / base).toFixed(2)}x`);
+    for (const kib of [10, 192]) {
+      const bulk = bulkModule(kib * 1024);
+      console.log(`\nupload throughput, ${kib} KiB module (PUT_BEGIN..PUT_END, 4 KiB frames, one request in flight, median of ${repeat})`);
+      const base = (await throughput(baseline, bulk))!;
+      console.log(`${"sim-memory".padEnd(11)} ${base.toFixed(0).padStart(7)} KiB/s  1.00x (baseline: no socket)`);
+      for (const t of targets) {
+        const rate = await throughput(t, bulk);
+        console.log(`${t.name.padEnd(11)} ${rate === undefined ? "      - " : `${rate.toFixed(0).padStart(7)} KiB/s  ${(rate / base).toFixed(2)}x`}${rate === undefined ? " (module too large for this device)" : ""}`);
+      }
     }
   } finally {
     for (const d of emulated) await d.stop();
