@@ -1,6 +1,7 @@
 /*
  * blinky_check.c — a bring-up image for a new nRF52840 board (built as
- * liquid-nrf52840-check): no runtime, just the port's drivers. It lights LED1..LED4 in turn,
+ * liquid-nrf52840-check): no runtime, just the port's drivers. It lights LED1..LED4 in turn
+ * (the DK's LEDs are active low: 0 lights them),
  * then every 500 ms toggles LED1, scans the I2C bus and writes one line on the UART:
  *   "liquid nrf52840 check t=<ms> i2c=<addresses that ACK> button0=<0|1>"
  * What it proves on hardware: clocks, RTC time, GPIO polarity, UARTE TX, TWIM.
@@ -40,12 +41,15 @@ static void sleep_ms(uint32_t ms) {
 
 int main(void) {
   lq_nrf_port_init();
-  for (uint32_t led = 0; led < 4; led++) (void)lq_gpio_configure(LED_FIRST + led, LQ_PORT_PIN_OUTPUT);
+  for (uint32_t led = 0; led < 4; led++) {
+    (void)lq_gpio_write(LED_FIRST + led, 1); /* off before becoming an output */
+    (void)lq_gpio_configure(LED_FIRST + led, LQ_PORT_PIN_OUTPUT);
+  }
   (void)lq_gpio_configure(BUTTON0, LQ_PORT_PIN_INPUT_PULLUP);
   for (uint32_t led = 0; led < 4; led++) {
-    (void)lq_gpio_write(LED_FIRST + led, 1);
-    sleep_ms(150);
     (void)lq_gpio_write(LED_FIRST + led, 0);
+    sleep_ms(150);
+    (void)lq_gpio_write(LED_FIRST + led, 1);
   }
   for (int on = 1;; on = !on) {
     (void)lq_gpio_write(LED_FIRST, on);

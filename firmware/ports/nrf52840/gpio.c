@@ -1,23 +1,21 @@
 /*
  * gpio.c — GPIO pins (P0 and P1, numbered port*32+pin) and edge notification via GPIOTE.
  *
- * The nRF52840-DK wires its LEDs (P0.13-P0.16) and buttons (P0.11, P0.12, P0.24, P0.25) to
- * ground: a lit LED is a low output and a pressed button reads low. The port hides that, so
- * apps see 1 = lit / pressed as on every other board.
+ * Levels are line levels, as everywhere in Liquid (docs/simulator.md): the nRF52840-DK wires
+ * its LEDs (P0.13-P0.16) and buttons (P0.11, P0.12, P0.24, P0.25) to ground, so a lit LED is
+ * a 0 written and a pressed button reads 0 — the board file marks them "activeLow" for tools.
  */
 #include "liquid_port.h"
 #include "nrf52840.h"
 #include "nrf_port.h"
 
 #define PIN_COUNT 48u
-#define ACTIVE_LOW_P0 ((1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 24) | (1u << 25))
 
 volatile int lq_gpio_event;
 static int8_t channel_pin[GPIOTE_CHANNELS] = {-1, -1, -1, -1, -1, -1, -1, -1};
 
 static uint32_t port_base(uint32_t pin) { return pin < 32 ? P0_BASE : P1_BASE; }
 static uint32_t bit(uint32_t pin) { return 1u << (pin % 32u); }
-static int active_low(uint32_t pin) { return pin < 32 && (ACTIVE_LOW_P0 & bit(pin)); }
 
 int lq_gpio_configure(uint32_t pin, int mode) {
   if (pin >= PIN_COUNT) return LQ_PORT_EINVAL;
@@ -29,22 +27,19 @@ int lq_gpio_configure(uint32_t pin, int mode) {
     case LQ_PORT_PIN_INPUT_PULLDOWN: cnf = GPIO_CNF_PULLDOWN; break;
     default: return LQ_PORT_EINVAL;
   }
-  if (mode == LQ_PORT_PIN_OUTPUT) (void)lq_gpio_write(pin, 0); /* start "off", no glitch on */
   NRF_REG(port_base(pin) + GPIO_PIN_CNF(pin % 32u)) = cnf;
   return LQ_PORT_OK;
 }
 
 int lq_gpio_write(uint32_t pin, int value) {
   if (pin >= PIN_COUNT) return LQ_PORT_EINVAL;
-  int level = (value != 0) ^ (active_low(pin) != 0);
-  NRF_REG(port_base(pin) + (level ? GPIO_OUTSET : GPIO_OUTCLR)) = bit(pin);
+  NRF_REG(port_base(pin) + (value ? GPIO_OUTSET : GPIO_OUTCLR)) = bit(pin);
   return LQ_PORT_OK;
 }
 
 int lq_gpio_read(uint32_t pin) {
   if (pin >= PIN_COUNT) return LQ_PORT_EINVAL;
-  int level = (NRF_REG(port_base(pin) + GPIO_IN) & bit(pin)) != 0;
-  return level ^ (active_low(pin) != 0);
+  return (NRF_REG(port_base(pin) + GPIO_IN) & bit(pin)) != 0;
 }
 
 int lq_gpio_notify(uint32_t pin, int enable) {

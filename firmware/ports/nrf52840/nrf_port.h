@@ -46,7 +46,7 @@ size_t lq_uarte_write(const uint8_t *buf, size_t len);
 /* Blocking, for fault reports. */
 void lq_uarte_write_all(const uint8_t *buf, size_t len);
 
-/* gpio.c: pins as port*32+pin; the DK's LEDs and buttons are active low, handled here. */
+/* gpio.c: pins as port*32+pin, line levels (the DK's LEDs light on 0, buttons read 0 pressed). */
 int lq_gpio_configure(uint32_t pin, int mode);
 int lq_gpio_write(uint32_t pin, int value);
 int lq_gpio_read(uint32_t pin);
