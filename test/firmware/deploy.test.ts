@@ -364,6 +364,10 @@ describe("posix device: deploy and run apps", () => {
     e = await deviceError(c.put("nocap", apps.blinky!.wasm, noCap));
     expect(e.message).toMatch(/module imports gpio\.\w+ but its manifest does not grant capability 'gpio'/);
 
+    const greedy = { ...apps.blinky!.manifest, name: "greedy", memory: { initialPages: 1, maximumPages: 1000 } };
+    e = await deviceError(c.put("greedy", apps.blinky!.wasm, greedy));
+    expect(e.message).toMatch(/app wants up to 1000 pages \(64 KiB each\) of memory; this device gives an app at most \d+/);
+
     e = await deviceError(c.start("ghost"));
     expect(e.message).toMatch(/no app named 'ghost'/);
     e = await deviceError(c.remove("ghost"));

@@ -48,6 +48,7 @@ typedef struct lq_app {
   lq_instance *inst;
   lq_func *f_start, *f_timer, *f_pin, *f_message;
   uint32_t caps;
+  uint32_t max_pages; /* manifest memory.maximumPages (0: not given) */
   int ngrant_pins, ngrant_buses;
   char grant_pins[LQ_APP_GRANTS][16], grant_buses[LQ_APP_GRANTS][16];
   /* handles are per app, in the order the app opened its pins and buses, so that they mean

@@ -203,6 +203,22 @@ static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t ca
       return -1;
     }
   }
+  if (grants->max_pages > LQ_APP_MAX_PAGES) {
+    snprintf(msg, cap, "app wants up to %lu pages (64 KiB each) of memory; this device gives an app at most %u",
+             (unsigned long)grants->max_pages, (unsigned)LQ_APP_MAX_PAGES);
+    return -1;
+  }
+  n = lq_module_export_count(m);
+  for (i = 0; i < n; i++) {
+    lq_export_info ex;
+    if (lq_module_export(m, i, &ex) != LQ_OK || ex.type.kind != LQ_EXTERN_MEMORY) continue;
+    if (ex.type.min > LQ_APP_MAX_PAGES || (grants->max_pages && ex.type.min > grants->max_pages)) {
+      snprintf(msg, cap, "module needs %lu pages of memory at start; %s allows %lu",
+               (unsigned long)ex.type.min, grants->max_pages ? "its manifest" : "this device",
+               (unsigned long)(grants->max_pages ? grants->max_pages : LQ_APP_MAX_PAGES));
+      return -1;
+    }
+  }
   if (check_entry(m, "start", "", msg, cap) || check_entry(m, "on_timer", "i", msg, cap) ||
       check_entry(m, "on_pin", "ii", msg, cap) || check_entry(m, "on_message", "ii", msg, cap))
     return -1;

@@ -40,6 +40,13 @@ int lq_app_grants_parse(lq_app *app, const char *manifest, uint32_t len, char *m
       if (n > 0) app->caps |= lq_capability_bit(name, (size_t)n);
     }
   }
+  app->max_pages = 0;
+  if (lq_json_get(doc, "memory", &v) == 0 && lq_json_kind(v) == '{') {
+    lq_json m;
+    long pages;
+    if (lq_json_get(v, "maximumPages", &m) == 0 && lq_json_int(m, &pages) == 0 && pages >= 0)
+      app->max_pages = (uint32_t)(pages > 65536 ? 65536 : pages);
+  }
   app->ngrant_pins = app->ngrant_buses = 0;
   if (lq_json_get(doc, "resources", &v) == 0 && lq_json_kind(v) == '{') {
     if (lq_json_get(v, "pins", &list) == 0 && lq_json_kind(list) == '[') {
