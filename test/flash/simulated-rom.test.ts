@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { ESPLoader, Transport } from "esptool-js";
 import { describe, expect, it } from "vitest";
+import { verifyMd5 } from "../../compiler/src/flash/esp32-flasher.js";
 import { WebSerialPortShim } from "../../compiler/src/flash/web-serial.js";
 import { MemoryLink } from "../../host-sim/src/esp32/memory-link.js";
 import { Command, ROM_SYNC_VALUE, SYNC_BODY, checksum, putU32, u32 } from "../../host-sim/src/esp32/protocol.js";
@@ -126,6 +127,36 @@ describe("the simulated ESP32 ROM loader", () => {
       expect(await loader.flashMd5sum(0x20000, data.length)).toBe(createHash("md5").update(data).digest("hex"));
       await loader.eraseFlash();
       expect(chip.flash.bytes.every((b) => b === 0xff)).toBe(true);
+    } finally {
+      await transport.disconnect();
+    }
+  });
+});
+
+describe("flashing through the ROM alone (no stub)", () => {
+  it.each([true, false])("writes and verifies with compress=%s (the ROM answers MD5 as hex text)", async (compress) => {
+    const chip = new SimulatedEsp32();
+    const transport = new Transport(new WebSerialPortShim(new MemoryLink(chip)) as never, false);
+    transport.trace = () => {};
+    const loader = new ESPLoader({ transport, baudrate: 115200, terminal: { clean() {}, write() {}, writeLine() {} } });
+    const data = pseudoRandom(30000, 11);
+    try {
+      await loader.connect();
+      await loader.writeFlash({
+        fileArray: [{ data, address: 0x30000 }],
+        flashMode: "keep",
+        flashFreq: "keep",
+        flashSize: "keep",
+        eraseAll: false,
+        compress,
+      });
+      expect(chip.mode).toBe("download");
+      expect(Buffer.from(chip.flash.read(0x30000, data.length)).equals(Buffer.from(data))).toBe(true);
+      // esptool-js hex-encodes the ROM's hex text once more; liquid flash's check undoes that.
+      expect(await loader.flashMd5sum(0x30000, data.length)).toBe(Buffer.from(createHash("md5").update(data).digest("hex")).toString("hex"));
+      await verifyMd5(loader, { name: "data.bin", address: 0x30000, data });
+      chip.flash.write(0x30000 + data.findIndex((b) => b !== 0), Uint8Array.from([0])); // a bit flips in flash
+      await expect(verifyMd5(loader, { name: "data.bin", address: 0x30000, data })).rejects.toThrow(/^verification failed for data\.bin at 0x30000/);
     } finally {
       await transport.disconnect();
     }
