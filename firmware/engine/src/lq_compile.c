@@ -700,6 +700,17 @@ lq_status lqe_compile_function(lq_module *m, uint32_t i, const uint8_t *body, si
     if (!compile_body(c, fidx)) goto out;
     if (c->r.p != c->r.end) { fail(c, "malformed: section size mismatch"); goto out; }
     fd->frame_slots = c->nlocals + c->maxvals + 1;
+    {
+        /* direct threading: opcode words become handler offsets */
+        const int32_t *offsets = lqe_dispatch_offsets();
+        uint32_t *code = m->code;
+        for (uint32_t p = fd->code; offsets && p < m->code_len;) {
+            uint32_t o = code[p];
+            uint32_t n = lqe_op_imms(o, code + p + 1);
+            code[p] = (uint32_t)offsets[o];
+            p += 1 + n;
+        }
+    }
     st = LQ_OK;
 out:
     if (st != LQ_OK && err) err->status = LQ_ERROR;

@@ -182,6 +182,9 @@ struct lq_instance {
 /* Runs the instance from its saved state until the entry call returns, traps or runs out
  * of fuel. */
 lq_status lqe_run(lq_instance *inst, lq_error *err);
+/* With threaded dispatch, translated opcodes are replaced by the offset of their handler
+ * from a base label (direct threading): this returns that table (NULL for switch builds). */
+const int32_t *lqe_dispatch_offsets(void);
 
 /* memory.grow / table.grow: old size, or -1 when the limit forbids it */
 int64_t lqe_memory_grow(lq_memory *mem, uint32_t delta);

@@ -114,7 +114,7 @@ lq_status lq_host_trap(lq_instance *caller, const char *message) {
 
 #ifdef LQ_THREADED_DISPATCH
 #define CASE(n) L_##n:
-#define NEXT() goto *labels[*ip++]
+#define NEXT() goto *(const void *)((const char *)&&L_BAD_ + (int32_t)*ip++)
 #define DISPATCH() NEXT();
 #else
 #define CASE(n) case OP_##n:
@@ -163,7 +163,21 @@ lq_status lq_host_trap(lq_instance *caller, const char *message) {
 #define ST32(x) (uint64_t)(uint32_t)(x)
 #define ST64(x) (uint64_t)(x)
 
-lq_status lqe_run(lq_instance *inst, lq_error *err) {
+static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table);
+
+lq_status lqe_run(lq_instance *inst, lq_error *err) { return run(inst, err, NULL); }
+
+const int32_t *lqe_dispatch_offsets(void) {
+#ifdef LQ_THREADED_DISPATCH
+    const int32_t *t = NULL;
+    run(NULL, NULL, &t);
+    return t;
+#else
+    return NULL;
+#endif
+}
+
+static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
 #ifdef LQ_THREADED_DISPATCH
 #if defined(__clang__)
 #pragma clang diagnostic push
@@ -173,14 +187,17 @@ lq_status lqe_run(lq_instance *inst, lq_error *err) {
 #pragma GCC diagnostic ignored "-Woverride-init"
 #pragma GCC diagnostic ignored "-Wpedantic"
 #endif
-#define LABEL(n, c) [c] = &&L_##n,
-    static const void *const labels[OP_COUNT_] = {[0 ... OP_COUNT_ - 1] = &&L_BAD_, LQE_OPS(LABEL)};
+#define LABEL(n, c) [c] = (int32_t)((const char *)&&L_##n - (const char *)&&L_BAD_),
+    static const int32_t offsets[OP_COUNT_] = {[0 ... OP_COUNT_ - 1] = 0, LQE_OPS(LABEL)};
 #undef LABEL
 #if defined(__clang__)
 #pragma clang diagnostic pop
 #elif defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
+    if (table) { *table = offsets; return LQ_OK; }
+#else
+    (void)table;
 #endif
     const uint32_t *ip = inst->saved_ip;
     uint64_t *sp = inst->saved_sp;

@@ -3,6 +3,7 @@
  * instructions (docs/engine.md) use the rest and 0x100 upwards. */
 #ifndef LQ_OPS_H
 #define LQ_OPS_H
+#include <stdint.h>
 #define LQE_OPS(X) \
     X(UNREACHABLE, 0x00) \
     X(BR_IF_EQZ, 0x01) \
@@ -283,4 +284,28 @@ enum lqe_op {
 #undef LQE_OP_ENUM
     OP_COUNT_ = 512
 };
+/* Number of immediate words after each opcode word (walks translated code). */
+static inline uint32_t lqe_op_imms(uint32_t op, const uint32_t *imm) {
+    if (op == OP_BR_TABLE) return 2 + 2 * (imm[0] + 1);
+    if ((op >= OP_I32_LOAD && op <= OP_I64_STORE32) || (op >= OP_BRC_EQ && op <= OP_BRC_GE_U) ||
+        (op >= OP_OPK_ADD && op <= OP_OPK_SHR_U))
+        return 1;
+    if ((op >= OP_OPLK_ADD && op <= OP_OPLL_SHR_U) || (op >= OP_BRSK_EQ && op <= OP_BRSK_GE_U)) return 2;
+    if ((op >= OP_BRCK_EQ && op <= OP_BRCK_GE_U) || (op >= OP_BRLL_EQ && op <= OP_BRLL_GE_U)) return 3;
+    switch (op) {
+    case OP_JMP: case OP_JMP_IF_Z: case OP_BR_IF: case OP_BR_IF_EQZ: case OP_CALL:
+    case OP_LOCAL_GET: case OP_LOCAL_SET: case OP_LOCAL_TEE: case OP_GLOBAL_GET: case OP_GLOBAL_SET:
+    case OP_TABLE_GET: case OP_TABLE_SET: case OP_CONST32: case OP_REF_FUNC: case OP_MEMORY_INIT:
+    case OP_DATA_DROP: case OP_ELEM_DROP: case OP_TABLE_GROW: case OP_TABLE_SIZE: case OP_TABLE_FILL:
+        return 1;
+    case OP_CONST64: case OP_GET_GET: case OP_GET_CONST: case OP_CALL_INDIRECT: case OP_GET_LOAD32:
+    case OP_GET_LOAD64: case OP_TABLE_INIT: case OP_TABLE_COPY: case OP_COPY:
+        return 2;
+    case OP_BR_MOVE: case OP_BR_IF_MOVE: case OP_ADD32_SET: case OP_ADDK_SET: case OP_ADDK_TEE:
+    case OP_STORE32_LL: case OP_STORE64_LL:
+        return 3;
+    default:
+        return 0;
+    }
+}
 #endif
