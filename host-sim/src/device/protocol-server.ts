@@ -210,7 +210,10 @@ export class ServerConnection implements Peer {
     readonly id: number,
   ) {
     transport.onData((data) => {
-      for (const frame of this.parser.push(data)) this.work = this.work.then(() => this.onFrame(frame));
+      for (const frame of this.parser.push(data)) {
+        // A failure answering one frame must not wedge the connection for the next ones.
+        this.work = this.work.then(() => this.onFrame(frame)).catch(() => undefined);
+      }
     });
     this.offLog = server.device.onLog((record) => {
       if (this.following) this.send(Event.LOG, FLAG_EVENT, 0, encodeText(JSON.stringify(record)));
