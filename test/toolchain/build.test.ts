@@ -237,6 +237,23 @@ describe("build errors", () => {
   });
 });
 
+describe("liquid new", () => {
+  it("scaffolds an app that builds, and refuses a non-empty folder", async () => {
+    const dir = join(OUT, "fresh-app");
+    const made = await runLiquid("new", dir);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain("created fresh-app");
+    const built = JSON.parse((await runLiquid("build", dir, "--json")).stdout);
+    expect(built.name).toBe("fresh-app");
+    expect(built.capabilities).toEqual(["gpio", "time"]);
+    expect(built.resources.pins).toEqual(["LED0"]);
+    const again = await runLiquid("new", dir);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("exists and is not empty");
+    expect((await runLiquid("new", join(OUT, "bad name!"))).stderr).toContain("is not a valid app name");
+  });
+});
+
 describe("single-file apps", () => {
   it("are named after the file and built into build/ beside it", async () => {
     const dir = writeApp("single", { "thing.ts": 'import { Timer } from "liquid";\nexport function start(): void { Timer.after(10); }\n' });

@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { bindings } from "./bindings.js";
 import { build } from "./build.js";
 import { boards } from "./boards.js";
+import { newApp } from "./new.js";
 import { sim } from "./sim.js";
 import { flash } from "./flash.js";
 import { deploy } from "./deploy.js";
@@ -18,6 +19,7 @@ import { stop } from "./stop.js";
 // Every subcommand, in the order `liquid help` lists them. Add a command by adding its file
 // under compiler/src/commands/ and one line here.
 export const commands: Command[] = [
+  newApp,
   build,
   bindings,
   boards,
