@@ -43,7 +43,9 @@ describe("liquid flash for emulated boards", () => {
     const meta = flashedFirmware("qemu-mps2-an386")!;
     expect(meta).toMatchObject({ board: "qemu-mps2-an386", file: "liquid-qemu.elf", source: elf, size: 4096, path: installed });
     expect(meta.sha256).toBe(createHash("sha256").update(data).digest("hex"));
-    expect(run.stdout).toContain("liquid emulate --board qemu-mps2-an386 boots it");
+    expect(run.stdout).toContain(`as the firmware of qemu-mps2-an386: ${installed}`);
+    // liquid emulate spells the board by its target.
+    expect(flashedFirmware("qemu")!.path).toBe(installed);
   });
 
   it("installs the posix firmware as an executable", async () => {

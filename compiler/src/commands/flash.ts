@@ -30,8 +30,7 @@ liquid deploy). What it does depends on the board (--board, default ${DEFAULT_BO
                    drive (--port DRIVE-FOLDER, or found under /media).
   qemu-mps2-an386  installs liquid-qemu.elf (default: build/qemu/) as the board's firmware
   posix            installs liquid-device (default: build/posix*/) as the board's firmware;
-                   both go to $LIQUID_HOME/firmware/BOARD/ (~/.liquid), where liquid emulate
-                   boots them from.
+                   both go to $LIQUID_HOME/firmware/BOARD/ (~/.liquid, see docs/flashing.md).
 
 Options:
   --address A           ESP32: flash offset for a single IMAGE (0x... or decimal)

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { join, resolve } from "node:path";
 import { CliError } from "../command.js";
 import { stateDir } from "../transport/registry.js";
-import type { BoardInfo } from "./boards.js";
+import { listBoards, loadBoard, type BoardInfo } from "./boards.js";
 import { findBuildOutput } from "./build-outputs.js";
 
 /**
@@ -13,8 +13,8 @@ import { findBuildOutput } from "./build-outputs.js";
  *   $LIQUID_HOME/firmware/BOARD/FILE          (LIQUID_HOME defaults to ~/.liquid)
  *   $LIQUID_HOME/firmware/BOARD/firmware.json  { board, file, source, sha256, size, flashedAt }
  *
- * `liquid emulate --board BOARD` boots what is there (see flashedFirmware), so the flow is the
- * same as for a real board: build, flash once, then deploy apps.
+ * This is the firmware `liquid emulate` is meant to boot (flashedFirmware gives it the file), so
+ * the flow is the same as for a real board: build, flash once, then deploy apps.
  */
 export interface EmulatorFirmware {
   board: string;
@@ -66,8 +66,28 @@ export function firmwareSlot(board: string): string {
   return join(stateDir(), "firmware", board);
 }
 
-/** The firmware last flashed to an emulated board, or undefined if none was. */
+/**
+ * The firmware last flashed to an emulated board, or undefined if none was. `board` is a board
+ * name (qemu-mps2-an386) or its target (qemu), as `liquid emulate --board` spells it.
+ */
 export function flashedFirmware(board: string): (EmulatorFirmware & { path: string }) | undefined {
+  const slot = installedIn(board);
+  if (slot) return slot;
+  for (const name of listBoards()) {
+    if (name === board) continue;
+    try {
+      if (loadBoard(name).target === board) {
+        const found = installedIn(name);
+        if (found) return found;
+      }
+    } catch {
+      // a broken board file is not ours to report here
+    }
+  }
+  return undefined;
+}
+
+function installedIn(board: string): (EmulatorFirmware & { path: string }) | undefined {
   const meta = join(firmwareSlot(board), "firmware.json");
   if (!existsSync(meta)) return undefined;
   const info = JSON.parse(readFileSync(meta, "utf8")) as EmulatorFirmware;
@@ -103,7 +123,6 @@ export function flashEmulator(board: BoardInfo, image: string | undefined, log: 
   };
   writeFileSync(join(slot, "firmware.json"), JSON.stringify(info, null, 2) + "\n");
   log(`Installed ${source} (${data.length} bytes, sha256 ${info.sha256.slice(0, 16)}...) as the firmware of ${board.name}: ${target}`);
-  log(`liquid emulate --board ${board.name} boots it`);
   return { ...info, path: target };
 }
 
