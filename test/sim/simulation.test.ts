@@ -188,6 +188,37 @@ describe("messages", () => {
     expect(events.filter((e) => e.type === "msg")).toHaveLength(2);
   });
 
+  it("delivers once per app, matches a/b/# only below a/b/, and limits messages in flight", () => {
+    const { sim, board } = simWithBoard();
+    const counter = board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (data (i32.const 0) "room/#") (data (i32.const 16) "room/temp") (data (i32.const 32) "#")
+      (global $n (mut i32) (i32.const 0)) (global $last (mut i32) (i32.const -1)) (global $all (mut i32) (i32.const 0))
+      (export "n" (global $n)) (export "last" (global $last)) (export "all" (global $all))
+      (func (export "start")
+        (drop (call $subscribe (i32.const 0) (i32.const 6)))
+        (drop (call $subscribe (i32.const 16) (i32.const 9)))
+        (global.set $all (call $subscribe (i32.const 32) (i32.const 1))))
+      (func (export "on_message") (param $s i32) (param i32)
+        (global.set $n (i32.add (global.get $n) (i32.const 1)))
+        (global.set $last (local.get $s))))`), undefined, { name: "counter" });
+    const publisher = board.install(wat(`(module ${IMPORTS} (memory (export "memory") 1)
+      (data (i32.const 0) "room/temp")
+      (global $bare (mut i32) (i32.const 0)) (global $sixteenth (mut i32) (i32.const 0)) (global $seventeenth (mut i32) (i32.const 0))
+      (export "bare" (global $bare)) (export "sixteenth" (global $sixteenth)) (export "seventeenth" (global $seventeenth))
+      (func (export "start") (local $i i32)
+        (global.set $bare (call $publish (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 0)))
+        (loop $l
+          (global.set $sixteenth (call $publish (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 16))))
+        (global.set $seventeenth (call $publish (i32.const 0) (i32.const 9) (i32.const 0) (i32.const 0)))))`), undefined, { name: "publisher" });
+    sim.runFor(1);
+    const g = (app: typeof counter, n: string) => (app.wasmInstance!.exports[n] as WebAssembly.Global).value as number;
+    expect(g(counter, "all")).toBe(-1); // a bare "#" is not a subscription
+    expect([g(publisher, "bare"), g(publisher, "sixteenth"), g(publisher, "seventeenth")]).toEqual([0, 0, -4]);
+    expect([g(counter, "n"), g(counter, "last")]).toEqual([16, 0]); // "room" did not match room/#
+  });
+
   it("stops a message ping-pong that never lets virtual time advance", () => {
     const { sim, board } = simWithBoard({ maxEventsPerInstant: 1000 });
     // Every message makes the app publish again on the topic it listens to.

@@ -201,16 +201,15 @@ export class AppHal implements HalHost {
   msg_publish(topicBytes: Uint8Array, data: Uint8Array): number {
     const topic = utf8.decode(topicBytes);
     if (!topic || topicBytes.length > MAX_TOPIC || /[#+]/.test(topic) || data.length > MAX_PAYLOAD) return E.EINVAL;
-    this.board.publish(this.app, topicBytes, data);
-    return E.OK;
+    return this.board.publish(this.app, topicBytes, data) ? E.OK : E.EBUSY;
   }
 
   msg_subscribe(topicBytes: Uint8Array): number {
     const pattern = utf8.decode(topicBytes);
+    // Exact topics, or "prefix/#" for every topic under prefix/ — nothing else is a wildcard.
     const wildcard = pattern.indexOf("#");
-    if (!pattern || topicBytes.length > MAX_TOPIC || (wildcard >= 0 && !(pattern === "#" || (pattern.endsWith("/#") && wildcard === pattern.length - 1)))) {
-      return E.EINVAL;
-    }
+    const prefixForm = pattern.length > 2 && pattern.endsWith("/#") && wildcard === pattern.length - 1;
+    if (!pattern || topicBytes.length > MAX_TOPIC || (wildcard >= 0 && !prefixForm) || pattern.includes("+")) return E.EINVAL;
     if (this.app.subscriptions.size >= MAX_SUBSCRIPTIONS) return E.EBUSY;
     let handle = 0;
     while (this.app.subscriptions.has(handle)) handle++;
@@ -248,12 +247,8 @@ export class AppHal implements HalHost {
   }
 }
 
-/** Whether a published topic matches a subscription pattern (exact, "prefix/#" or "#"). */
+/** Whether a topic matches a subscription: exact, or "a/b/#" for every topic starting "a/b/" (as the runtime). */
 export function topicMatches(pattern: string, topic: string): boolean {
-  if (pattern === "#") return true;
-  if (pattern.endsWith("/#")) {
-    const prefix = pattern.slice(0, -2);
-    return topic === prefix || topic.startsWith(prefix + "/");
-  }
+  if (pattern.endsWith("/#")) return topic.startsWith(pattern.slice(0, -1));
   return pattern === topic;
 }

@@ -16,6 +16,9 @@ import type { Simulation } from "../simulation.js";
 import type { BoardDef } from "./board-def.js";
 import { BoardPin } from "./pin.js";
 
+/** Messages published but not yet delivered to every subscriber (the runtime's MSG_SLOTS). */
+const MESSAGES_IN_FLIGHT = 16;
+
 /** A name given to `set` that the board does not have, or a value it cannot take. */
 export class SettingError extends Error {}
 
@@ -34,6 +37,7 @@ export class SimBoard {
   readonly buses = new Map<string, I2CBus>();
   readonly apps = new Map<string, SimApp>();
   readonly random: SeededRandom;
+  private messagesInFlight = 0;
 
   constructor(
     readonly sim: Simulation,
@@ -124,24 +128,36 @@ export class SimBoard {
     }
   }
 
-  /** Queues delivery of a message to every matching subscription on this board. */
-  publish(from: SimApp, topicBytes: Uint8Array, data: Uint8Array): void {
+  /**
+   * Queues one delivery per app with a matching subscription (its first, by handle), as the
+   * firmware runtime does. False (EBUSY for the app) when MESSAGES_IN_FLIGHT messages still
+   * await delivery — the runtime's message slots.
+   */
+  publish(from: SimApp, topicBytes: Uint8Array, data: Uint8Array): boolean {
+    if (this.messagesInFlight >= MESSAGES_IN_FLIGHT) return false;
     const topic = new TextDecoder().decode(topicBytes);
     this.emit({ type: "msg", app: from.name, topic, size: data.length });
+    const deliveries: { app: SimApp; handle: number; sub: { pattern: string } }[] = [];
     for (const app of this.apps.values()) {
-      for (const [handle, sub] of app.subscriptions) {
-        if (!topicMatches(sub.pattern, topic)) continue;
-        this.sim.at(this.sim.now, () => {
+      const match = [...app.subscriptions].sort(([a], [b]) => a - b).find(([, sub]) => topicMatches(sub.pattern, topic));
+      if (match) deliveries.push({ app, handle: match[0], sub: match[1] });
+    }
+    if (deliveries.length === 0) return true;
+    this.messagesInFlight++;
+    let pending = deliveries.length;
+    for (const { app, handle, sub } of deliveries) {
+      this.sim.at(this.sim.now, () => {
+        try {
           if (app.subscriptions.get(handle) !== sub) return; // unsubscribed or restarted meanwhile
           app.currentMessage = { topic: topicBytes, data };
-          try {
-            app.call("on_message", handle, data.length);
-          } finally {
-            app.currentMessage = undefined;
-          }
-        });
-      }
+          app.call("on_message", handle, data.length);
+        } finally {
+          app.currentMessage = undefined;
+          if (--pending === 0) this.messagesInFlight--;
+        }
+      });
     }
+    return true;
   }
 
   /** Every name `set` accepts on this board, e.g. BUTTON0, I2C0.tmp105.temperature. */
