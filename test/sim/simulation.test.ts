@@ -445,7 +445,7 @@ describe("device", () => {
     expect(g("small")).toBe(g("len")); // too small: full length returned, nothing written
     expect(new Uint8Array((ex.memory as WebAssembly.Memory).buffer, 2048, 4)).toEqual(new Uint8Array(4));
     const doc = JSON.parse(new TextDecoder().decode(new Uint8Array((ex.memory as WebAssembly.Memory).buffer, 1024, g("len"))));
-    expect(doc).toMatchObject({ protocol: 1, firmware: "liquid-sim", id: "b1", board: "devkit-test", apps: ["probe"] });
+    expect(doc).toMatchObject({ protocol: 1, firmware: "liquid-sim", id: "b1", board: "devkit-test", apps: ["probe"], memory: { ram: 262144, appMax: 65536 } });
     expect(doc.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }, { addr: 118, driver: "bme280" }] }]);
   });
 });

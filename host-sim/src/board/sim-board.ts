@@ -234,6 +234,7 @@ export class SimBoard {
       arch: "wasm32-v8",
       engine: `v8 ${process.versions.v8}`,
       hal: HAL_VERSION,
+      ...(this.def.extra.memory ? { memory: this.def.extra.memory } : {}),
       pins: [...this.pins.values()].map((p) => ({ name: p.name, caps: caps(p) })),
       buses: [...this.buses.values()].map((b) => ({
         name: b.name,
