@@ -84,6 +84,7 @@ typedef struct lq_board {
   lq_board_pin pins[LQ_BOARD_MAX_PINS];
   lq_board_bus buses[LQ_BOARD_MAX_BUSES];
   uint32_t ram;
+  uint32_t app_max; /* memory.appMax in bytes, 0 when the board does not say */
 } lq_board;
 
 extern lq_board lq_the_board;
@@ -97,6 +98,8 @@ int lq_board_bus_index(const char *name, size_t len);
 size_t lq_board_info_json(char *buf, size_t cap);
 /* device.has: a pin, bus or discovered driver name. */
 int lq_board_has(const char *name, size_t len);
+/* Pages of linear memory one app may have here: the board's appMax within LQ_APP_MAX_PAGES. */
+uint32_t lq_app_max_pages(void);
 
 /* ---- apps and scheduler ---------------------------------------------------------------- */
 enum { LQ_APP_STOPPED = 0, LQ_APP_RUNNING = 1, LQ_APP_TRAPPED = 2 };

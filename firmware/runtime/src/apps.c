@@ -65,7 +65,7 @@ static int engine_up(void) {
   cfg.alloc = lq_arena_alloc;
   cfg.alloc_user = &arena;
   cfg.limits.max_module_size = LQ_MODULE_MAX;
-  cfg.limits.max_memory_pages = LQ_APP_MAX_PAGES;
+  cfg.limits.max_memory_pages = lq_app_max_pages();
   cfg.limits.max_table_size = 4096;
   cfg.limits.value_stack_slots = LQ_VALUE_STACK_SLOTS;
   cfg.limits.call_depth = LQ_CALL_DEPTH;
@@ -203,19 +203,19 @@ static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t ca
       return -1;
     }
   }
-  if (grants->max_pages > LQ_APP_MAX_PAGES) {
-    snprintf(msg, cap, "app wants up to %lu pages (64 KiB each) of memory; this device gives an app at most %u",
-             (unsigned long)grants->max_pages, (unsigned)LQ_APP_MAX_PAGES);
+  if (grants->max_pages > lq_app_max_pages()) {
+    snprintf(msg, cap, "app wants up to %lu pages (64 KiB each) of memory; this device gives an app at most %lu",
+             (unsigned long)grants->max_pages, (unsigned long)lq_app_max_pages());
     return -1;
   }
   n = lq_module_export_count(m);
   for (i = 0; i < n; i++) {
     lq_export_info ex;
     if (lq_module_export(m, i, &ex) != LQ_OK || ex.type.kind != LQ_EXTERN_MEMORY) continue;
-    if (ex.type.min > LQ_APP_MAX_PAGES || (grants->max_pages && ex.type.min > grants->max_pages)) {
+    if (ex.type.min > lq_app_max_pages() || (grants->max_pages && ex.type.min > grants->max_pages)) {
       snprintf(msg, cap, "module needs %lu pages of memory at start; %s allows %lu",
                (unsigned long)ex.type.min, grants->max_pages ? "its manifest" : "this device",
-               (unsigned long)(grants->max_pages ? grants->max_pages : LQ_APP_MAX_PAGES));
+               (unsigned long)(grants->max_pages ? grants->max_pages : lq_app_max_pages()));
       return -1;
     }
   }

@@ -47,7 +47,10 @@ int lq_board_load(void) {
   }
   if (lq_json_get(doc, "name", &v) != 0 || lq_json_string(v, b->name, sizeof b->name) <= 0)
     snprintf(b->name, sizeof b->name, "unnamed");
-  if (lq_json_get(doc, "memory", &v) == 0) json_uint(v, "ram", &b->ram);
+  if (lq_json_get(doc, "memory", &v) == 0) {
+    json_uint(v, "ram", &b->ram);
+    json_uint(v, "appMax", &b->app_max);
+  }
   if (lq_json_get(doc, "pins", &list) == 0) {
     while (b->npins < LQ_BOARD_MAX_PINS && lq_json_next(list, &pos, &key, &item) == 0) {
       lq_board_pin *p = &b->pins[b->npins];
@@ -126,6 +129,12 @@ void lq_board_scan(void) {
   }
 }
 
+uint32_t lq_app_max_pages(void) {
+  uint32_t pages = lq_the_board.app_max ? lq_the_board.app_max / 65536u : LQ_APP_MAX_PAGES;
+  if (pages < 1) pages = 1;
+  return pages < LQ_APP_MAX_PAGES ? pages : LQ_APP_MAX_PAGES;
+}
+
 int lq_board_pin_index(const char *name, size_t len) {
   int i;
   for (i = 0; i < lq_the_board.npins; i++)
@@ -170,7 +179,7 @@ size_t lq_board_info_json(char *buf, size_t cap) {
   OUT("\"board\":%s,\"arch\":\"%s\",\"engine\":\"liquid-engine %s\",", q, lq_port_arch(),
       LQ_ENGINE_VERSION);
   OUT("\"memory\":{\"ram\":%lu,\"appMax\":%lu},", (unsigned long)(b->ram ? b->ram : LQ_RUNTIME_ARENA_SIZE),
-      (unsigned long)LQ_APP_MAX_PAGES * 65536ul);
+      (unsigned long)lq_app_max_pages() * 65536ul);
   OUT("\"store\":{\"total\":%lu,\"free\":%lu},\"pins\":[", (unsigned long)lq_store_total(),
       (unsigned long)lq_store_free());
   for (i = 0; i < b->npins; i++) {
