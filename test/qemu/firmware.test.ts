@@ -100,6 +100,11 @@ describe.skipIf(!runnable)(title, () => {
     expect(info.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }] }]);
     expect(info.store.total).toBe(520192);
     expect(qemu.console).toContain("I2C0: device at 0x48 is a tmp105");
+    // Idle with no app for longer than the watchdog's 1 s: the runtime's loop keeps kicking it.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await client.hello()).firmware).toBe("liquid");
+    expect(qemu.console).not.toContain("WATCHDOG");
+    expect(qemu.console.match(/mps2-an386 port up/g)).toHaveLength(1);
   });
 
   it("blinky: LED0 toggles every 500 ms of device time, and RESET keeps and autostarts it", async () => {

@@ -87,6 +87,14 @@ describe.skipIf(!runnable)(title, () => {
     expect(parseInt(cfsr[1], 16) & 0x10000).toBe(0x10000);
   });
 
+  it("a firmware that stops kicking the watchdog is reported, then the board resets", async () => {
+    const qemu = await boot();
+    const from = qemu.uartText.length;
+    qemu.send("hang\n");
+    await qemu.waitUart(/hanging\n\n\*\*\* WATCHDOG: the firmware stopped kicking the watchdog; the board resets\n[\s\S]*liquid qemu selftest\n/, 10_000, from);
+    expect(qemu.exitCode).toBeUndefined();
+  });
+
   it("runs without semihosting, and a fault then reboots the board", async () => {
     const qemu = await boot({ semihosting: false });
     expect(qemu.uartText).toContain("semihosting off");

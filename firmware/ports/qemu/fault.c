@@ -5,6 +5,9 @@
  * without -semihosting-config) raises a debug event. We step over the BKPT and return -1 in
  * r0, so semihosting.c can probe for the debugger and the port runs with or without it.
  *
+ * NMI comes from the watchdog (watchdog.c): it is reported and the reset is left to the
+ * watchdog's second expiry, as on hardware.
+ *
  * Any other fault prints the exception, the stacked registers and the fault status
  * registers on the debug console (UART1) and on the protocol UART (hosts ignore non-frame
  * bytes), then ends QEMU with status 70 when semihosting is there, else resets the board as
@@ -69,6 +72,13 @@ void lq_fault_report(uint32_t *frame, uint32_t exc_return) {
     frame[6] = pc + 2;
     lq_semihosting_bkpt_skipped = 1;
     return;
+  }
+
+  if (exception == 2) { /* NMI: only the watchdog raises it on this board */
+    both("\n*** WATCHDOG: the firmware stopped kicking the watchdog; the board resets\n");
+    both_hex("  pc=", pc);
+    both("\n");
+    for (;;) lq_wfi(); /* the watchdog's second expiry resets the system */
   }
 
   static const char *const names[] = {"?", "?", "NMI", "HardFault", "MemManage", "BusFault", "UsageFault"};

@@ -30,6 +30,17 @@
 /* External interrupt numbers: UART0 RX is IRQ 0 (TX is IRQ 1), UART1 RX is IRQ 2. */
 #define MPS2_IRQ_UART0_RX 0u
 
+/* ---- CMSDK APB watchdog: counts WDOGCLK (25 MHz) down; at 0 it raises NMI and reloads,
+ * and if that interrupt is still pending at the next 0 it resets the system (RESEN). ---- */
+#define MPS2_WDOG_BASE 0x40008000u
+#define WDOG_LOAD (MPS2_WDOG_BASE + 0x000u)
+#define WDOG_CONTROL (MPS2_WDOG_BASE + 0x008u)
+#define WDOG_INTCLR (MPS2_WDOG_BASE + 0x00Cu)
+#define WDOG_LOCK (MPS2_WDOG_BASE + 0xC00u)
+#define WDOG_CONTROL_INTEN 0x1u
+#define WDOG_CONTROL_RESEN 0x2u
+#define WDOG_UNLOCK_KEY 0x1ACCE551u
+
 /* ---- FPGA IO: the user LEDs (AN386 drives two, LED0 and LED1) ------------------------- */
 #define MPS2_FPGAIO_BASE 0x40028000u
 #define MPS2_FPGAIO_LED (MPS2_FPGAIO_BASE + 0x00u)

@@ -10,8 +10,8 @@
  *              push-buttons read 0 and the CMSDK GPIO is unimplemented — so inputs are
  *              ENOTSUP and the button example cannot run here)
  *   i2c        bus 0 = the SBCon bit-banged controller with QEMU's TMP105
- *   watchdog   none: QEMU's CMSDK watchdog is not used (a hung runtime stays hung; the
- *              engine's fuel limit is what stops runaway apps)
+ *   watchdog   the CMSDK watchdog: 1 s without a kick reports on the console (NMI), the
+ *              next second resets the board (runaway apps are stopped earlier by fuel)
  *   trace      UART1, the debug console (the runtime's event lines: logs, app states, and
  *              "gpio <ms> <pin> <value>" for every pin write, with the event's device time)
  */
@@ -26,6 +26,7 @@
 #include "sbcon_i2c.h"
 #include "store_flash.h"
 #include "systick_time.h"
+#include "watchdog.h"
 
 /* Generated at build time from board.json (see CMakeLists.txt). */
 extern const char lq_qemu_board_json[];
@@ -36,6 +37,7 @@ static volatile int pin_event;
 void lq_qemu_port_init(void) {
   lq_board_init(&boot_args);
   (void)lq_store_flash_init(boot_args.store);
+  lq_watchdog_start();
 }
 
 const char *lq_port_board_json(void) { return lq_qemu_board_json; }
@@ -106,7 +108,7 @@ int lq_port_i2c_transfer(uint32_t bus, uint8_t addr, const uint8_t *wdata, size_
   return lq_i2c_transfer(MPS2_SBCON_I2C_BASE, addr, wdata, wlen, rdata, rlen);
 }
 
-void lq_port_watchdog_kick(void) {}
+void lq_port_watchdog_kick(void) { lq_watchdog_kick(); }
 
 void lq_port_reset(void) {
   __asm volatile("dsb" ::: "memory");

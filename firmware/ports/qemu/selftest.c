@@ -8,6 +8,7 @@
  *   time          -> "time <microseconds since boot>"
  *   flash         -> "flash ok" after checking the store flash emulation's rules
  *   fault         -> executes an undefined instruction (tests the fault handler)
+ *   hang          -> starts the watchdog and stops kicking it (tests the watchdog reset)
  *   exit N        -> ends QEMU with status N (semihosting)
  */
 #include <stdint.h>
@@ -23,6 +24,7 @@
 #include "semihosting.h"
 #include "store_flash.h"
 #include "systick_time.h"
+#include "watchdog.h"
 
 #define TMP105_ADDR 0x48u
 
@@ -128,6 +130,12 @@ static void handle(const char *line) {
     reply(problem ? "flash fail " : "flash ok");
     if (problem) reply(problem);
     reply("\n");
+  } else if (strcmp(line, "hang") == 0) {
+    lq_watchdog_start();
+    reply("hanging\n");
+    (void)lq_irq_save();
+    for (;;) {
+    }
   } else if (strcmp(line, "fault") == 0) {
     __asm volatile("udf #0");
   } else if (strncmp(line, "exit ", 5) == 0) {
