@@ -107,6 +107,13 @@ describe("modules the simulator refuses to run", () => {
     expect(missing.stderr).toBe(`liquid sim: cannot read ${join(dir, "nope.wasm")}\n`);
   });
 
+  it("without --for, says when it stopped at the 10 s limit rather than running out of events", async () => {
+    const r = await runCli(["sim", wasm.blinky!, "--json"]);
+    expect(r.code).toBe(0);
+    expect(jsonEvents(r.stdout).at(-1)).toEqual({ t: 10000, type: "gpio", pin: "LED0", value: 0 });
+    expect(r.stderr).toBe("liquid sim: stopped at 10 s of virtual time with events still pending; use --for to run longer\n");
+  });
+
   it("runs a module without a manifest, granting the whole board, and says so", async () => {
     const r = await runCli(["sim", join(dir, "bare.wasm"), "--for", "500ms"]);
     expect(r.code).toBe(0);

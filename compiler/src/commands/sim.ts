@@ -156,20 +156,24 @@ export const sim: Command = {
 
       const startWall = performance.now();
       const startVirtual = simulation.now;
+      let idle = true;
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();
       process.once("SIGINT", onSigint);
       try {
         if (realtime) {
-          await simulation.runRealtime(duration ?? DEFAULT_LIMIT_MS, { untilIdle: duration === undefined, signal: abort.signal });
+          idle = await simulation.runRealtime(duration ?? DEFAULT_LIMIT_MS, { untilIdle: duration === undefined, signal: abort.signal });
         } else if (duration !== undefined) {
           simulation.runFor(duration);
         } else {
-          simulation.runUntilIdle(DEFAULT_LIMIT_MS);
+          idle = simulation.runUntilIdle(DEFAULT_LIMIT_MS);
         }
       } finally {
         process.removeListener("SIGINT", onSigint);
         flush();
+      }
+      if (duration === undefined && !idle && !abort.signal.aborted) {
+        process.stderr.write(`liquid sim: stopped at ${DEFAULT_LIMIT_MS / 1000} s of virtual time with events still pending; use --for to run longer\n`);
       }
       if (flag(args, "stats")) {
         const realMs = performance.now() - startWall;
