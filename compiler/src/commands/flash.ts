@@ -25,9 +25,10 @@ liquid deploy). What it does depends on the board (--board, default ${DEFAULT_BO
                    ESP-IDF's flasher_args.json / build folder, or PlatformIO's build folder
                    (bootloader, partitions, app); default: the newest such build.
                    --port defaults to the only /dev/ttyUSB*|ttyACM* present.
-  nrf52840-dk      IMAGE .hex or .uf2 (default: build/nrf52840/): through openocd when a
-                   J-Link or CMSIS-DAP probe is connected, or copied onto the UF2 bootloader
-                   drive (--port DRIVE-FOLDER, or found under /media).
+  nrf52840-dk      the .uf2 (UF2 bootloader layout) copied onto the bootloader's drive
+                   (--port DRIVE-FOLDER, or found under /media), else the .hex (DK layout)
+                   through openocd and a J-Link or CMSIS-DAP probe. Default: the build's
+                   liquid-nrf52840.uf2/.hex in build/nrf52840/; IMAGE (.hex or .uf2) replaces both.
   qemu-mps2-an386  installs liquid-qemu.elf (default: build/qemu/) as the board's firmware
   posix            installs liquid-device (default: build/posix*/) as the board's firmware;
                    both go to $LIQUID_HOME/firmware/BOARD/ (~/.liquid, see docs/flashing.md).

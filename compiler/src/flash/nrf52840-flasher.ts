@@ -22,62 +22,73 @@ export interface NrfFlashRequest {
 
 export interface NrfFlashResult {
   method: "uf2-drive" | "openocd";
-  hex: string;
-  uf2: string;
+  /** The file written (a .uf2 onto the drive, a .hex through the probe). */
+  image: string;
   target: string;
 }
 
 const DEFAULT_MOUNT_ROOTS = ["/media", "/run/media", "/mnt"];
+/** The MBR's page: an image with data here replaces what the UF2 bootloader stands on. */
+const MBR_END = 0x1000;
 
 /**
- * Flashes the nRF52840 firmware. With a debug probe (the DK's on-board J-Link, or any
- * CMSIS-DAP probe) it programs and verifies the .hex through openocd; with a board whose UF2
- * bootloader is running (double-tap RESET) it copies the .uf2 onto the bootloader's USB drive.
- * Both images are made from whichever one the build produced, so either route works.
+ * Flashes the nRF52840 firmware. The build makes two layouts (firmware/ports/nrf52840): the
+ * DK's `liquid-nrf52840.hex`, linked at 0x0 and programmed through a debug probe, and
+ * `liquid-nrf52840.uf2`, linked at 0x26000 for the Adafruit UF2 bootloader. Each route uses its
+ * own file. With a UF2 bootloader drive (given as --port, or mounted) the .uf2 is copied onto
+ * it; otherwise openocd programs and verifies the .hex through the DK's J-Link or a CMSIS-DAP
+ * probe. A missing file is converted from the other layout's only where that is safe, into the
+ * state directory, never over the build's files.
  */
 export async function flashNrf52840(req: NrfFlashRequest): Promise<NrfFlashResult> {
-  const images = prepareImages(req.board, req.image, req.log);
+  const images = locateImages(req.board, req.image, req.log);
   if (req.port) {
     if (!existsSync(req.port)) throw new CliError(`${req.port} does not exist: give the mounted UF2 bootloader drive (double-tap RESET to show it)`);
     if (!statSync(req.port).isDirectory()) {
       throw new CliError(`${req.port} is not a UF2 bootloader drive: the nRF52840 is flashed through a debug probe (no --port) or by copying onto the bootloader's drive folder`);
     }
     if (!isUf2Drive(req.port)) throw new CliError(`${req.port} is not a UF2 bootloader drive (it has no INFO_UF2.TXT)`);
-    copyToDrive(images.uf2, req.port, req.log);
-    return { method: "uf2-drive", ...images, target: req.port };
+    const uf2 = uf2For(req.board, images, req.log);
+    copyToDrive(uf2, req.port, req.log);
+    return { method: "uf2-drive", image: uf2, target: req.port };
   }
   const drive = findUf2Drive(req.mountRoots ?? DEFAULT_MOUNT_ROOTS);
   if (drive) {
-    copyToDrive(images.uf2, drive, req.log);
-    return { method: "uf2-drive", ...images, target: drive };
+    const uf2 = uf2For(req.board, images, req.log);
+    copyToDrive(uf2, drive, req.log);
+    return { method: "uf2-drive", image: uf2, target: drive };
   }
+  const hex = hexFor(req.board, images, req.log);
   const tried: string[] = [];
   for (const probe of PROBES) {
-    const outcome = await runOpenocd(probe, images.hex);
+    const outcome = await runOpenocd(probe, hex);
     if (outcome.kind === "missing") {
       tried.push("openocd is not installed (apt-get install openocd)");
       break;
     }
     if (outcome.kind === "ok") {
-      req.log(`Programmed and verified ${rel(images.hex)} through ${probe.name} (openocd); the board restarted`);
-      return { method: "openocd", ...images, target: probe.name };
+      req.log(`Programmed and verified ${rel(hex)} through ${probe.name} (openocd); the board restarted`);
+      return { method: "openocd", image: hex, target: probe.name };
     }
     if (outcome.kind === "failed") throw new CliError(`openocd found a ${probe.name} probe but programming failed:\n${outcome.log}`);
     tried.push(`no ${probe.name} probe (${outcome.log})`);
   }
-  throw new CliError(noProbeMessage(req.board.name, images, tried));
+  throw new CliError(noProbeMessage(req.board.name, images, hex, tried));
 }
 
-function noProbeMessage(board: string, images: { hex: string; uf2: string }, tried: string[]): string {
+function noProbeMessage(board: string, images: Located, hex: string, tried: string[]): string {
   const user = safeUser();
+  const uf2 = images.uf2?.path;
   return [
     `no way to reach the ${board} found: ${tried.join("; ")}, and no UF2 bootloader drive is mounted.`,
     `To flash it:`,
-    `  - with the UF2 bootloader: double-tap RESET, wait for the drive (e.g. NRF52BOOT) to appear, then copy`,
-    `      ${rel(images.uf2)}`,
-    `    onto it (cp ${rel(images.uf2)} /media/${user}/NRF52BOOT/), or run: liquid flash --board ${board} --port /media/${user}/NRF52BOOT`,
+    uf2
+      ? `  - with the UF2 bootloader: double-tap RESET, wait for the drive (e.g. NRF52BOOT) to appear, then copy\n      ${rel(uf2)}\n` +
+        `    onto it (cp ${rel(uf2)} /media/${user}/NRF52BOOT/), or run: liquid flash --board ${board} --port /media/${user}/NRF52BOOT`
+      : `  - with the UF2 bootloader: build liquid-nrf52840.uf2 (linked at 0x26000 for it), double-tap RESET, and run\n` +
+        `    liquid flash --board ${board} --port /media/${user}/NRF52BOOT`,
     `  - with the DK's J-Link (USB port J2) or a CMSIS-DAP probe: connect it and run liquid flash --board ${board} again`,
-    `    (or: nrfjprog --program ${rel(images.hex)} --sectorerase --verify --reset)`,
+    `    (or: nrfjprog --program ${rel(hex)} --sectorerase --verify --reset)`,
   ].join("\n");
 }
 
@@ -94,34 +105,57 @@ function rel(path: string): string {
   return r.startsWith("..") ? path : r;
 }
 
-/** Reads the image the user named (or the build's), checks it fits the chip, and writes the
- * missing twin (.uf2 from .hex or the reverse) beside it. */
-function prepareImages(board: BoardInfo, image: string | undefined, log: (line: string) => void): { hex: string; uf2: string } {
-  const path = image ? resolve(image) : findBuildOutput(["build/nrf52840"], /\.(hex|uf2)$/i);
-  if (!path) {
+interface Image {
+  path: string;
+  runs: MemoryRun[];
+}
+
+interface Located {
+  hex?: Image;
+  uf2?: Image;
+}
+
+/** The images to use: the one the user named, or the build's two layouts. Each is read and
+ * checked (format, family, fits the chip's flash) before anything is written anywhere. */
+function locateImages(board: BoardInfo, image: string | undefined, log: (line: string) => void): Located {
+  const located: Located = {};
+  if (image) {
+    const path = resolve(image);
+    if (!existsSync(path)) throw new CliError(`${image} does not exist`);
+    const ext = extname(path).toLowerCase();
+    if (ext === ".uf2") located.uf2 = readImage(board, path, log);
+    else if (ext === ".hex" || ext === ".ihex") located.hex = readImage(board, path, log);
+    else throw new CliError(`${path}: give the nRF52840 firmware as .hex or .uf2`);
+    return located;
+  }
+  const hex = findBuildOutput(["build/nrf52840"], /^liquid-nrf52840\.hex$/);
+  const uf2 = findBuildOutput(["build/nrf52840"], /^liquid-nrf52840\.uf2$/);
+  if (!hex && !uf2) {
     throw new CliError(
-      `no nRF52840 firmware under build/nrf52840: build it first (cmake -S . -B build/nrf52840 with the arm-none-eabi toolchain, see firmware/ports/nrf52840), or pass the .hex/.uf2 as IMAGE`,
+      "no nRF52840 firmware under build/nrf52840: build it first (cmake -S . -B build/nrf52840 -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake -DLIQUID_PORT=nrf52840, see README), or pass the .hex/.uf2 as IMAGE",
     );
   }
-  if (!existsSync(path)) throw new CliError(`${image} does not exist`);
-  const ext = extname(path).toLowerCase();
+  if (hex) located.hex = readImage(board, hex, log);
+  if (uf2) located.uf2 = readImage(board, uf2, log);
+  return located;
+}
+
+function readImage(board: BoardInfo, path: string, log: (line: string) => void): Image {
   let runs: MemoryRun[];
   try {
-    if (ext === ".hex" || ext === ".ihex") runs = parseIntelHex(readFileSync(path, "utf8"));
-    else if (ext === ".uf2") {
+    if (path.toLowerCase().endsWith(".uf2")) {
       const uf2 = parseUf2(new Uint8Array(readFileSync(path)));
       if (uf2.familyId !== undefined && uf2.familyId !== UF2_FAMILY_NRF52840) {
         throw new CliError(`${path} is a UF2 file for family 0x${uf2.familyId.toString(16)}, not the nRF52840 (0x${UF2_FAMILY_NRF52840.toString(16)})`);
       }
       runs = uf2.runs;
-    } else throw new CliError(`${path}: give the nRF52840 firmware as .hex or .uf2`);
+    } else runs = parseIntelHex(readFileSync(path, "utf8"));
   } catch (err) {
     if (err instanceof HexError || err instanceof Uf2Error) throw new CliError(`${path}: ${err.message}`);
     throw err;
   }
   if (runs.length === 0) throw new CliError(`${path} holds no data`);
   const flashSize = board.memory?.flash ?? 1024 * 1024;
-  const last = runs[runs.length - 1]!;
   const uicr = (r: MemoryRun): boolean => r.address >= 0x10001000 && r.address < 0x10002000;
   for (const run of runs) {
     if (run.address + run.data.length > flashSize && !uicr(run)) {
@@ -129,21 +163,43 @@ function prepareImages(board: BoardInfo, image: string | undefined, log: (line: 
     }
   }
   const size = runs.reduce((n, r) => n + r.data.length, 0);
+  const last = runs[runs.length - 1]!;
   log(`Image: ${rel(path)}, ${size} bytes from 0x${runs[0]!.address.toString(16)} to 0x${(last.address + last.data.length).toString(16)}`);
-  // The twin goes beside the image, where a user looks for it; if that folder is read-only,
-  // into the state directory.
-  const twinExt = ext === ".uf2" ? ".hex" : ".uf2";
-  const twinData = ext === ".uf2" ? toIntelHex(runs) : toUf2(runs);
-  let twin = `${path.slice(0, path.length - ext.length)}${twinExt}`;
-  try {
-    writeFileSync(twin, twinData);
-  } catch {
-    const slot = join(stateDir(), "firmware", board.name);
-    mkdirSync(slot, { recursive: true });
-    twin = join(slot, basename(twin));
-    writeFileSync(twin, twinData);
+  return { path, runs };
+}
+
+/** The .uf2 for the bootloader drive: the build's, or converted from a .hex that leaves the
+ * MBR and bootloader region alone. */
+function uf2For(board: BoardInfo, images: Located, log: (line: string) => void): string {
+  if (images.uf2) return images.uf2.path;
+  const hex = images.hex!;
+  if (hex.runs[0]!.address < MBR_END) {
+    throw new CliError(
+      `${rel(hex.path)} starts at 0x${hex.runs[0]!.address.toString(16)}, where the MBR and the UF2 bootloader's SoftDevice live: ` +
+        `it is the DK layout, for a debug probe. The UF2 bootloader needs the image linked for it (liquid-nrf52840.uf2, at 0x26000)`,
+    );
   }
-  return ext === ".uf2" ? { hex: twin, uf2: path } : { hex: path, uf2: twin };
+  return convert(board, hex.path, ".uf2", toUf2(hex.runs), log);
+}
+
+/** The .hex for the probe: the build's, or converted from the .uf2 (still its layout). */
+function hexFor(board: BoardInfo, images: Located, log: (line: string) => void): string {
+  if (images.hex) return images.hex.path;
+  const uf2 = images.uf2!;
+  log(
+    `note: programming ${rel(uf2.path)} through a probe keeps its UF2-bootloader layout (from 0x${uf2.runs[0]!.address.toString(16)}): ` +
+      `the chip needs that bootloader's MBR and SoftDevice to start it`,
+  );
+  return convert(board, uf2.path, ".hex", toIntelHex(uf2.runs), log);
+}
+
+function convert(board: BoardInfo, from: string, ext: string, data: string | Uint8Array, log: (line: string) => void): string {
+  const slot = join(stateDir(), "firmware", board.name);
+  mkdirSync(slot, { recursive: true });
+  const out = join(slot, basename(from, extname(from)) + ext);
+  writeFileSync(out, data);
+  log(`Converted ${rel(from)} to ${out}`);
+  return out;
 }
 
 function isUf2Drive(dir: string): boolean {
