@@ -164,7 +164,8 @@ describe("posix device: deploy and run apps", () => {
     dev.control("set BUTTON0 0"); // pressed (active low)
     await dev.waitFor((l) => /^gpio \d+ LED1 1$/.test(l), 10_000, mark);
     dev.control("set BUTTON0 1");
-    await new Promise((r) => setTimeout(r, 200));
+    await dev.waitFor((l) => l === "control ok: BUTTON0 1", 5000, mark);
+    await new Promise((r) => setTimeout(r, 300)); // released for well over the 30 ms debounce
     dev.control("set BUTTON0 0");
     await dev.waitFor((l) => /^gpio \d+ LED1 0$/.test(l), 10_000, mark);
     dev.control("set NOPE 1");
