@@ -91,12 +91,17 @@ describe("generated test modules", () => {
 });
 
 const armGcc = spawnSync("arm-none-eabi-gcc", ["--version"]).status === 0;
+const qemu = spawnSync("qemu-system-arm", ["--version"]).status === 0;
+
 describe.skipIf(!armGcc)("Cortex-M4 build", () => {
+  const dir = join(work, "arm");
+  const elf = join(dir, "firmware", "engine", "liquid_engine_tests_m4.elf");
+
   it("the engine library builds with -Os and no OS calls, within 40 KB of code", () => {
-    const dir = join(work, "arm");
     execFileSync("cmake", ["-S", ROOT, "-B", dir, `-DCMAKE_TOOLCHAIN_FILE=${join(ROOT, "cmake", "arm-none-eabi.cmake")}`,
       "-DLIQUID_PORT=qemu", "-DCMAKE_BUILD_TYPE=MinSizeRel"], { stdio: "ignore" });
-    execFileSync("cmake", ["--build", dir, "-j2", "--target", "liquid_engine"], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("cmake", ["--build", dir, "-j2", "--target", "liquid_engine", "liquid_engine_tests_m4"],
+      { stdio: ["ignore", "ignore", "inherit"] });
     const lib = join(dir, "firmware", "engine", "libliquid_engine.a");
     expect(existsSync(lib)).toBe(true);
     const size = execFileSync("arm-none-eabi-size", ["-t", lib], { encoding: "utf8" });
@@ -108,5 +113,37 @@ describe.skipIf(!armGcc)("Cortex-M4 build", () => {
       .split("\n").map((l) => l.trim().split(/\s+/).at(-1)).filter(Boolean) as string[];
     const allowed = /^(mem(cpy|move|set|cmp)|strlen|strcmp|(sqrt|ceil|floor|trunc|fabs|copysign)f?|__\w+)$/;
     expect(undef.filter((s) => !allowed.test(s) && !s.startsWith("lq"))).toEqual([]);
-  }, 180_000);
+  }, 240_000);
+
+  // QEMU mps2-an386 (Cortex-M4F), stdio and files through semihosting.
+  function onM4(...args: string[]) {
+    const semi = ["enable=on", "target=native", "arg=liquid_engine_tests", ...args.map((a) => `arg=${a}`)].join(",");
+    return spawnSync("qemu-system-arm", ["-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
+      "-kernel", elf, "-semihosting-config", semi], { encoding: "utf8", timeout: 120_000 });
+  }
+
+  it.skipIf(!qemu)("the unit tests pass on the Cortex-M4", () => {
+    const run = onM4();
+    const lines = run.stdout.split("\n").filter(Boolean);
+    expect(lines.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+    expect(lines.at(-1)).toBe("ALL OK");
+    expect(run.status).toBe(0);
+  }, 120_000);
+
+  it.skipIf(!qemu)("snapshots move between x86-64 and the Cortex-M4 in both directions", () => {
+    const expected = "count=3 pages=2 mark=90 hello=h wide=300000000 init_after_drop=trap table=4 global=5";
+    const fromX86 = join(work, "x86.lqsn");
+    const fromArm = join(work, "arm.lqsn");
+    expect(runTests(["snapshot-write", fromX86]).status).toBe(0);
+    const onArm = onM4("snapshot-check", fromX86);
+    expect(onArm.stdout.trim()).toBe(expected);
+    expect(onM4("snapshot-write", fromArm).status).toBe(0);
+    const onX86 = runTests(["snapshot-check", fromArm]);
+    expect(onX86.stdout.trim()).toBe(expected);
+    // the format has no pointer-size or endianness dependence: identical bytes
+    expect(readFileSync(fromArm).equals(readFileSync(fromX86))).toBe(true);
+    const bad = onM4("snapshot-check", join(ROOT, "package.json"));
+    expect(bad.stdout).toContain("error: snapshot: bad magic");
+    expect(bad.status).toBe(1);
+  }, 120_000);
 });

@@ -282,7 +282,7 @@ enum lqe_op {
 #define LQE_OP_ENUM(n, c) OP_##n = c,
     LQE_OPS(LQE_OP_ENUM)
 #undef LQE_OP_ENUM
-    OP_COUNT_ = 512
+    OP_COUNT_ = OP_COPY + 1   /* keep COPY the highest code */
 };
 /* Number of immediate words after each opcode word (walks translated code). */
 static inline uint32_t lqe_op_imms(uint32_t op, const uint32_t *imm) {

@@ -1,4 +1,3 @@
-#define _POSIX_C_SOURCE 199309L
 /* C unit tests of the engine API: run by test/engine-core/engine.test.ts. Each check prints
  * "ok NAME" or "FAIL NAME: why"; the process exits 1 if anything failed. Extra modes let
  * a snapshot cross builds (x86-64 <-> Cortex-M):
@@ -13,6 +12,16 @@
 #include "test_modules.h"
 
 static int failures;
+
+/* 64-bit values printed without %ll (newlib-nano's printf lacks it) */
+static void hex64(char *out, uint64_t v) {
+    static const char digits[] = "0123456789abcdef";
+    char tmp[17];
+    int n = 0;
+    do { tmp[n++] = digits[v & 15]; v >>= 4; } while (v);
+    for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    out[n] = 0;
+}
 static void check(int ok, const char *name, const char *why) {
     if (ok) printf("ok %s\n", name);
     else { printf("FAIL %s: %s\n", name, why); failures++; }
@@ -229,7 +238,9 @@ static void test_fuel(lq_engine *eng) {
         st = lq_resume(in, r, 1, &err);
     }
     char why[160];
-    snprintf(why, sizeof why, "status %d after %d suspensions, result %llu", st, suspensions, (unsigned long long)r[0].of.i64);
+    char big[24];
+    hex64(big, r[0].of.i64);
+    snprintf(why, sizeof why, "status %d after %d suspensions, result 0x%s", st, suspensions, big);
     check(st == LQ_OK && r[0].of.i64 == 4999950000ull, "out-of-fuel call resumes to the right result", why);
     /* 100000 taken back edges at 1000 per slice: the 100th slice ends exactly as the loop
      * leaves through its forward br_if, so 99 suspensions */
@@ -318,13 +329,15 @@ static void describe_state(lq_instance *in, char *out, size_t cap) {
     a = lq_i32(16);
     call_i32(in, "load8", &a, 1, &hello, &err);
     lq_call(lq_instance_func(in, "wide"), NULL, 0, r, 1, &err);
-    unsigned long long wide = (unsigned long long)r[0].of.i64;
+    char wide[24];
+    hex64(wide, r[0].of.i64);
     lq_status init = (lq_status)call_i32(in, "init_passive", NULL, 0, NULL, &err);
     lq_value slot = lq_i32(2);
     call_i32(in, "indirect", &slot, 1, &via_table, &err);     /* inc -> count+1 */
     call_i32(in, "call_remembered", NULL, 0, &via_global, &err); /* inc again */
-    snprintf(out, cap, "count=%d pages=%d mark=%d hello=%c wide=%llx init_after_drop=%s table=%d global=%d",
-             count, pages, mark, hello, wide, init == LQ_TRAP ? "trap" : "ok", via_table, via_global);
+    snprintf(out, cap, "count=%d pages=%d mark=%d hello=%c wide=%s init_after_drop=%s table=%d global=%d",
+             (int)count, (int)pages, (int)mark, (int)hello, wide, init == LQ_TRAP ? "trap" : "ok", (int)via_table,
+             (int)via_global);
 }
 
 static void test_snapshot(lq_engine *eng) {
@@ -335,14 +348,14 @@ static void test_snapshot(lq_engine *eng) {
     buf fresh = {0};
     lq_status st = lq_snapshot(in, buf_write, &fresh, &err);
     char why[200];
-    snprintf(why, sizeof why, "%zu bytes", fresh.len);
+    snprintf(why, sizeof why, "%lu bytes", (unsigned long)fresh.len);
     check(st == LQ_OK && fresh.len < 300, "snapshot of a fresh 1-page instance is a few hundred bytes", why);
-    printf("info fresh-snapshot-bytes %zu\n", fresh.len);
+    printf("info fresh-snapshot-bytes %lu\n", (unsigned long)fresh.len);
     make_state(in);
     buf snap = {0};
     st = lq_snapshot(in, buf_write, &snap, &err);
     check(st == LQ_OK, "snapshot after changes", err.message);
-    printf("info state-snapshot-bytes %zu\n", snap.len);
+    printf("info state-snapshot-bytes %lu\n", (unsigned long)snap.len);
     const char extra[] = "timers:1";
     st = lq_snapshot_section(buf_write, &snap, "RTME", extra, sizeof extra, &err);
     const uint8_t *payload; uint32_t plen;
@@ -367,7 +380,7 @@ static void test_snapshot(lq_engine *eng) {
         lq_instance *t;
         lq_instantiate(m, resolve, &e, &t, &err);
         uint8_t *c = (uint8_t *)malloc(snap.len);
-        memcpy(c, snap.data, snap.len);
+        memcpy(c, snap.data, (unsigned long)snap.len);
         c[i] ^= 0xFF;
         if (lq_restore(t, c, snap.len, &err) != LQ_OK && !err.message[0]) sane = 0;
         if (lq_restore(t, c, i, &err) != LQ_OK && !err.message[0]) sane = 0;
@@ -415,14 +428,14 @@ static void test_arena(void) {
     int32_t v = 0;
     call_i32(in, "inc", NULL, 0, &v, &err);
     check(v == 1, "engine runs from a caller arena", err.message);
-    printf("info arena-peak-bytes %zu\n", arena.high_water);
+    printf("info arena-peak-bytes %lu\n", (unsigned long)arena.high_water);
     lq_instance_free(in);
     lq_module_free(m);
     lq_func_free(e.trap_me);
     lq_func_free(e.add);
     lq_engine_free(eng);
     char why[64];
-    snprintf(why, sizeof why, "%zu bytes still allocated", arena.used);
+    snprintf(why, sizeof why, "%lu bytes still allocated", (unsigned long)arena.used);
     check(arena.used == 0, "everything returned to the arena", why);
 
     lq_arena_init(&arena, memory, 40 * 1024);   /* too small for the 64 KiB page */
@@ -438,11 +451,7 @@ static void test_arena(void) {
     check(st == LQ_ERROR && strstr(err.message, "out of memory") && in2 == NULL, "arena exhaustion is an error, not a crash", err.message);
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return (double)clock() * 1000.0 / CLOCKS_PER_SEC; }
 
 static void measure_instantiate(lq_engine *eng) {
     env e = {0};
@@ -457,7 +466,7 @@ static void measure_instantiate(lq_engine *eng) {
         lq_instantiate(m, resolve, &e, &in, &err);
         lq_instance_free(in);
     }
-    printf("info instantiate-ms %.4f\n", (now_ms() - t0) / rounds);
+    printf("info instantiate-us %ld\n", (long)((now_ms() - t0) * 1000.0 / rounds));
     lq_module_free(m);
     lq_func_free(e.trap_me);
     lq_func_free(e.add);
@@ -477,12 +486,12 @@ static int snapshot_file(const char *mode, const char *path) {
         else {
             FILE *f = fopen(path, "wb");
             if (!f || fwrite(b.data, 1, b.len, f) != b.len) printf("error: cannot write %s\n", path);
-            else { printf("wrote %zu bytes\n", b.len); rc = 0; }
+            else { printf("wrote %lu bytes\n", (unsigned long)b.len); rc = 0; }
             if (f) fclose(f);
         }
     } else {
         FILE *f = fopen(path, "rb");
-        static uint8_t data[1 << 20];
+        static uint8_t data[256 * 1024];
         size_t n = f ? fread(data, 1, sizeof data, f) : 0;
         if (f) fclose(f);
         if (!f) printf("error: cannot read %s\n", path);
@@ -516,7 +525,7 @@ int main(int argc, char **argv) {
     measure_instantiate(eng);
     lq_engine_free(eng);
     char why[64];
-    snprintf(why, sizeof why, "%zu bytes leaked through the allocator hook", live_bytes);
+    snprintf(why, sizeof why, "%lu bytes leaked through the allocator hook", (unsigned long)live_bytes);
     check(live_bytes == 0, "every allocation freed", why);
     printf("%s\n", failures ? "FAILED" : "ALL OK");
     return failures ? 1 : 0;
