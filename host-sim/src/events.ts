@@ -24,6 +24,6 @@ export type SimEvent =
     }
   | { t: number; type: "trap"; app: string; entry: string; watchdog: boolean; message: string; board: string }
   | { t: number; type: "app"; app: string; state: AppState; error?: string; board: string }
-  | { t: number; type: "msg"; app: string; topic: string; size: number; board: string };
+  | { t: number; type: "msg"; app: string | null; topic: string; size: number; board: string };
 
 export type SimEventListener = (event: SimEvent) => void;

@@ -62,6 +62,6 @@ export function formatEventHuman(event: SimEvent, options: HumanOptions = {}): s
       return `${head}${addr} ${event.op}${w}${r}${event.ok ? "" : " NACK"}`;
     }
     case "msg":
-      return options.trace ? `${time}[${event.app}] publish ${event.topic} (${event.size} bytes)` : undefined;
+      return options.trace ? `${time}[${event.app ?? "external"}] publish ${event.topic} (${event.size} bytes)` : undefined;
   }
 }

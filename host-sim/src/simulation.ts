@@ -67,6 +67,21 @@ export class Simulation {
     return board;
   }
 
+  /**
+   * Makes the given boards share messages, as devices on one broker would: whatever an app on
+   * one of them publishes is also delivered on the others (in a later event at the same time).
+   * Returns a function that undoes the bridge.
+   */
+  bridgeMessages(boardIds: string[]): () => void {
+    const boards = boardIds.map((id) => this.board(id));
+    const undo = boards.map((from) =>
+      from.onPublish((topic, data) => {
+        for (const to of boards) if (to !== from) this.at(this.now, () => to.inject(topic, data));
+      }),
+    );
+    return () => undo.forEach((u) => u());
+  }
+
   /** Adds a listener for every event; returns a function that removes it. */
   onEvent(listener: SimEventListener): () => void {
     this.listeners.add(listener);

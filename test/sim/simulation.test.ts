@@ -495,6 +495,33 @@ describe("several boards", () => {
     expect(seen).toEqual(["300 b LED0=1", "400 a LED0=1", "600 b LED0=0", "800 a LED0=0", "900 b LED0=1"]);
     expect(() => sim.addBoard(testBoard(), "a")).toThrow("a board with id 'a' is already in the simulation");
   });
+
+  it("keeps messages on their board unless the boards are bridged; injects messages from outside", () => {
+    const sim = new Simulation();
+    const a = sim.addBoard(testBoard(), "a");
+    const b = sim.addBoard(testBoard(), "b");
+    const got: string[] = [];
+    sim.onEvent((e) => e.type === "log" && got.push(`${e.t} ${e.board} ${e.msg}`));
+    const listener = wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "news/#")
+      (func (export "start") (drop (call $subscribe (i32.const 0) (i32.const 6))))
+      (func (export "on_message") (param i32) (param $len i32)
+        (drop (call $msg_read (i32.const 64) (i32.const 64)))
+        (call $log (i32.const 1) (i32.const 64) (local.get $len))))`);
+    const talker = wat(`(module ${IMPORTS} (memory (export "memory") 1) (data (i32.const 0) "news/a") (data (i32.const 16) "hello")
+      (func (export "start") (drop (call $timer_start (i32.const 100) (i32.const 1))))
+      (func (export "on_timer") (param i32) (drop (call $publish (i32.const 0) (i32.const 6) (i32.const 16) (i32.const 5)))))`);
+    b.install(listener, undefined, { name: "listener" });
+    a.install(talker, undefined, { name: "talker" });
+    sim.runFor(100);
+    expect(got).toEqual([]);
+    const unbridge = sim.bridgeMessages(["a", "b"]);
+    sim.runFor(100);
+    expect(got).toEqual(["200 b hello"]);
+    unbridge();
+    expect(b.inject("news/outside", new TextEncoder().encode("from afar"))).toBe(true);
+    sim.runFor(100);
+    expect(got).toEqual(["200 b hello", "200 b from afar"]);
+  });
 });
 
 describe("snapshot and restore (what migration builds on)", () => {

@@ -25,6 +25,8 @@ export class SettingError extends Error {}
 /** An event as a board emits it: the simulation adds the time and the board id. */
 type EventBody = SimEvent extends infer E ? (E extends SimEvent ? Omit<E, "t" | "board"> : never) : never;
 
+export type PublishHook = (topic: string, data: Uint8Array, app: string) => void;
+
 export interface InstallOptions {
   /** App name when no manifest is given (default: "app"). */
   name?: string;
@@ -38,6 +40,7 @@ export class SimBoard {
   readonly apps = new Map<string, SimApp>();
   readonly random: SeededRandom;
   private messagesInFlight = 0;
+  private readonly publishHooks = new Set<PublishHook>();
 
   constructor(
     readonly sim: Simulation,
@@ -133,10 +136,12 @@ export class SimBoard {
    * firmware runtime does. False (EBUSY for the app) when MESSAGES_IN_FLIGHT messages still
    * await delivery — the runtime's message slots.
    */
-  publish(from: SimApp, topicBytes: Uint8Array, data: Uint8Array): boolean {
+  publish(from: SimApp | null, topicBytes: Uint8Array, data: Uint8Array): boolean {
     if (this.messagesInFlight >= MESSAGES_IN_FLIGHT) return false;
     const topic = new TextDecoder().decode(topicBytes);
-    this.emit({ type: "msg", app: from.name, topic, size: data.length });
+    this.emit({ type: "msg", app: from ? from.name : null, topic, size: data.length });
+    // Hooks see what this board's apps publish (not injected messages, so bridges cannot loop).
+    if (from) for (const hook of this.publishHooks) hook(topic, data, from.name);
     const deliveries: { app: SimApp; handle: number; sub: { pattern: string } }[] = [];
     for (const app of this.apps.values()) {
       const match = [...app.subscriptions].sort(([a], [b]) => a - b).find(([, sub]) => topicMatches(sub.pattern, topic));
@@ -158,6 +163,20 @@ export class SimBoard {
       });
     }
     return true;
+  }
+
+  /**
+   * A message from outside the board (another device, a bridge, a test), delivered to this
+   * board's subscribers like a local publish; false when the message slots are full.
+   */
+  inject(topic: string, data: Uint8Array = new Uint8Array(0)): boolean {
+    return this.publish(null, new TextEncoder().encode(topic), data.slice());
+  }
+
+  /** Calls `hook` for every message an app on this board publishes; returns an unsubscribe function. */
+  onPublish(hook: PublishHook): () => void {
+    this.publishHooks.add(hook);
+    return () => this.publishHooks.delete(hook);
   }
 
   /** Every name `set` accepts on this board, e.g. BUTTON0, I2C0.tmp105.temperature. */
