@@ -22,3 +22,13 @@ export function findBuildOutput(dirs: string[], names: RegExp): string | undefin
   hits.sort((a, b) => b.mtime - a.mtime);
   return hits[0]?.path;
 }
+
+/** Like findBuildOutput, but the folders are in order of preference (a release build before a
+ * sanitized one), newest only within a folder. */
+export function findPreferredBuildOutput(dirs: string[], names: RegExp): string | undefined {
+  for (const dir of dirs) {
+    const found = findBuildOutput([dir], names);
+    if (found) return found;
+  }
+  return undefined;
+}

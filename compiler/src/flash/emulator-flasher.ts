@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { CliError } from "../command.js";
 import { stateDir } from "../transport/registry.js";
 import { listBoards, loadBoard, type BoardInfo } from "./boards.js";
-import { findBuildOutput } from "./build-outputs.js";
+import { findPreferredBuildOutput } from "./build-outputs.js";
 
 /**
  * "Flashing" an emulated board (QEMU mps2-an386, or the posix firmware process) installs the
@@ -55,7 +55,8 @@ const KINDS: Record<string, ElfKind> = {
     label: "a Linux executable (liquid-device)",
     elfClass: 2,
     machines: [process.arch === "arm64" ? EM_AARCH64 : EM_X86_64],
-    buildDirs: ["build/posix", "build/posix-asan", "build"],
+    // As liquid emulate looks for it: release, then plain, then the sanitized test build.
+    buildDirs: ["build/posix-release", "build/posix", "build/posix-asan"],
     names: /^liquid-device$/,
     fileName: "liquid-device",
     executable: true,
@@ -98,7 +99,7 @@ function installedIn(board: string): (EmulatorFirmware & { path: string }) | und
 export function flashEmulator(board: BoardInfo, image: string | undefined, log: (line: string) => void): EmulatorFirmware & { path: string } {
   const kind = KINDS[board.target];
   if (!kind) throw new CliError(`board ${board.name} (${board.target}) is not an emulated board`);
-  const source = image ? resolve(image) : findBuildOutput(kind.buildDirs, kind.names);
+  const source = image ? resolve(image) : findPreferredBuildOutput(kind.buildDirs, kind.names);
   if (!source) {
     throw new CliError(`no ${kind.fileName} under ${kind.buildDirs.join(" or ")}: build the firmware first (cmake), or pass the file as IMAGE`);
   }
