@@ -57,6 +57,14 @@ describe("liquid flash over a pty to the simulated ESP32 ROM loader", () => {
     }
   });
 
+  it("says a file that is not a serial port is not one", async () => {
+    for (const notAPort of [imagePath, dir]) {
+      const run = await runLiquid(["flash", "--port", notAPort, imagePath]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`liquid flash: ${notAPort} is not a serial port (serial ports are usually /dev/ttyUSB* or /dev/ttyACM*)\n`);
+    }
+  });
+
   it("says a missing port does not exist", async () => {
     const run = await runLiquid(["flash", "--port", "/dev/ttyUSB97", imagePath]);
     expect(run.code).toBe(1);

@@ -52,12 +52,17 @@ export function portDeniedMessage(path: string): string {
   return `no permission to open ${path}: add your user to the 'dialout' group (then log in again)`;
 }
 
+export function notAPortMessage(path: string): string {
+  return `${path} is not a serial port (serial ports are usually /dev/ttyUSB* or /dev/ttyACM*)`;
+}
+
 /** Turns what the OS said about an open() into a message that says what to do. */
 export function explainOpenError(path: string, err: unknown): CliError {
   const text = err instanceof Error ? err.message : String(err);
   if (/cannot lock port|resource temporarily unavailable|EBUSY|device or resource busy/i.test(text)) return new CliError(portBusyMessage(path));
   if (/no such file or directory|ENOENT/i.test(text)) return new CliError(portMissingMessage(path));
   if (/permission denied|EACCES/i.test(text)) return new CliError(portDeniedMessage(path));
+  if (/inappropriate ioctl|ENOTTY|is a directory|EISDIR/i.test(text)) return new CliError(notAPortMessage(path));
   return new CliError(`cannot open ${path}: ${text}`);
 }
 
