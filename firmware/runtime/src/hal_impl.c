@@ -342,13 +342,20 @@ int32_t lq_hal_msg_publish(lq_hal_call *call, const uint8_t *topic, uint32_t top
                            const uint8_t *data, uint32_t data_len) {
   (void)call;
   if (topic_len == 0 || topic_len >= LQ_TOPIC_MAX || data_len > 256) return LQ_HAL_EINVAL;
+  if (memchr(topic, '#', topic_len) || memchr(topic, '+', topic_len)) return LQ_HAL_EINVAL;
   return lq_msg_publish((const char *)topic, topic_len, data, data_len) == 0 ? 0 : LQ_HAL_EBUSY;
 }
 
 int32_t lq_hal_msg_subscribe(lq_hal_call *call, const uint8_t *topic, uint32_t topic_len) {
   lq_app *app = app_of(call);
   int i;
+  const uint8_t *hash;
   if (!app || topic_len == 0 || topic_len >= LQ_TOPIC_MAX) return LQ_HAL_EINVAL;
+  /* an exact topic, or "a/b/#" for every topic under a/b/; no other wildcard */
+  hash = (const uint8_t *)memchr(topic, '#', topic_len);
+  if (memchr(topic, '+', topic_len) ||
+      (hash && (hash != topic + topic_len - 1 || topic_len < 3 || topic[topic_len - 2] != '/')))
+    return LQ_HAL_EINVAL;
   for (i = 0; i < LQ_APP_SUBS; i++)
     if (!app->sub_active[i]) {
       memcpy(app->subs[i], topic, topic_len);
