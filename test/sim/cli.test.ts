@@ -102,6 +102,11 @@ describe("modules the simulator refuses to run", () => {
     const junk = await runCli(["sim", join(dir, "junk.wasm")]);
     expect(junk.code).toBe(1);
     expect(junk.stderr).toMatch(/^liquid sim: app 'junk' is not a valid WebAssembly module: /);
+    const source = await runCli(["sim", join(ROOT, "examples", "blinky")]);
+    expect([source.code, source.stderr]).toEqual([
+      1,
+      `liquid sim: ${join(ROOT, "examples", "blinky")} is not a .wasm module; build the app first (liquid build ${join(ROOT, "examples", "blinky")}) and pass the APP.wasm it writes\n`,
+    ]);
     const missing = await runCli(["sim", join(dir, "nope.wasm")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`liquid sim: cannot read ${join(dir, "nope.wasm")}\n`);

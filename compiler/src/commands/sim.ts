@@ -139,6 +139,9 @@ export const sim: Command = {
       });
 
       for (const path of args.positionals) {
+        if (!path.endsWith(".wasm")) {
+          throw new CliError(`${path} is not a .wasm module; build the app first (liquid build ${path}) and pass the APP.wasm it writes`);
+        }
         let wasm: Uint8Array;
         try {
           wasm = readFileSync(path);
