@@ -11,7 +11,7 @@ import { MemoryLink, type MemoryLinkOptions } from "../../host-sim/src/esp32/mem
 import { SimulatedEsp32, type SimulatedEsp32Options } from "../../host-sim/src/esp32/simulated-esp32.js";
 import { Command } from "../../host-sim/src/esp32/protocol.js";
 import { SLIP_END, SLIP_ESC } from "../../host-sim/src/esp32/slip.js";
-import { bootloaderImage, partitionTable, testFirmwareImage } from "./firmware-image.js";
+import { bootloaderImage, partitionTable, pseudoRandom, testFirmwareImage } from "./firmware-image.js";
 import { runLiquid } from "./run-cli.js";
 
 interface Run {
@@ -141,6 +141,14 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
     expect(flashHolds(run.chip, app)).toBe(true);
     expect(run.result!.baud).toBe(115200);
     expect(run.chip.events).not.toContain("baud rate 921600");
+  });
+
+  it("writes and verifies data whose length is not a multiple of 4 (padded with 0xFF as esptool does)", async () => {
+    const odd: FlashFile = { name: "nvs.bin", address: 0x9000, data: pseudoRandom(4097, 21) };
+    const run = await flashInMemory([odd]);
+    expect(run.error).toBeUndefined();
+    expect(flashHolds(run.chip, odd)).toBe(true);
+    expect([...run.chip.flash.read(0x9000 + 4097, 4)]).toEqual([0xff, 0xff, 0xff, 0xff]);
   });
 
   it("retries the sync when the first attempts get no answer", async () => {
