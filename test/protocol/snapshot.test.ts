@@ -1,5 +1,6 @@
-// The client's SNAPSHOT/SNAPSHOT_READ and RESTORE_* against the firmware: an app's state moved
-// from one posix device to another continues where it was. Skipped when liquid-device is not built.
+// SNAPSHOT/SNAPSHOT_READ and RESTORE_* through the client: an app's state moved between posix
+// devices, between simulated devices, and across the simulator and the firmware in both
+// directions continues where it was. Firmware parts are skipped when liquid-device is not built.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,11 +10,12 @@ import { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { findPosixDevice } from "../../compiler/src/transport/emulators.js";
 import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import { memoryConnector } from "../../host-sim/src/device/index.js";
-import { fixtureApp, simDevice, type BuiltApp } from "./support.js";
+import { fixtureApp, gpio, simDevice, type BuiltApp } from "./support.js";
 
 const BINARY = findPosixDevice();
 const WORK = mkdtempSync(join(tmpdir(), "liquid-snapshot-"));
 let counter: BuiltApp;
+let blinky: BuiltApp;
 const devices: RunningEmulator[] = [];
 let savedHome: string | undefined;
 
@@ -21,6 +23,7 @@ beforeAll(async () => {
   savedHome = process.env.LIQUID_HOME;
   process.env.LIQUID_HOME = join(WORK, "home");
   counter = await fixtureApp("counter", WORK);
+  blinky = await fixtureApp("blinky", WORK);
 });
 
 afterAll(async () => {
@@ -85,16 +88,119 @@ describe.skipIf(!BINARY)(`snapshot and restore through the client${BINARY ? "" :
   });
 });
 
-describe("snapshot on a simulated device", () => {
-  it("answers that the simulated board cannot snapshot yet (a documented limit)", async () => {
-    const dev = await simDevice();
-    const client = await DeviceClient.open(memoryConnector(dev.server));
+describe("snapshots of simulated devices", () => {
+  async function simPair() {
+    const a = await simDevice({ id: "sim-a" });
+    const b = await simDevice({ id: "sim-b" });
+    const ca = await DeviceClient.open(memoryConnector(a.server));
+    const cb = await DeviceClient.open(memoryConnector(b.server));
+    return {
+      a,
+      b,
+      ca,
+      cb,
+      close: async () => {
+        await ca.close();
+        await cb.close();
+        await a.stop();
+        await b.stop();
+      },
+    };
+  }
+
+  it("moves a counting app between two simulated devices, timer phase included", async () => {
+    const p = await simPair();
     try {
-      await client.put("counter", counter.wasm, counter.manifest, { start: true });
-      await expect(client.snapshot("counter")).rejects.toThrow("SNAPSHOT failed: EINVALID: this simulated board cannot snapshot apps yet");
+      await p.ca.put("counter", counter.wasm, counter.manifest, { start: true });
+      await p.cb.put("counter", counter.wasm, counter.manifest);
+      p.a.simulation.runFor(1050); // ticks at 200..1000: count 5, next tick due in 150 ms
+      expect(await lastCount(p.ca)).toBe(5);
+      const snap = await p.ca.snapshot("counter", { stop: true });
+      expect(new TextDecoder().decode(snap.subarray(0, 4))).toBe("LQSN");
+      await p.cb.restore("counter", snap, { start: true });
+      const t0 = p.b.simulation.now;
+      p.b.simulation.runFor(400);
+      const logged = (await p.cb.allLogs()).filter((r) => r.app === "counter");
+      expect(logged.map((r) => [r.t - t0, r.msg])).toEqual([
+        [150, "count 6"],
+        [350, "count 7"],
+      ]);
     } finally {
-      await client.close();
-      await dev.stop();
+      await p.close();
+    }
+  });
+
+  it("brings a lit LED along, and keeps a restore paused until START", async () => {
+    const p = await simPair();
+    try {
+      await p.ca.put("blinky", blinky.wasm, blinky.manifest, { start: true });
+      await p.cb.put("blinky", blinky.wasm, blinky.manifest);
+      p.a.simulation.runFor(600); // LED0 went on at 500
+      const snap = await p.ca.snapshot("blinky", { stop: true });
+      await p.cb.restore("blinky", snap);
+      expect((await p.cb.list())[0]!.state).toBe("stopped");
+      expect(gpio(p.b.events, "LED0")).toEqual([]);
+      await p.cb.start("blinky"); // resumes: no "blinky started", the LED is driven on at once
+      const t0 = p.b.simulation.now;
+      p.b.simulation.runFor(1000);
+      expect(gpio(p.b.events, "LED0")).toEqual([
+        [t0, 1],
+        [t0 + 400, 0],
+        [t0 + 900, 1],
+      ]);
+      expect((await p.cb.allLogs()).filter((r) => r.app === "blinky").map((r) => r.msg)).toEqual(["LED off", "LED on"]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("refuses a snapshot of another module, and a corrupted one, with the reason", async () => {
+    const p = await simPair();
+    try {
+      await p.ca.put("counter", counter.wasm, counter.manifest, { start: true });
+      await p.cb.put("counter", blinky.wasm, blinky.manifest);
+      const snap = await p.ca.snapshot("counter");
+      await expect(p.cb.restore("counter", snap)).rejects.toThrow("RESTORE_END failed: EINVALID: restore: snapshot is of a different module (sha256 differs)");
+      await p.cb.put("counter", counter.wasm, counter.manifest);
+      const broken = snap.slice(0, snap.length - 3);
+      await expect(p.cb.restore("counter", broken)).rejects.toThrow(/RESTORE_END failed: EINVALID: snapshot: (truncated section|trailing bytes)/);
+      expect((await p.cb.list())[0]!.state).toBe("stopped");
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe.skipIf(!BINARY)("snapshots across the simulator and the posix firmware", () => {
+  it("moves a counting app from a simulated device to the firmware and back", async () => {
+    const posix = await startEmulator({ board: "posix", port: 0, quiet: true, flash: join(WORK, "c.img") });
+    devices.push(posix);
+    const sim = await simDevice();
+    const cs = await DeviceClient.open(memoryConnector(sim.server));
+    const cp = await DeviceClient.open(() => connectTcp(posix.url));
+    try {
+      await cs.put("counter", counter.wasm, counter.manifest, { start: true });
+      await cp.put("counter", counter.wasm, counter.manifest);
+      sim.simulation.runFor(1050);
+      expect(await lastCount(cs)).toBe(5);
+      await cp.restore("counter", await cs.snapshot("counter", { stop: true }), { start: true });
+      const onFirmware = await waitCount(cp, 8);
+      const fwLogged = (await cp.allLogs()).filter((r) => r.app === "counter").map((r) => r.msg);
+      expect(fwLogged.slice(0, 3)).toEqual(["count 6", "count 7", "count 8"]);
+
+      // ... and back to the simulator, which goes on from where the firmware was.
+      const back = await cp.snapshot("counter", { stop: true });
+      const frozen = await lastCount(cp);
+      expect(frozen).toBeGreaterThanOrEqual(onFirmware);
+      await cs.restore("counter", back, { start: true });
+      const from = (await cs.allLogs()).length;
+      sim.simulation.runFor(400);
+      const simLogged = (await cs.allLogs()).slice(from).filter((r) => r.app === "counter").map((r) => r.msg);
+      expect(simLogged).toEqual([`count ${frozen + 1}`, `count ${frozen + 2}`]);
+    } finally {
+      await cs.close();
+      await cp.close();
+      await sim.stop();
     }
   });
 });

@@ -22,6 +22,13 @@ export interface BoardRuntime {
    * through the listener and the app is left trapped.
    */
   startApp(app: { name: string; wasm: Uint8Array; manifest: AppManifest }): RunningApp;
+  /**
+   * Resumes an app from a portable snapshot (docs/snapshot.md) instead of calling start().
+   * Throws with a readable message when the snapshot does not fit the module or the board.
+   */
+  restoreApp?(app: { name: string; wasm: Uint8Array; manifest: AppManifest }, snapshot: Uint8Array): RunningApp;
+  /** Throws with a readable message when restoreApp would refuse this snapshot. */
+  checkSnapshot?(app: { name: string; wasm: Uint8Array }, snapshot: Uint8Array): void;
   /** Forgets an app (removed or replaced by a new version); stops it first if it runs. */
   forget(name: string): void;
   /** Drops every app and all board-side state (a reboot). */

@@ -1,6 +1,8 @@
 import type { AppManifest as ProtocolManifest, BusInfo, PinInfo } from "../../../compiler/src/protocol/types.js";
 import { parseManifest } from "../app/manifest.js";
+import type { SimApp } from "../app/sim-app.js";
 import type { SimBoard } from "../board/sim-board.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import type { BoardRuntime, RunningApp, RuntimeListener } from "./runtime.js";
 
 const DEFAULT_RAM = 256 * 1024;
@@ -43,15 +45,34 @@ export class SimBoardRuntime implements BoardRuntime {
   }
 
   startApp(app: { name: string; wasm: Uint8Array; manifest: ProtocolManifest }): RunningApp {
-    let simApp = this.simBoard.apps.get(app.name);
-    if (!simApp) {
-      // The device may install a module under another name than its manifest's (deploy --name).
-      const manifest = parseManifest({ ...app.manifest, name: app.name }, `manifest of '${app.name}'`);
-      simApp = this.simBoard.install(app.wasm, manifest, { start: false });
-    }
-    const installed = simApp;
+    const installed = this.installed(app);
     installed.start();
-    return { stop: () => installed.stop() };
+    return this.handle(installed);
+  }
+
+  restoreApp(app: { name: string; wasm: Uint8Array; manifest: ProtocolManifest }, snapshot: Uint8Array): RunningApp {
+    const installed = this.installed(app);
+    installed.restore(decodeSnapshot(snapshot, installed.wasm, app.name));
+    return this.handle(installed);
+  }
+
+  checkSnapshot(app: { name: string; wasm: Uint8Array }, snapshot: Uint8Array): void {
+    decodeSnapshot(snapshot, app.wasm, app.name);
+  }
+
+  private installed(app: { name: string; wasm: Uint8Array; manifest: ProtocolManifest }): SimApp {
+    const existing = this.simBoard.apps.get(app.name);
+    if (existing) return existing;
+    // The device may install a module under another name than its manifest's (deploy --name).
+    const manifest = parseManifest({ ...app.manifest, name: app.name }, `manifest of '${app.name}'`);
+    return this.simBoard.install(app.wasm, manifest, { start: false });
+  }
+
+  private handle(app: SimApp): RunningApp {
+    return {
+      stop: () => app.stop(),
+      snapshot: () => encodeSnapshot(app.snapshot(), app.wasm),
+    };
   }
 
   forget(name: string): void {

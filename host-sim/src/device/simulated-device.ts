@@ -36,6 +36,8 @@ interface AppRuntimeState {
   state: AppStateName;
   error?: string;
   running?: RunningApp;
+  /** A snapshot restored without starting: the next START resumes from it. */
+  pendingRestore?: Uint8Array;
 }
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
@@ -218,11 +220,13 @@ export class SimulatedDevice {
     const rt = this.apps.get(name) ?? { state: "stopped" as const };
     if (rt.state === "running") throw fault.exists(`app '${name}' is already running`);
     const manifest = JSON.parse(m.manifest) as AppManifest;
+    const pending = rt.pendingRestore;
     const entry: AppRuntimeState = { state: "running" };
     this.apps.set(name, entry);
-    this.record("info", null, `starting ${name}`);
+    this.record("info", null, pending ? `resuming ${name} from its restored snapshot` : `starting ${name}`);
     try {
-      const running = this.runtime.startApp({ name, wasm: m.wasm, manifest });
+      const app = { name, wasm: m.wasm, manifest };
+      const running = pending && this.runtime.restoreApp ? this.runtime.restoreApp(app, pending) : this.runtime.startApp(app);
       // A trap inside start() has already marked the app trapped through the listener.
       if (entry.state === "running") {
         entry.running = running;
@@ -284,10 +288,16 @@ export class SimulatedDevice {
     if (!this.store.get(name)) throw fault.notFound(name);
     const rt = this.apps.get(name);
     if (!rt?.running) throw fault.exists(`app '${name}' is not running: only a running app can be snapshotted`);
-    if (!rt.running.snapshot) throw fault.invalid("this simulated board cannot snapshot apps yet");
-    const data = rt.running.snapshot();
+    if (!rt.running.snapshot) throw fault.invalid("this simulated board cannot snapshot apps");
+    let data: Uint8Array;
+    try {
+      data = rt.running.snapshot();
+    } catch (err) {
+      throw fault.invalid(`snapshot failed: ${(err as Error).message}`);
+    }
     const hash = sha256(data);
     this.snapshots.set(name, { data, hash });
+    this.record("info", null, `snapshot of '${name}': ${data.length} bytes`);
     if (stopAfter) this.halt(name, "stopped");
     return { size: data.length, sha256: hash };
   }
@@ -322,13 +332,24 @@ export class SimulatedDevice {
     return r.received;
   }
 
-  async restoreEnd(_peer: Peer, _start: boolean): Promise<void> {
+  async restoreEnd(_peer: Peer, start: boolean): Promise<void> {
     const r = this.restoreSession;
     if (!r) throw fault.badRequest("no restore in progress: send RESTORE_BEGIN first");
     this.restoreSession = undefined;
     if (r.received !== r.size) throw fault.range(`restore incomplete: ${r.received} of ${r.size} bytes`);
     if (toHex(sha256(r.data)) !== r.hash) throw fault.hash("snapshot sha256 mismatch: send it again");
-    throw fault.invalid("this simulated board cannot restore snapshots yet");
+    const m = this.store.get(r.name);
+    if (!m) throw fault.notFound(`${r.name} (install the module before restoring its snapshot)`);
+    if (this.apps.get(r.name)?.state === "running") throw fault.exists(`app '${r.name}' is running; stop it before restoring a snapshot`);
+    if (!this.runtime.restoreApp || !this.runtime.checkSnapshot) throw fault.invalid("this simulated board cannot restore snapshots");
+    try {
+      this.runtime.checkSnapshot({ name: r.name, wasm: m.wasm }, r.data);
+    } catch (err) {
+      throw fault.invalid((err as Error).message);
+    }
+    this.apps.set(r.name, { state: "stopped", pendingRestore: r.data });
+    this.record("info", null, `restored '${r.name}' from a ${r.size}-byte snapshot${start ? "" : " (paused until START)"}`);
+    if (start) await this.start(r.name);
   }
 
   // ---- internals ----
