@@ -281,6 +281,8 @@ static int load_app(lq_app *app, const lq_store_entry *e, char *msg, size_t cap)
   st = lq_instantiate(app->module, resolve, NULL, &app->inst, &err);
   lq_current_app = NULL;
   if (st != LQ_OK) {
+    /* a trap in the start section still hands back the instance: it must be freed */
+    if (st == LQ_TRAP && app->inst) lq_instance_free(app->inst);
     app->inst = NULL;
     snprintf(msg, cap, "%s", err.message);
     return st == LQ_TRAP ? -1 : LQ_P_EINVALID; /* -1: trapped while initialising */
