@@ -7,6 +7,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../compiler/src/commands/emulate.js";
 import { findQemuImage } from "../../compiler/src/transport/emulators.js";
+import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { connectTcp } from "../../compiler/src/transport/tcp.js";
+import { memoryConnector } from "../../host-sim/src/device/index.js";
+import { fixtureApp, simDevice } from "../protocol/support.js";
 import { liquid, printed, until } from "./support.js";
 
 const IMAGE = findQemuImage();
@@ -48,5 +52,38 @@ describe.skipIf(!READY)(`liquid commands against the QEMU firmware${READY ? "" :
     expect((await liquid("stop", "blinky")).out).toBe("stopped blinky\n");
     expect((await liquid("rm", "blinky")).out).toBe("removed blinky\n");
     expect((await liquid("ps", "--json")).out).toBe("[]\n");
+  });
+
+  it("takes over a counting app from a simulated device (V8 -> Cortex-M4) and hands it back", async () => {
+    const counter = await fixtureApp("counter", WORK);
+    const sim = await simDevice();
+    const cs = await DeviceClient.open(memoryConnector(sim.server));
+    const cq = await DeviceClient.open(() => connectTcp(device.url), { timeoutMs: 3000 });
+    const counts = async (c: DeviceClient) =>
+      (await c.allLogs()).flatMap((r) => (r.app === "counter" && /^count \d+$/.test(r.msg) ? [Number(r.msg.slice(6))] : []));
+    try {
+      await cs.put("counter", counter.wasm, counter.manifest, { start: true });
+      await cq.put("counter", counter.wasm, counter.manifest);
+      sim.simulation.runFor(1050);
+      await cq.restore("counter", await cs.snapshot("counter", { stop: true }), { start: true });
+      let onArm: number[] = [];
+      for (let i = 0; i < 100 && onArm.length < 3; i++) {
+        onArm = await counts(cq);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(onArm.slice(0, 3)).toEqual([6, 7, 8]);
+      const back = await cq.snapshot("counter", { stop: true });
+      const frozen = Math.max(...(await counts(cq)));
+      await cs.restore("counter", back, { start: true });
+      const before = (await counts(cs)).length;
+      sim.simulation.runFor(200);
+      // The next tick is due within one period of the snapshot: the count goes on from there.
+      expect((await counts(cs)).slice(before)[0]).toBe(frozen + 1);
+      await cq.remove("counter");
+    } finally {
+      await cs.close();
+      await cq.close();
+      await sim.stop();
+    }
   });
 });
