@@ -246,9 +246,3 @@ export class AppHal implements HalHost {
     this.board.random.fill(out);
   }
 }
-
-/** Whether a topic matches a subscription: exact, or "a/b/#" for every topic starting "a/b/" (as the runtime). */
-export function topicMatches(pattern: string, topic: string): boolean {
-  if (pattern.endsWith("/#")) return topic.startsWith(pattern.slice(0, -1));
-  return pattern === topic;
-}

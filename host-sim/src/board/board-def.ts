@@ -4,8 +4,8 @@
  * a board file is hand-written and a silent typo would show up as an app failing to open "LED0".
  */
 import { existsSync, readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { repoFile } from "../repo-files.js";
+import { basename, join } from "node:path";
+import { BOARDS_DIR } from "../../../compiler/src/paths.js";
 
 export type PinCap = "in" | "out" | "pullup" | "pulldown" | "irq";
 const PIN_CAPS: readonly string[] = ["in", "out", "pullup", "pulldown", "irq"];
@@ -129,7 +129,7 @@ export function parseBoard(json: unknown, source: string): BoardDef {
 /** Loads a board by name (boards/NAME.json in the checkout) or by path to a JSON file. */
 export function loadBoard(nameOrPath: string): BoardDef {
   const isPath = nameOrPath.endsWith(".json") || nameOrPath.includes("/");
-  const file = isPath ? nameOrPath : repoFile("boards", `${nameOrPath}.json`);
+  const file = isPath ? nameOrPath : join(BOARDS_DIR, `${nameOrPath}.json`);
   if (!existsSync(file)) {
     throw new BoardError(isPath ? `board file ${nameOrPath} does not exist` : `unknown board '${nameOrPath}' (no boards/${nameOrPath}.json)`);
   }

@@ -3,7 +3,6 @@
  * on it, its message broker and random source. Several boards can share one Simulation (one
  * virtual clock); each is what a device would be — apps on different boards share nothing.
  */
-import { topicMatches } from "../app/app-hal.js";
 import { type AppManifest, AppLoadError, checkModule, compile, deriveManifest } from "../app/manifest.js";
 import { MeteringError, instrumentForFuel } from "../app/metering.js";
 import { SimApp } from "../app/sim-app.js";
@@ -15,6 +14,7 @@ import { SeededRandom, hashString } from "../random.js";
 import type { Simulation } from "../simulation.js";
 import type { BoardDef } from "./board-def.js";
 import { BoardPin } from "./pin.js";
+import { topicMatches } from "./topics.js";
 
 /** Messages published but not yet delivered to every subscriber (the runtime's MSG_SLOTS). */
 const MESSAGES_IN_FLIGHT = 16;
