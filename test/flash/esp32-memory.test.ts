@@ -168,6 +168,23 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
     );
   });
 
+  it("on a board without auto-reset, the advice in the no-answer message works: BOOT + EN, then flash again", async () => {
+    const chip = new SimulatedEsp32();
+    const attempt = async (): Promise<unknown> =>
+      flashEsp32({ line: new MemoryLink(chip, { autoReset: false }), files: [app], baud: 921600, connectAttempts: 2, board: "esp32-devkitc", log: () => {} }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    const first = await attempt();
+    expect((first as Error).message).toMatch(/^no answer from the ESP32 ROM loader on memory:\/\/esp32 after 2 reset-and-sync attempts: .*hold BOOT \(GPIO0\), press EN\/RESET, release BOOT/);
+    expect(chip.mode).toBe("booted");
+    chip.pressReset(true);
+    expect(await attempt()).toBeUndefined();
+    expect(flashHolds(chip, app)).toBe(true);
+    // Nothing can reset it afterwards either: the stub keeps running until EN is pressed.
+    expect(chip.mode).toBe("stub");
+  });
+
   it("detects a raw block corrupted in transit through the final MD5 check", async () => {
     const run = await flashInMemory([app], { compress: false, link: { tamper: swapInFrame(Command.FLASH_DATA, 2, 400) } });
     expect(run.error).toBeInstanceOf(CliError);

@@ -18,6 +18,9 @@ export interface MemoryLinkOptions {
   /** Sees every chunk the host writes (one SLIP frame per write with esptool) and may alter it:
    * the place to model corruption in transit. `index` counts the host's writes from 0. */
   tamper?: (bytes: Uint8Array, index: number) => Uint8Array;
+  /** false: a board without the auto-reset transistors (or a bridge with DTR/RTS unwired): the
+   * modem lines reach nothing, so only the BOOT and EN buttons change the chip's mode. */
+  autoReset?: boolean;
 }
 
 /**
@@ -49,13 +52,13 @@ export class MemoryLink implements HostSerialLine {
     this.isOpen = true;
     this.hostBaud = baudRate;
     // Opening a tty asserts DTR and RTS; through the auto-reset circuit that changes nothing.
-    this.chip.setLines({ dtr: true, rts: true });
+    if (this.options.autoReset !== false) this.chip.setLines({ dtr: true, rts: true });
   }
 
   async close(): Promise<void> {
     if (!this.isOpen) return;
     this.isOpen = false;
-    this.chip.setLines({ dtr: false, rts: false });
+    if (this.options.autoReset !== false) this.chip.setLines({ dtr: false, rts: false });
   }
 
   /** The USB cable is pulled: nothing crosses any more and writes fail, as with a removed
@@ -81,6 +84,7 @@ export class MemoryLink implements HostSerialLine {
   async setSignals(lines: { dtr?: boolean; rts?: boolean }): Promise<void> {
     if (!this.isOpen) throw new Error(`${this.path} is not open`);
     if (this.unplugged) throw new Error(`${this.path}: Input/output error (device disconnected)`);
+    if (this.options.autoReset === false) return;
     this.chip.setLines(lines);
   }
 
