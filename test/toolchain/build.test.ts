@@ -200,6 +200,16 @@ describe("build errors", () => {
     expect(run.stderr).toContain("use random.uint32()");
   });
 
+  it("console.log, trace and Date.now point to the SDK's log and time", async () => {
+    const dir = writeApp("stdimports", { "app.ts": 'export function start(): void { console.log("hi"); trace("t"); const d = Date.now(); }\n' });
+    const run = await runLiquid("build", dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('unknown host function env.console.log imported by');
+    expect(run.stderr).toContain('(use log.debug/info/warn/error from "liquid")');
+    expect(run.stderr).toContain('unknown host function env.Date.now imported by');
+    expect(run.stderr).toContain('(use time.nowMs()/time.nowUs() from "liquid")');
+  });
+
   it("an app without start() is refused", async () => {
     const dir = writeApp("nostart", { "app.ts": "export function on_timer(t: i32): void {}\n" });
     const run = await runLiquid("build", dir);

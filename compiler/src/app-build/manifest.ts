@@ -28,6 +28,16 @@ function sig(params: readonly ValueType[], results: readonly ValueType[]): strin
   return `(${params.join(", ")}) -> ${results.length ? results.join(", ") : "nothing"}`;
 }
 
+/** What to use instead of the host functions AssemblyScript's standard library imports from "env". */
+function hintFor(key: string): string {
+  if (key === "env.abort") return " (build with `liquid build`, which routes abort to the device log)";
+  if (key === "env.seed") return ' (Math.random needs a host seed; use random.uint32() from "liquid")';
+  if (key === "env.trace" || key.startsWith("env.console.")) return ' (use log.debug/info/warn/error from "liquid")';
+  if (key === "env.Date.now" || key.startsWith("env.performance.")) return ' (use time.nowMs()/time.nowUs() from "liquid")';
+  if (key.startsWith("env.")) return " (an AssemblyScript runtime import; not available on Liquid devices)";
+  return "";
+}
+
 /**
  * Every import must be a HAL function with the HAL's signature. `origins` maps "module.name" to
  * the source file that declared it, for the message.
@@ -45,11 +55,7 @@ export function checkImports(spec: HalSpec, desc: ModuleDescription, origins: Ma
     }
     const fn = byName.get(key);
     if (!fn) {
-      let hint = "";
-      if (key === "env.abort") hint = " (build with `liquid build`, which routes abort to the device log)";
-      else if (key === "env.seed") hint = " (Math.random needs a host seed; use random.uint32() from \"liquid\")";
-      else if (imp.module === "env") hint = " (an AssemblyScript runtime import; not available on Liquid devices)";
-      errors.push(`unknown host function ${key} imported by ${file}: not in the HAL spec${hint}`);
+      errors.push(`unknown host function ${key} imported by ${file}: not in the HAL spec${hintFor(key)}`);
       continue;
     }
     const want = sig(fn.params.map((p) => p.type), fn.results);
