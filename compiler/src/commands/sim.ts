@@ -181,7 +181,7 @@ export const sim: Command = {
       if (flag(args, "stats")) {
         const realMs = performance.now() - startWall;
         const virtualMs = simulation.now - startVirtual;
-        const ratio = realMs > 0 ? virtualMs / realMs : Infinity;
+        const ratio = virtualMs / Math.max(realMs, 0.001); // guards a 0 ms reading on a coarse clock
         process.stderr.write(
           `liquid sim: ${virtualMs.toLocaleString("en-US")} ms virtual in ${realMs.toFixed(1)} ms real: ` +
             `${ratio.toLocaleString("en-US", { maximumFractionDigits: 1 })} virtual s per real s, ${simulation.eventsProcessed} events\n`,
