@@ -99,6 +99,8 @@ describe("the simulated ESP32 ROM loader", () => {
     // Jumping to an entry point nobody loaded crashes the CPU.
     await client.request(Command.MEM_END, words(0, 0x40090000));
     expect(client.text.join("")).toContain("Guru Meditation Error");
+    expect(client.link.chip.mode).toBe("halted");
+    expect(await client.request(Command.SYNC, SYNC_BODY)).toEqual([]);
   });
 
   it("garbles bytes when host and chip disagree on the baud rate", async () => {

@@ -15,9 +15,9 @@ import { SpiFlash } from "./spi-flash.js";
 
 /**
  * What the chip is doing: held in reset (EN low), in the mask ROM's serial download mode, running
- * the flasher stub the host uploaded, or booted from flash.
+ * the flasher stub the host uploaded, booted from flash, or halted after a crash (until reset).
  */
-export type ChipMode = "reset" | "download" | "stub" | "booted";
+export type ChipMode = "reset" | "download" | "stub" | "booted" | "halted";
 
 export interface SimulatedEsp32Options {
   chip?: ChipProfile;
@@ -478,7 +478,7 @@ export class SimulatedEsp32 {
     const lands = this.ram.some((seg) => entry >= seg.address && entry < seg.address + seg.data.length);
     if (!lands) {
       // Jumping into RAM nobody loaded: the CPU fetches garbage.
-      this.modeValue = "reset";
+      this.modeValue = "halted";
       this.print(`Guru Meditation Error: Core  0 panic'ed (IllegalInstruction). Exception was unhandled.\r\n`);
       this.events.push(`crashed: entry 0x${entry.toString(16)} is not in loaded RAM`);
       return;
