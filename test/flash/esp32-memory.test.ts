@@ -266,8 +266,11 @@ describe("liquid flash (the command) to the in-memory simulated ESP32", () => {
       expect(chip.mode).toBe("booted");
       expect([...chip.flash.read(0x200000, 4)]).toEqual([1, 2, 3, 4]);
       // ...and is gone after --erase-all.
-      const erased = await runLiquid(["flash", "--port", "memory://esp32", "--erase-all", imagePath]);
+      const erased = await runLiquid(["flash", "--port", "memory://esp32", "--erase-all", "--verbose", imagePath]);
       expect(erased.code).toBe(0);
+      // --verbose adds esptool-js's own lines.
+      expect(erased.stdout).toContain("  esptool: Stub running...");
+      expect(run.stdout).not.toContain("esptool:");
       expect(erased.stdout).toContain("Erasing the whole 4MB flash (apps and data stored on the board too)...");
       expect([...chip.flash.read(0x200000, 4)]).toEqual([0xff, 0xff, 0xff, 0xff]);
       expect(flashHolds(chip, app)).toBe(true);
