@@ -69,7 +69,7 @@ describe.skipIf(!runnable)(title, () => {
     const { dir } = await buildArmPort("qemu", ["liquid-qemu"]);
     kernel = armImage(dir, "liquid-qemu");
     tmp = mkdtempSync(join(tmpdir(), "lq-qemu-"));
-    for (const name of ["blinky", "thermometer"]) {
+    for (const name of ["blinky", "thermometer", "button"]) {
       const r = await buildApp(join(ROOT, "examples", name), { out: join(tmp, `${name}.wasm`) });
       if (!r.ok) throw new Error(`building ${name} failed: ${r.errors.join("; ")}`);
       apps[name] = { wasm: new Uint8Array(readFileSync(r.wasmPath!)), manifest: JSON.parse(readFileSync(r.manifestPath!, "utf8")) };
@@ -96,7 +96,7 @@ describe.skipIf(!runnable)(title, () => {
     const info = await client.info();
     console.log(`qemu mps2-an386: protocol answered ${Date.now() - t0} ms after QEMU started (incl. QEMU start-up)`);
     expect(info).toMatchObject({ board: "qemu-mps2-an386", arch: "armv7e-m", memory: { ram: 262144 } });
-    expect(info.pins.map((p) => p.name)).toEqual(["LED0", "LED1", "LED2", "LED3", "LED4", "LED5", "LED6", "LED7", "LED8", "LED9"]);
+    expect(info.pins.map((p) => p.name)).toEqual(["LED0", "LED1", "LED2", "LED3", "LED4", "LED5", "LED6", "LED7", "LED8", "LED9", "BUTTON0", "BUTTON1"]);
     expect(info.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }] }]);
     expect(info.store.total).toBe(520192);
     expect(qemu.console).toContain("I2C0: device at 0x48 is a tmp105");
@@ -146,6 +146,29 @@ describe.skipIf(!runnable)(title, () => {
     await qemu.setTemperature(-5000);
     await qemu.waitFor(said("-5.00 C"), () => `no -5.00 C log; events: ${JSON.stringify(events)}`);
     await qemu.waitFor(() => (qemu.deviceEdges("LED2").length === 2 ? true : null), () => "LED2 never went off");
+  });
+
+  it("button: presses of the virtual BUTTON0 toggle LED1, a bounce shorter than the debounce does not", async () => {
+    const { qemu, client } = await boot();
+    await client.put("button", apps.button!.wasm, apps.button!.manifest, { start: true });
+    await qemu.waitFor(() => (/app 'button' running/.test(qemu.console) ? true : null), () => "button did not start");
+    const led1 = () => qemu.deviceEdges("LED1").map((e) => e.value);
+    await qemu.setButton("BUTTON0", 0); // press: the line goes low
+    await qemu.waitFor(() => (led1().length === 1 ? true : null), () => `LED1 after a press: ${led1()}`);
+    await qemu.setButton("BUTTON0", 1);
+    // A bounce: low and back high within one console write, far below the 30 ms debounce.
+    const from = qemu.console.length;
+    qemu.consoleInput("set BUTTON0 0\nset BUTTON0 1\n");
+    await qemu.waitFor(() => ((qemu.console.slice(from).match(/control ok: BUTTON0/g) ?? []).length === 2 ? true : null), () => "bounce not acknowledged");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(led1()).toEqual([1]);
+    await qemu.setButton("BUTTON0", 0);
+    await qemu.waitFor(() => (led1().length === 2 ? true : null), () => `LED1 after the second press: ${led1()}`);
+    expect(led1()).toEqual([1, 0]);
+    // A button the board does not have is refused on the console, and changes nothing.
+    qemu.consoleInput("set BUTTON7 0\n");
+    await qemu.waitConsole(/control error: unknown command 'set BUTTON7 0' \(set BUTTON0\|BUTTON1 0\|1\)/);
+    expect(led1()).toEqual([1, 0]);
   });
 
   it("a runaway app is stopped by its budget and never stops blinky's LED", async () => {

@@ -130,7 +130,8 @@ export class Qemu {
     if (options.append) args.push("-append", options.append);
     if (options.tmp105) args.push("-device", "tmp105,bus=i2c,address=0x48,id=temp0");
     if (options.qmp) args.push("-qmp", `tcp:127.0.0.1:${qmpPort},server=on,wait=off`);
-    const child = spawn("qemu-system-arm", args, { cwd: options.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // stdin is UART1's input: the firmware reads "set BUTTON0 0|1" there (virtual buttons).
+    const child = spawn("qemu-system-arm", args, { cwd: options.cwd ?? ROOT, stdio: ["pipe", "pipe", "pipe"] });
     const qemu = new Qemu(child);
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (text: string) => (qemu.console += text));
@@ -220,6 +221,19 @@ export class Qemu {
 
   send(text: string): void {
     this.socket.write(text);
+  }
+
+  /** Writes raw text to the console UART's input (UART1 RX). */
+  consoleInput(text: string): void {
+    this.process.stdin!.write(text);
+  }
+
+  /** Sets a virtual button's line level through the console UART and waits for the ack. */
+  async setButton(name: string, level: 0 | 1): Promise<void> {
+    const from = this.console.length;
+    this.process.stdin!.write(`set ${name} ${level}\n`);
+    const ack = `control ok: ${name} ${level}`;
+    await this.waitFor(() => (this.console.slice(from).includes(ack) ? true : null), () => `no "${ack}" on the console:\n${this.console.slice(from)}`, 5000);
   }
 
   /** Waits until `pattern` appears in the UART0 text after `from`, returns the match. */

@@ -39,9 +39,9 @@ describe("boards", () => {
     expect(b.memory).toMatchObject({ flash: 1048576, ram: 262144 });
   });
 
-  it("qemu-mps2-an386 has the FPGAIO and SCC LEDs, I2C0 with a TMP105 and UART0", () => {
+  it("qemu-mps2-an386 has the FPGAIO and SCC LEDs, two virtual buttons, I2C0 with a TMP105 and UART0", () => {
     const b = loadBoard("qemu-mps2-an386");
-    expect(b.pins.map((p) => p.name)).toEqual(["LED0", "LED1", "LED2", "LED3", "LED4", "LED5", "LED6", "LED7", "LED8", "LED9"]);
+    expect(b.pins.map((p) => p.name)).toEqual(["LED0", "LED1", "LED2", "LED3", "LED4", "LED5", "LED6", "LED7", "LED8", "LED9", "BUTTON0", "BUTTON1"]);
     expect(b.buses[0]!.devices).toEqual([{ driver: "tmp105", addr: 72, initial: { temperature: 23.5 } }]);
     expect(b.transport).toMatchObject({ kind: "uart", device: "UART0" });
   });

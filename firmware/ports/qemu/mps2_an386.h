@@ -29,6 +29,7 @@
 #define CMSDK_UART_INT_RX 0x2u
 /* External interrupt numbers: UART0 RX is IRQ 0 (TX is IRQ 1), UART1 RX is IRQ 2. */
 #define MPS2_IRQ_UART0_RX 0u
+#define MPS2_IRQ_UART1_RX 2u
 
 /* ---- CMSDK APB watchdog: counts WDOGCLK (25 MHz) down; at 0 it raises NMI and reloads,
  * and if that interrupt is still pending at the next 0 it resets the system (RESEN). ---- */

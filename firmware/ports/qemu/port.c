@@ -5,10 +5,9 @@
  *   time       SysTick at 1 kHz plus the sub-millisecond count
  *   idle       WFI until the next tick, a received byte, or the deadline
  *   flash      store_flash.c: NOR emulation in SSRAM1, optionally mirrored to a host file
- *   gpio       LED0-LED1 on the FPGAIO register, LED2-LED9 on the SCC's CFG1 (outputs
- *              only: QEMU 7.2 models no input a host can drive on this board — its
- *              push-buttons read 0 and the CMSDK GPIO is unimplemented — so inputs are
- *              ENOTSUP and the button example cannot run here)
+ *   gpio       LED0-LED1 on the FPGAIO register, LED2-LED9 on the SCC's CFG1; BUTTON0-1
+ *              are virtual buttons set from the host over the console UART
+ *              (console_input.h: QEMU 7.2 models no drivable input on this board)
  *   i2c        bus 0 = the SBCon bit-banged controller with QEMU's TMP105
  *   watchdog   the CMSDK watchdog: 1 s without a kick reports on the console (NMI), the
  *              next second resets the board (runaway apps are stopped earlier by fuel)
@@ -19,6 +18,7 @@
 
 #include "board_init.h"
 #include "cmsdk_uart.h"
+#include "console_input.h"
 #include "cortex_m.h"
 #include "fpgaio_leds.h"
 #include "liquid_port.h"
@@ -33,9 +33,17 @@ extern const char lq_qemu_board_json[];
 
 static lq_boot_args boot_args;
 static volatile int pin_event;
+static volatile uint8_t notify_on[LQ_VBUTTON_COUNT];
+
+/* UART1 interrupt: a virtual button changed level. */
+static void vbutton_changed(uint32_t port_pin) {
+  if (notify_on[port_pin - LQ_VBUTTON_FIRST_PIN]) lq_runtime_pin_changed(port_pin);
+  pin_event = 1;
+}
 
 void lq_qemu_port_init(void) {
   lq_board_init(&boot_args);
+  lq_console_input_init(vbutton_changed);
   (void)lq_store_flash_init(boot_args.store);
   lq_watchdog_start();
 }
@@ -81,24 +89,37 @@ int lq_port_flash_program(uint32_t addr, const void *buf, uint32_t len) {
 }
 int lq_port_flash_erase(uint32_t block_addr) { return lq_store_flash_erase(block_addr); }
 
+static int is_vbutton(uint32_t pin) {
+  return pin >= LQ_VBUTTON_FIRST_PIN && pin < LQ_VBUTTON_FIRST_PIN + LQ_VBUTTON_COUNT;
+}
+
 int lq_port_gpio_configure(uint32_t pin, int mode) {
+  if (is_vbutton(pin)) {
+    /* Wired to ground with a pull-up on the "board": input modes only, no pull-down. */
+    return mode == LQ_PORT_PIN_INPUT || mode == LQ_PORT_PIN_INPUT_PULLUP ? LQ_PORT_OK : LQ_PORT_ENOTSUP;
+  }
   if (pin >= LQ_LED_COUNT) return LQ_PORT_EINVAL;
   return mode == LQ_PORT_PIN_OUTPUT ? LQ_PORT_OK : LQ_PORT_ENOTSUP;
 }
 
 int lq_port_gpio_write(uint32_t pin, int value) {
+  if (is_vbutton(pin)) return LQ_PORT_ENOTSUP;
   if (pin >= LQ_LED_COUNT) return LQ_PORT_EINVAL;
   lq_led_write(pin, value != 0);
   return LQ_PORT_OK;
 }
 
 int lq_port_gpio_read(uint32_t pin) {
+  if (is_vbutton(pin)) return lq_vbutton_level(pin - LQ_VBUTTON_FIRST_PIN);
   if (pin >= LQ_LED_COUNT) return LQ_PORT_EINVAL;
   return lq_led_read(pin);
 }
 
 int lq_port_gpio_notify(uint32_t pin, int enable) {
-  (void)enable;
+  if (is_vbutton(pin)) {
+    notify_on[pin - LQ_VBUTTON_FIRST_PIN] = (uint8_t)(enable != 0);
+    return LQ_PORT_OK;
+  }
   return pin >= LQ_LED_COUNT ? LQ_PORT_EINVAL : LQ_PORT_ENOTSUP;
 }
 

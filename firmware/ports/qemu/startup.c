@@ -20,6 +20,7 @@ void lq_reset_handler(void);
 void lq_fault_entry(void);
 void lq_systick_handler(void);
 void lq_uart0_rx_handler(void);
+void lq_uart1_rx_handler(void);
 
 static void unexpected_interrupt(void) {
   lq_fatal("unexpected interrupt");
@@ -43,7 +44,9 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 32])
     U,              /* PendSV */
     lq_systick_handler,
     lq_uart0_rx_handler, /* IRQ 0: UART0 RX */
-    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U,                   /* IRQ 1: UART0 TX */
+    lq_uart1_rx_handler, /* IRQ 2: UART1 RX (console input, virtual buttons) */
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
 };
 #undef U
 
