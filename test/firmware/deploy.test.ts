@@ -352,6 +352,39 @@ describe("posix device: deploy and run apps", () => {
     await expect(PosixDevice.start(join(tmp.dir, "broken.img"), [], board)).rejects.toThrow(/board file .*broken\.json is not valid JSON/);
   });
 
+  test("a boot that hangs in an app's start section is not repeated: the next boot skips autostart", async () => {
+    // (start 0) is an endless loop in the wasm start section, which the engine runs unmetered
+    const hang = Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x03, 0x02, 0x00, 0x00,
+      0x07, 0x09, 0x01, 0x05, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x01, 0x08, 0x01, 0x00,
+      0x0a, 0x0c, 0x02, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, 0x02, 0x00, 0x0b,
+    ]);
+    const flash = "hang.img";
+    const dev = await device(flash);
+    const c = await dev.client();
+    await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { autostart: true });
+    await c.put("hang", hang, bareManifest("hang"), { autostart: true });
+    await c.close();
+    await stopClean(dev);
+
+    const stuck = await PosixDevice.start(join(tmp.dir, flash), [], undefined, false);
+    devices.push(stuck);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stuck.lines).not.toContain("ready"); // hung in the start section
+    await stuck.kill(); // what a hardware watchdog would do
+
+    const next = await device(flash);
+    expect(next.lines.some((l) => /error -: the previous boot did not finish starting its apps: autostart skipped/.test(l))).toBe(true);
+    const c2 = await next.client();
+    expect((await c2.list()).map((a) => [a.name, a.state])).toEqual([["blinky", "stopped"], ["hang", "stopped"]]);
+    await c2.remove("hang");
+    await c2.close();
+    await stopClean(next);
+    const after = await device(flash); // the guard is cleared: autostart works again
+    await after.waitFor((l) => /^app \d+ blinky running$/.test(l));
+    await stopClean(after);
+  });
+
   test("bad installs and commands get clear errors and change nothing", async () => {
     const dev = await device("errors.img");
     const c = await dev.client();

@@ -30,7 +30,8 @@ export class PosixDevice {
     readonly flash: string,
   ) {}
 
-  static async start(flash: string, extraArgs: string[] = [], board = POSIX_BOARD): Promise<PosixDevice> {
+  /** Starts a device and waits until it is listening and (unless told not to) booted. */
+  static async start(flash: string, extraArgs: string[] = [], board = POSIX_BOARD, waitReady = true): Promise<PosixDevice> {
     const proc = spawn(DEVICE_BIN, ["--board", board, "--flash", flash, "--listen", "tcp:127.0.0.1:0", ...extraArgs], {
       env: { ...process.env, ASAN_OPTIONS: "detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1" },
     });
@@ -52,8 +53,16 @@ export class PosixDevice {
     });
     const first = await dev.waitFor((l) => l.startsWith("listening on "), 20_000);
     dev.url = first.slice("listening on ".length);
-    await dev.waitFor((l) => l === "ready", 20_000);
+    if (waitReady) await dev.waitFor((l) => l === "ready", 20_000);
     return dev;
+  }
+
+  /** Kills the process outright (a power cut, or a device that hangs). */
+  async kill(): Promise<void> {
+    if (this.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.proc.once("exit", () => resolve()));
+    this.proc.kill("SIGKILL");
+    await exited;
   }
 
   /** Resolves with the first line (from `from` on) that matches. */
@@ -99,7 +108,7 @@ export class PosixDevice {
 
   /** Stops the process (SIGTERM) and returns its exit code; sanitizer reports land in stderr. */
   async stop(): Promise<number | null> {
-    if (this.exitCode === null) {
+    if (this.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise<void>((resolve) => this.proc.once("exit", () => resolve()));
       this.proc.kill("SIGTERM");
       await exited;

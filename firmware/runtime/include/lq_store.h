@@ -48,6 +48,11 @@ const lq_store_entry *lq_store_at(int index);
 const lq_store_entry *lq_store_find(const char *name);
 
 int lq_store_remove(const char *name);
+
+/* Store-wide flags, committed atomically like everything else. */
+#define LQ_STORE_FLAG_STARTING 1u /* set while autostart runs: a boot that never finished it */
+uint32_t lq_store_flags(void);
+int lq_store_set_flags(uint32_t flags);
 int lq_store_set_autostart(const char *name, int on);
 
 /* Bytes given to the store, and bytes a new blob could still use (whole free blocks). */

@@ -18,6 +18,28 @@ void lq_runtime_pin_changed(uint32_t pin) {
   pin_event = 1;
 }
 
+/*
+ * Starts the autostart apps, guarded against boot loops: a module whose wasm start function
+ * never returns hangs inside instantiation (the engine runs it without fuel metering), and a
+ * watchdog reset would bring the device straight back into it. The store carries a flag while
+ * autostart runs; a boot that finds it still set skips autostart once and says so.
+ */
+static void autostart(void) {
+  int i, any = 0;
+  for (i = 0; i < lq_store_count(); i++) any |= (lq_store_at(i)->flags & LQ_STORE_AUTOSTART) != 0;
+  if (lq_store_flags() & LQ_STORE_FLAG_STARTING) {
+    lq_log(LQ_LOG_ERROR, NULL,
+           "the previous boot did not finish starting its apps: autostart skipped this time "
+           "(START them by hand, or REMOVE the culprit)");
+    lq_store_set_flags(lq_store_flags() & ~LQ_STORE_FLAG_STARTING);
+    return;
+  }
+  if (!any) return;
+  lq_store_set_flags(lq_store_flags() | LQ_STORE_FLAG_STARTING);
+  lq_apps_autostart();
+  lq_store_set_flags(lq_store_flags() & ~LQ_STORE_FLAG_STARTING);
+}
+
 int lq_runtime_init(void) {
   int rc;
   lq_log_reset();
@@ -36,7 +58,7 @@ int lq_runtime_init(void) {
          (unsigned long)lq_store_free(), (unsigned long)lq_store_total());
   lq_board_scan();
   lq_apps_init();
-  lq_apps_autostart();
+  autostart();
   lq_port_trace("ready");
   return 0;
 }

@@ -8,9 +8,9 @@
 
 #define DIR_MAGIC 0x5244514Cu /* "LQDR" */
 #define DIR_HEADER_SIZE 20u
-#define DIR_FORMAT 1u
+#define DIR_FORMAT 2u /* 2 added a flags word after the count; format 1 is still read */
 #define ENTRY_SIZE 80u
-#define DIR_MAX_PAYLOAD (8u + LQ_STORE_MAX_APPS * ENTRY_SIZE)
+#define DIR_MAX_PAYLOAD (12u + LQ_STORE_MAX_APPS * ENTRY_SIZE)
 #define MAX_BLOCKS 1024u
 
 typedef struct region {
@@ -27,6 +27,7 @@ static struct {
   int active; /* index of the region holding the newest record */
   uint32_t seq;
   int count;
+  uint32_t flags; /* store-wide flags (LQ_STORE_FLAG_*), committed with the directory */
   lq_store_entry dir[LQ_STORE_MAX_APPS];
   /* the upload in progress */
   int up_active;
@@ -99,12 +100,13 @@ static uint32_t blob_blocks(uint32_t len) {
 
 /* ---- directory records -------------------------------------------------------------------- */
 
-static uint32_t encode_dir(const lq_store_entry *dir, int count) {
+static uint32_t encode_dir(const lq_store_entry *dir, int count, uint32_t flags) {
   uint8_t *p = rec_buf + DIR_HEADER_SIZE;
   int i;
   put32(p, DIR_FORMAT);
   put32(p + 4, (uint32_t)count);
-  p += 8;
+  put32(p + 8, flags);
+  p += 12;
   for (i = 0; i < count; i++, p += ENTRY_SIZE) {
     memset(p, 0, ENTRY_SIZE);
     memcpy(p, dir[i].name, strlen(dir[i].name));
@@ -114,17 +116,22 @@ static uint32_t encode_dir(const lq_store_entry *dir, int count) {
     put32(p + 72, dir[i].manifest_len);
     put32(p + 76, dir[i].wasm_len);
   }
-  return 8u + (uint32_t)count * ENTRY_SIZE;
+  return 12u + (uint32_t)count * ENTRY_SIZE;
 }
 
 /* Parses a directory payload; rejects anything inconsistent with the geometry. */
-static int decode_dir(const uint8_t *p, uint32_t len, lq_store_entry *dir, int *count) {
-  uint32_t n, i;
-  if (len < 8 || get32(p) != DIR_FORMAT) return -1;
+static int decode_dir(const uint8_t *p, uint32_t len, lq_store_entry *dir, int *count,
+                      uint32_t *flags) {
+  uint32_t n, i, head, format;
+  if (len < 8) return -1;
+  format = get32(p);
+  if (format != 1 && format != 2) return -1;
+  head = format == 1 ? 8 : 12;
   n = get32(p + 4);
-  if (n > LQ_STORE_MAX_APPS || len != 8 + n * ENTRY_SIZE) return -1;
+  if (n > LQ_STORE_MAX_APPS || len != head + n * ENTRY_SIZE) return -1;
+  *flags = format == 1 ? 0 : get32(p + 8);
   for (i = 0; i < n; i++) {
-    const uint8_t *e = p + 8 + i * ENTRY_SIZE;
+    const uint8_t *e = p + head + i * ENTRY_SIZE;
     lq_store_entry *d = &dir[i];
     memcpy(d->name, e, 32);
     d->name[LQ_STORE_NAME_MAX] = 0;
@@ -165,9 +172,11 @@ static int scan_region(int r, uint32_t *best_seq, int *found) {
     if (lq_crc32(0, rec_buf, len) == crc && (!*found || seq > *best_seq)) {
       lq_store_entry tmp[LQ_STORE_MAX_APPS];
       int n;
-      if (decode_dir(rec_buf, len, tmp, &n) == 0) {
+      uint32_t flags;
+      if (decode_dir(rec_buf, len, tmp, &n, &flags) == 0) {
         memcpy(S.dir, tmp, sizeof tmp);
         S.count = n;
+        S.flags = flags;
         S.seq = seq;
         S.active = r;
         *best_seq = seq;
@@ -181,8 +190,8 @@ static int scan_region(int r, uint32_t *best_seq, int *found) {
 }
 
 /* Writes `dir` as the next directory record: appended, or after rotating to the other region. */
-static int commit_dir(const lq_store_entry *dir, int count) {
-  uint32_t len = encode_dir(dir, count), total = DIR_HEADER_SIZE + len;
+static int commit_dir_flags(const lq_store_entry *dir, int count, uint32_t flags) {
+  uint32_t len = encode_dir(dir, count, flags), total = DIR_HEADER_SIZE + len;
   region *g = &S.meta[S.active];
   uint32_t seq = S.seq + 1;
   int ok;
@@ -214,8 +223,21 @@ static int commit_dir(const lq_store_entry *dir, int count) {
   g->append += align_up(total, S.geo.page_size);
   if (dir != S.dir) memmove(S.dir, dir, sizeof(lq_store_entry) * (size_t)count);
   S.count = count;
+  S.flags = flags;
   S.seq = seq;
   return LQ_STORE_OK;
+}
+
+static int commit_dir(const lq_store_entry *dir, int count) {
+  return commit_dir_flags(dir, count, S.flags);
+}
+
+uint32_t lq_store_flags(void) { return S.mounted ? S.flags : 0; }
+
+int lq_store_set_flags(uint32_t flags) {
+  if (!S.mounted) return fail(LQ_STORE_ENOTMOUNTED, "store not mounted");
+  if (flags == S.flags) return LQ_STORE_OK;
+  return commit_dir_flags(S.dir, S.count, flags);
 }
 
 int lq_store_mount(void) {
