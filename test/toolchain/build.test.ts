@@ -53,7 +53,7 @@ function writeApp(dir: string, files: Record<string, string>): string {
 const built: Record<string, Built> = {};
 
 beforeAll(async () => {
-  for (const name of ["blinky", "button", "thermometer"]) built[name] = await buildExample(name);
+  for (const name of ["blinky", "button", "thermometer", "counter"]) built[name] = await buildExample(name);
 });
 
 describe("the examples", () => {
@@ -153,6 +153,28 @@ describe("the examples", () => {
     host.i2cRegisters.delete(0x48); // sensor gone: NACK
     app.call("on_timer", 0);
     expect(host.logs.at(-1)).toEqual({ level: 2, msg: "tmp105 at 0x48 did not answer (error -2)" });
+  });
+});
+
+describe("state lives in memory and exported globals", () => {
+  it("copying them into a fresh instance continues the counter where it was (what a migration does)", async () => {
+    const hostA = new RecordingHost();
+    const a = await instantiate(built.counter!.wasm, hostA);
+    a.call("start");
+    for (let i = 0; i < 5; i++) a.call("on_timer", 0);
+    expect(hostA.logs.at(-1)!.msg).toBe("count 5");
+
+    const hostB = new RecordingHost();
+    const b = await instantiate(built.counter!.wasm, hostB);
+    // no start(): a restored app is not started again
+    new Uint8Array((b.exports.memory as WebAssembly.Memory).buffer).set(new Uint8Array((a.exports.memory as WebAssembly.Memory).buffer));
+    for (const [name, value] of Object.entries(a.exports)) {
+      if (value instanceof WebAssembly.Global) (b.exports[name] as WebAssembly.Global).value = value.value;
+    }
+    hostB.levels.set(0, hostA.levels.get(0)!);
+    b.call("on_timer", 0);
+    expect(hostB.logs).toEqual([{ level: 1, msg: "count 6" }]);
+    expect(hostB.calls).toEqual([{ fn: "gpio_write", args: [0, 0] }]);
   });
 });
 
