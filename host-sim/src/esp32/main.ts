@@ -15,9 +15,24 @@ import { startPtyEsp32 } from "./pty-link.js";
 import { SimulatedEsp32 } from "./simulated-esp32.js";
 import { SpiFlash } from "./spi-flash.js";
 
+const USAGE = "usage: node dist/host-sim/src/esp32/main.js [--dir DIR] [--chip esp32|esp32-s3|esp8266|unknown] [--flash FILE]";
+const options = new Map<string, string>();
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const name = argv[i]!.replace(/^--/, "");
+  if (argv[i] === "--help" || argv[i] === "-h") {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (!argv[i]!.startsWith("--") || !["dir", "chip", "flash"].includes(name) || i + 1 >= argv.length) {
+    console.error(`${argv[i]}: unknown option or missing value\n${USAGE}`);
+    process.exit(2);
+  }
+  options.set(name, argv[++i]!);
+}
+
 function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+  return options.get(name);
 }
 
 const chipName = option("chip") ?? "esp32";
