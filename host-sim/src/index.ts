@@ -10,4 +10,4 @@ export { type AppManifest, AppLoadError, parseManifest, readManifestBeside, appN
 export type { SimEvent, SimEventListener, AppState } from "./events.js";
 export { parseDuration } from "./duration.js";
 export { formatEventJson, formatEventHuman } from "./format.js";
-export { type ScenarioEntry, loadScenario, parseScenario, parseSetting } from "./scenario.js";
+export { type ScenarioEntry, ScenarioError, loadScenario, parseScenario, parseSetting } from "./scenario.js";

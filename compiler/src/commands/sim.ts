@@ -16,8 +16,8 @@ import {
   parseDuration,
   parseSetting,
   readManifestBeside,
+  ScenarioError,
 } from "../../../host-sim/src/index.js";
-import { ScenarioError } from "../../../host-sim/src/scenario.js";
 
 const DEFAULT_BOARD = "sim-devkit";
 const DEFAULT_LIMIT_MS = 10_000;
