@@ -119,6 +119,16 @@ describe("liquid device commands against a simulated device", () => {
     await liquid("rm", "blinky");
   });
 
+  it("says when the deployed app traps at start, and ps shows the trap", async () => {
+    cpSync(join(ROOT, "test", "protocol", "fixtures", "trapper"), join(WORK, "trapper"), { recursive: true });
+    const r = await liquid("deploy", join(WORK, "trapper"), "--start");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^liquid deploy: deployed trapper, but it trapped when starting: .*unreachable/m);
+    const ps = await liquid("ps");
+    expect(ps.out).toMatch(/^NAME +VERSION +STATE +AUTOSTART +SIZE +SHA256 +ERROR\ntrapper +0\.1\.0 +trapped +no +\d+ B +[0-9a-f]{12} +.*unreachable.*\n$/);
+    await liquid("rm", "trapper");
+  });
+
   it("reboots the device with reset, and factory reset erases the store", async () => {
     await liquid("deploy", join(WORK, "blinky"), "--autostart", "--start");
     const reset = await liquid("reset");
