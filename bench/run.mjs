@@ -7,11 +7,13 @@
 // to wasm32 with clang-14 + wasm-ld-14 and natively with gcc -O2; some also have an
 // AssemblyScript twin in bench/workloads/as/ (asc -O3, rows named as-NAME) measured against
 // the same native C build. Each is timed:
-//   native     the gcc build (best of --repeat runs, clock around the call)
+//   native     the gcc build (best of --repeat runs)
 //   liquid-vm  the Release engine build in build/posix-release (best of --repeat runs; the
-//              call time that `liquid-vm --stats` reports, excluding load and instantiation)
+//              call's time from `liquid-vm --stats`, excluding load and instantiation)
 //   node       V8 in this Node process (best of --repeat calls after one warm-up call, so
 //              V8 has tiered up to its optimizing compiler)
+// Times are CPU time of the measuring process around the call only, not wall time: the
+// machine is shared, and CPU time does not grow while other jobs hold the cores.
 // All three must return the same checksum, or the run fails. Prints per-workload ratios and
 // their geometric mean.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -84,7 +86,7 @@ function buildAssemblyScript(name) {
 
 function timeNative(native, n) {
   const out = run(native, [String(n)]);
-  return { result: Number(/^result (-?\d+)$/m.exec(out)[1]), ms: Number(/^time_ms ([\d.]+)$/m.exec(out)[1]) };
+  return { result: Number(/^result (-?\d+)$/m.exec(out)[1]), ms: Number(/^cpu_ms ([\d.]+)$/m.exec(out)[1]) };
 }
 
 function timeEngine(wasm, n) {
@@ -92,7 +94,7 @@ function timeEngine(wasm, n) {
   const p = spawnSync(LIQUID_VM, [wasm, "--invoke", "run", `i32:${n}`, "--stats"], { encoding: "utf8" });
   if (p.status !== 0) throw new Error(`liquid-vm failed (${p.status}): ${p.stderr}`);
   const result = Number(/^i32:(-?\d+)$/m.exec(p.stdout)?.[1]);
-  const ms = Number(/call ([\d.]+) ms/.exec(p.stderr)?.[1]);
+  const ms = Number(/call cpu ([\d.]+) ms/.exec(p.stderr)?.[1]);
   return { result, ms };
 }
 
@@ -104,9 +106,10 @@ async function timeNode(wasm, n, repeat) {
   let best = Infinity;
   let result = 0;
   for (let i = 0; i < repeat; i++) {
-    const t0 = performance.now();
+    const c0 = process.cpuUsage();
     result = runFn(n);
-    best = Math.min(best, performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, (c.user + c.system) / 1000);
   }
   return { result, ms: best };
 }

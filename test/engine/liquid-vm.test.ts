@@ -147,6 +147,7 @@ describe("liquid-vm --invoke", () => {
     const r = runVm([arith, "--invoke", "add", "i32:1", "i32:2", "--stats"]);
     expect(r.stdout).toBe("i32:3\n");
     expect(r.stderr).toMatch(/stats: load [\d.]+ ms, instantiate [\d.]+ ms, call [\d.]+ ms/);
+    expect(r.stderr).toMatch(/stats: call cpu [\d.]+ ms/);
     const peak = Number(/stats: peak engine memory (\d+) bytes/.exec(r.stderr)?.[1]);
     // The module declares one 64 KiB page, so the engine must have held at least that.
     expect(peak).toBeGreaterThanOrEqual(65536);
