@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
 import { ROOT } from "../helpers/native-build.js";
 import { jsonEvents, runCli } from "./run-cli.js";
-import { FIXTURES } from "./support.js";
+import { FIXTURES, wat } from "./support.js";
 
 let dir: string;
 const wasm: Record<string, string> = {};
@@ -18,7 +18,8 @@ beforeAll(async () => {
     blinky: join(ROOT, "examples", "blinky"),
     button: join(ROOT, "examples", "button"),
     thermometer: join(ROOT, "examples", "thermometer"),
-    weather: join(FIXTURES, "weather.ts"), // a BME280 driver written from the datasheet
+    weather: join(ROOT, "examples", "weather"), // BME280 in normal mode; publishes its readings
+    forced: join(FIXTURES, "bme280-forced.ts"), // a BME280 driver using forced mode
   };
   for (const [name, source] of Object.entries(sources)) {
     const result = await buildApp(source, { out: join(dir, `${name}.wasm`) });
@@ -133,6 +134,32 @@ describe("liquid sim on the examples", () => {
     expect(pinEdges(events, "LED1")).toEqual([]);
   });
 
+  it("weather: reads the BME280 every 2 s and publishes what a subscriber on the board receives", async () => {
+    // A listener written directly against the HAL: logs every payload on weather/temperature.
+    const listener = join(dir, "listener.wasm");
+    writeFileSync(listener, wat(`(module
+      (import "msg" "subscribe" (func $subscribe (param i32 i32) (result i32)))
+      (import "msg" "read" (func $read (param i32 i32) (result i32)))
+      (import "log" "write" (func $log (param i32 i32 i32)))
+      (memory (export "memory") 1) (data (i32.const 0) "weather/temperature")
+      (func (export "start") (drop (call $subscribe (i32.const 0) (i32.const 19))))
+      (func (export "on_message") (param i32) (param $len i32)
+        (drop (call $read (i32.const 64) (i32.const 64)))
+        (call $log (i32.const 1) (i32.const 64) (local.get $len))))`));
+    const file = scenario("weather-changes", [
+      { t: 3000, set: "I2C0.bme280.temperature", value: -7.5 },
+      { t: 3000, set: "I2C0.bme280.pressure", value: 87654 },
+    ]);
+    const r = await runCli(["sim", listener, wasm.weather!, "--for", "4s", "--scenario", file, "--set", "I2C0.bme280.humidity=62.5"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n").filter((l) => l.includes("] "))).toEqual([
+      "  2000 ms  [weather] 21.00 C 1013.25 hPa 62.50 %RH",
+      "  2000 ms  [listener] 21.00",
+      "  4000 ms  [weather] -7.50 C 876.54 hPa 62.50 %RH",
+      "  4000 ms  [listener] -7.50",
+    ]);
+  });
+
   it("BME280: a datasheet driver reads back the temperature, pressure and humidity set", async () => {
     const file = scenario("weather", [
       { t: 1500, set: "I2C0.bme280.temperature", value: -7.5 },
@@ -140,17 +167,17 @@ describe("liquid sim on the examples", () => {
       { t: 2500, set: "I2C0.0x76.pressure", value: 87654 },
     ]);
     const r = await runCli([
-      "sim", wasm.weather!, "--for", "3s", "--scenario", file,
+      "sim", wasm.forced!, "--for", "3s", "--scenario", file,
       "--set", "I2C0.bme280.temperature=18.25", "--set", "I2C0.bme280.pressure=98765", "--set", "I2C0.bme280.humidity=62.5",
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split("\n").filter((l) => l.includes("[weather]"))).toEqual([
-      "  1000 ms  [weather] 18.25 C 98765 Pa 62.50 %RH",
-      "  2000 ms  [weather] -7.50 C 98765 Pa 95.50 %RH",
-      "  3000 ms  [weather] -7.50 C 87654 Pa 95.50 %RH",
+    expect(r.stdout.split("\n").filter((l) => l.includes("[bme280-forced]"))).toEqual([
+      "  1000 ms  [bme280-forced] 18.25 C 98765 Pa 62.50 %RH",
+      "  2000 ms  [bme280-forced] -7.50 C 98765 Pa 95.50 %RH",
+      "  3000 ms  [bme280-forced] -7.50 C 87654 Pa 95.50 %RH",
     ]);
     // Unchanged board values are those of boards/sim-devkit.json.
-    const plain = await runCli(["sim", wasm.weather!, "--for", "1s"]);
-    expect(plain.stdout).toContain("  1000 ms  [weather] 21.00 C 101325 Pa 45.00 %RH\n");
+    const plain = await runCli(["sim", wasm.forced!, "--for", "1s"]);
+    expect(plain.stdout).toContain("  1000 ms  [bme280-forced] 21.00 C 101325 Pa 45.00 %RH\n");
   });
 });
