@@ -381,6 +381,28 @@ describe("faults stay inside the faulty app", () => {
 });
 
 describe("loading", () => {
+  it("survives corrupted modules: each is refused with AppLoadError, traps, or runs", () => {
+    const base = BLINKY(100);
+    let seed = 2024;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const outcomes = { refused: 0, trapped: 0, ran: 0 };
+    for (let i = 0; i < 200; i++) {
+      const bytes = new Uint8Array(base);
+      for (let k = 0; k < 1 + Math.floor(next() * 3); k++) bytes[8 + Math.floor(next() * (bytes.length - 8))] = Math.floor(next() * 256);
+      const { sim, board } = simWithBoard({ budget: 10_000 });
+      try {
+        const app = board.install(bytes, undefined, { name: "mutant" });
+        sim.runFor(500);
+        outcomes[app.state === "trapped" ? "trapped" : "ran"]++;
+      } catch (err) {
+        expect(err, `mutant ${i}`).toBeInstanceOf(AppLoadError);
+        outcomes.refused++;
+      }
+    }
+    expect(outcomes.refused).toBeGreaterThan(0);
+    expect(outcomes.refused + outcomes.trapped + outcomes.ran).toBe(200);
+  });
+
   it("refuses imports that are not HAL functions", () => {
     const { board } = simWithBoard();
     const app = wat(`(module (import "env" "abort" (func (param i32 i32 i32 i32))) (memory (export "memory") 1) (func (export "start")))`);
