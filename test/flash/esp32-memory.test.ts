@@ -117,9 +117,12 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
     expect(run.progress.at(-1)).toMatch(
       new RegExp(`^Wrote ${formatBytes(app.data.length)} \\(${formatBytes(sent)} sent\\) to 0x10000 in [\\d.]+ s, [\\d.]+ KiB/s effective; MD5 verified$`),
     );
-    // The final EN pulse restarted the chip from flash (GPIO0 high).
+    // The final EN pulse restarted the chip from flash (GPIO0 high), and the flasher heard the
+    // ROM say so at 115200 baud: with only the app written, there is no bootloader to start.
     expect(run.chip.mode).toBe("booted");
     expect(run.chip.events.at(-1)).toBe("boot: from SPI flash");
+    expect(run.log).toContain("Boot: rst:0x1 (POWERON_RESET), boot:0x13 (SPI_FAST_FLASH_BOOT)");
+    expect(run.log.at(-1)).toMatch(/^warning: the ROM found no second-stage bootloader at 0x1000, so the firmware cannot start: flash the complete build/);
   });
 
   it("writes bootloader, partition table and app; after the reset the ROM loads the new bootloader", async () => {
@@ -128,6 +131,8 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
     const run = await flashInMemory([boot, parts, app]);
     expect(run.error).toBeUndefined();
     for (const f of [boot, parts, app]) expect(flashHolds(run.chip, f)).toBe(true);
+    expect(run.log.at(-1)).toBe("Boot: rst:0x1 (POWERON_RESET), boot:0x13 (SPI_FAST_FLASH_BOOT)");
+    expect(run.result!.bootLog).toContain("entry 0x40080404");
     const lastBoot = run.chip.console.at(-1)!;
     expect(lastBoot).toContain("boot:0x13 (SPI_FAST_FLASH_BOOT)");
     expect(lastBoot).toContain("load:0x3fff0030,len:");
@@ -170,8 +175,16 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
 
   it("on a board without auto-reset, the advice in the no-answer message works: BOOT + EN, then flash again", async () => {
     const chip = new SimulatedEsp32();
+    let lastLog = "";
     const attempt = async (): Promise<unknown> =>
-      flashEsp32({ line: new MemoryLink(chip, { autoReset: false }), files: [app], baud: 921600, connectAttempts: 2, board: "esp32-devkitc", log: () => {} }).then(
+      flashEsp32({
+        line: new MemoryLink(chip, { autoReset: false }),
+        files: [app],
+        baud: 921600,
+        connectAttempts: 2,
+        board: "esp32-devkitc",
+        log: (line) => (lastLog = line),
+      }).then(
         () => undefined,
         (err: unknown) => err,
       );
@@ -181,8 +194,10 @@ describe("liquid flash to a simulated ESP32 in memory (esptool-js end to end)", 
     chip.pressReset(true);
     expect(await attempt()).toBeUndefined();
     expect(flashHolds(chip, app)).toBe(true);
-    // Nothing can reset it afterwards either: the stub keeps running until EN is pressed.
+    // Nothing can reset it afterwards either: the stub keeps running until EN is pressed, and
+    // the flasher, hearing no boot lines, says so.
     expect(chip.mode).toBe("stub");
+    expect(lastLog).toBe("Pulsed EN/RESET, but the chip printed nothing: if the board has no auto-reset circuit, press EN/RESET to start the new firmware");
   });
 
   it("detects a raw block corrupted in transit through the final MD5 check", async () => {

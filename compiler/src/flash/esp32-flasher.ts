@@ -41,6 +41,8 @@ export interface Esp32FlashResult {
   flashSize: string;
   baud: number;
   files: Array<{ name: string; address: number; size: number; sent: number; seconds: number; md5: string }>;
+  /** What the chip printed right after the final reset (its ROM boot lines), if it was reset. */
+  bootLog?: string;
 }
 
 const ROM_BAUD = 115200;
@@ -220,18 +222,61 @@ export async function flashEsp32(req: Esp32FlashRequest): Promise<Esp32FlashResu
       );
       results.push({ name: file.name, address: file.address, size: file.data.length, sent, seconds, md5 });
     }
+    const baud = transport.baudrate;
+    let bootLog: string | undefined;
     if (req.resetAfter ?? true) {
       stage = "resetting the chip";
-      await loader.after("hard_reset");
-      if (req.line.hasModemLines?.() === false) req.log("Press EN/RESET on the board to start the new firmware (this port cannot reset it)");
-      else req.log("Reset the chip: the new firmware is starting");
+      if (req.line.hasModemLines?.() === false) {
+        await loader.after("hard_reset");
+        req.log("Press EN/RESET on the board to start the new firmware (this port cannot reset it)");
+      } else {
+        bootLog = await resetAndListen(loader, transport);
+        const explained = explainBoot(bootLog);
+        if (explained.length) {
+          req.log("Reset the chip: the new firmware is starting");
+          for (const line of explained) req.log(line);
+        } else {
+          req.log("Pulsed EN/RESET, but the chip printed nothing: if the board has no auto-reset circuit, press EN/RESET to start the new firmware");
+        }
+      }
     }
-    return { chip: chipName, description, mac, flashSize, baud: transport.baudrate, files: results };
+    return { chip: chipName, description, mac, flashSize, baud, files: results, bootLog };
   } catch (err) {
     throw explain(err, stage, req.line.path);
   } finally {
     await transport.disconnect().catch(() => {});
   }
+}
+
+/** How long to listen for the ROM's boot lines after the reset (it prints them within ~50 ms). */
+const BOOT_LISTEN_MS = 300;
+
+/**
+ * Pulses EN and listens to what the ROM prints while it starts from flash. The ROM talks at
+ * 115200 baud whatever speed the stub used, so the host switches back first.
+ */
+async function resetAndListen(loader: ESPLoader, transport: Transport): Promise<string> {
+  await transport.changeBaudrate(ROM_BAUD);
+  transport.flushInput();
+  await loader.after("hard_reset");
+  await new Promise((r) => setTimeout(r, BOOT_LISTEN_MS));
+  return Buffer.from(transport.peek()).toString("latin1");
+}
+
+/** Turns the ROM's boot lines into what the user should know. */
+export function explainBoot(log: string): string[] {
+  const lines: string[] = [];
+  const boot = /rst:(0x[0-9a-f]+ \([A-Z_]+\)),boot:(0x[0-9a-f]+ \([^)]*\))/.exec(log);
+  if (boot) lines.push(`Boot: rst:${boot[1]}, boot:${boot[2]}`);
+  if (/flash read err, 1000/.test(log)) {
+    lines.push(
+      "warning: the ROM found no second-stage bootloader at 0x1000, so the firmware cannot start: flash the complete build " +
+        "(ESP-IDF's flasher_args.json or the PlatformIO build folder: bootloader, partition table and app), not just the app",
+    );
+  } else if (/waiting for download/.test(log)) {
+    lines.push("warning: the chip restarted into download mode again: is GPIO0 (BOOT) held low, or DTR stuck asserted?");
+  }
+  return lines;
 }
 
 /** esptool-js writes files padded to a multiple of 4 bytes with 0xFF. */
