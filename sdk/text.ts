@@ -122,6 +122,36 @@ export class Text {
     return this;
   }
 
+  /**
+   * Reads a decimal number at the start of the line (after spaces) as fixed point with
+   * `decimals` digits: "45.6" with decimals 2 is 4560, "-0.05" is -5, "7" is 700. Extra digits
+   * are cut, not rounded; reading stops at the first other character; no digits gives 0.
+   */
+  parseFixed(decimals: i32): i32 {
+    let i: i32 = 0;
+    while (i < textLen && load<u8>(textBuf + i) == 0x20) i++;
+    let negative = false;
+    if (i < textLen && (load<u8>(textBuf + i) == 0x2d || load<u8>(textBuf + i) == 0x2b)) {
+      negative = load<u8>(textBuf + i) == 0x2d;
+      i++;
+    }
+    let value: i32 = 0;
+    let fraction: i32 = -1; // digits seen after the point, -1 before it
+    for (; i < textLen; i++) {
+      const c = <i32>load<u8>(textBuf + i);
+      if (c == 0x2e && fraction < 0) {
+        fraction = 0;
+        continue;
+      }
+      if (c < 0x30 || c > 0x39) break;
+      if (fraction >= decimals) continue;
+      value = value * 10 + (c - 0x30);
+      if (fraction >= 0) fraction++;
+    }
+    for (let f = fraction < 0 ? 0 : fraction; f < decimals; f++) value *= 10;
+    return negative ? -value : value;
+  }
+
   /** True when the line's bytes equal the UTF-8 encoding of `s`. */
   equals(s: string): bool {
     const n = encodeInto(s, dataBuf, DATA_CAP);

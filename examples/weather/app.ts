@@ -1,6 +1,7 @@
 // Weather: reads the BME280 at 0x76 on I2C0 every two seconds, converts its raw readings with
 // the datasheet's integer compensation formulas and the chip's own calibration words, logs
-// "21.00 C 1013.25 hPa 45.00 %RH" and publishes the same line on the topic "weather".
+// "21.00 C 1013.25 hPa 45.00 %RH" and publishes the same line on the topic "weather", and each
+// value alone on "weather/temperature" (C), "weather/pressure" (hPa) and "weather/humidity" (%RH).
 import { I2CBus, Text, Timer, log, msg } from "liquid";
 
 const ADDR: i32 = 0x76;
@@ -117,4 +118,7 @@ export function on_timer(timer: i32): void {
   const line = Text.begin().fixed(centiC, 2).str(" C ").fixed(pascal, 2).str(" hPa ").fixed(centiRH, 2).str(" %RH");
   log.info(line);
   msg.publish("weather", line);
+  msg.publish("weather/temperature", Text.begin().fixed(centiC, 2));
+  msg.publish("weather/pressure", Text.begin().fixed(pascal, 2));
+  msg.publish("weather/humidity", Text.begin().fixed(centiRH, 2));
 }

@@ -57,6 +57,15 @@ export function misc(): i32 {
   return has * 1000 + hasNot * 100 + <i32>r * 10 + t;
 }
 
+export function parse(which: i32): i32 {
+  if (which == 0) return Text.begin().str("45.6 %RH").parseFixed(2);
+  if (which == 1) return Text.begin().str("  -0.05").parseFixed(2);
+  if (which == 2) return Text.begin().str("7").parseFixed(2);
+  if (which == 3) return Text.begin().str("1013.256").parseFixed(2);
+  if (which == 4) return Text.begin().str("+12").parseFixed(0);
+  return Text.begin().str("n/a").parseFixed(2);
+}
+
 export function timerId(): i32 {
   return once.id;
 }
@@ -121,6 +130,10 @@ describe("SDK", () => {
 
   it("device.has, random.below and Text.equals", () => {
     expect(app.call("misc")).toBe(1000 + 0 + 10 * (4 % 3) + 1);
+  });
+
+  it("Text.parseFixed reads fixed-point numbers", () => {
+    expect([0, 1, 2, 3, 4, 5].map((i) => app.call("parse", i))).toEqual([4560, -5, 700, 101325, 12, 0]);
   });
 
   it("a one-shot timer is started with periodic = 0 and keeps its handle", () => {
