@@ -57,6 +57,48 @@ describe("a peer that never answers", () => {
   });
 });
 
+describe("a slow line", () => {
+  it("waits as long as the bytes take on the wire instead of resending", async () => {
+    const app = await fixtureApp("blinky", TMP);
+    const dev = await simDevice();
+    const bps = 2000; // ~19200 baud: the ~1 KiB upload takes about half a second each way
+    let sent = 0;
+    const inner = memoryConnector(dev.server);
+    const slow: Connector = async () => {
+      const t = await inner();
+      let busyUntil = 0;
+      return {
+        url: "serial:/dev/slow",
+        bytesPerSecond: bps,
+        get closed() {
+          return t.closed;
+        },
+        write(d) {
+          sent += d.length;
+          const copy = d.slice();
+          // The UART drains bytes in order, one after the other.
+          busyUntil = Math.max(busyUntil, Date.now()) + (copy.length / bps) * 1000;
+          setTimeout(() => !t.closed && t.write(copy), busyUntil - Date.now());
+        },
+        onData: (l) => t.onData(l),
+        onClose: (l) => t.onClose(l),
+        close: () => t.close(),
+      };
+    };
+    const client = await DeviceClient.open(slow, { timeoutMs: 100, retries: 0 });
+    try {
+      const before = sent;
+      await client.put("blinky", app.wasm, app.manifest);
+      // Every request went out once: no timeout fired while the bytes were on the line.
+      expect(sent - before).toBeLessThan(app.wasm.length + app.manifest.length + 200);
+      expect((await client.list()).map((a) => a.name)).toEqual(["blinky"]);
+    } finally {
+      await client.close();
+      await dev.stop();
+    }
+  });
+});
+
 describe("serial port listing", () => {
   it("reads USB ids, names and a board guess from sysfs, and skips phantom UARTs", () => {
     const sys = join(TMP, "sys");

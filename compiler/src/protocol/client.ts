@@ -404,6 +404,10 @@ export class DeviceClient {
   }
 
   private sendAndWait(frame: Uint8Array, command: number, seq: number): Promise<Frame | "closed" | "timeout"> {
+    // On a slow line the bytes themselves take time: the request, and an answer of up to a
+    // full frame, on top of the device's own time.
+    const bps = this.transport?.bytesPerSecond;
+    const wireMs = bps ? ((frame.length + MAX_PAYLOAD + 13) / bps) * 1000 : 0;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         // The answer may sit behind a truncated frame's claimed length: give up on that first.
@@ -411,7 +415,7 @@ export class DeviceClient {
         if (this.waiter?.seq !== seq) return;
         this.waiter = undefined;
         resolve("timeout");
-      }, this.timeoutMs);
+      }, this.timeoutMs + wireMs);
       this.waiter = {
         command,
         seq,

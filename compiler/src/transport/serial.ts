@@ -41,13 +41,17 @@ export function parseBaud(text: string): number {
 
 class SerialTransport implements Transport {
   closed = false;
+  /** 8N1: ten bits on the wire per byte. */
+  readonly bytesPerSecond: number;
   private dataListener: (d: Uint8Array) => void = () => {};
   private closeListeners: ((e?: Error) => void)[] = [];
 
   constructor(
     readonly url: string,
     private readonly port: SerialPort,
+    baud: number,
   ) {
+    this.bytesPerSecond = baud / 10;
     port.on("data", (d: Buffer) => this.dataListener(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
     port.on("error", () => {});
     // A USB board that resets disappears: the port closes with an error, and the protocol
@@ -87,7 +91,7 @@ export async function openSerial(spec: string, defaults: SerialOptions = {}): Pr
   await new Promise<void>((resolve, reject) =>
     port.open((err) => (err ? reject(new TransportError(describeOpenError(parsed.path, err), errorCode(err))) : resolve())),
   );
-  const transport = new SerialTransport(parsed.path, port);
+  const transport = new SerialTransport(parsed.path, port, baud);
   const dtr = parsed.dtr ?? defaults.dtr;
   const rts = parsed.rts ?? defaults.rts;
   if (dtr !== undefined || rts !== undefined) {

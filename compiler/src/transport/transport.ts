@@ -7,6 +7,8 @@ export interface Transport {
   /** Where the stream goes, as the user would pass it to --port (e.g. tcp://127.0.0.1:7000). */
   readonly url: string;
   readonly closed: boolean;
+  /** Line speed when the link is slow enough to matter (a UART: baud / 10); undefined for fast links. */
+  readonly bytesPerSecond?: number;
   write(data: Uint8Array): void;
   /** Replaces the data listener (one consumer: the protocol client or server). */
   onData(listener: (data: Uint8Array) => void): void;
