@@ -51,7 +51,8 @@ function defaultPort(): string {
   let ports: string[] = [];
   try {
     ports = readdirSync("/dev")
-      .filter((n) => /^tty(USB|ACM)\d+$/.test(n))
+      // Linux USB-UART bridges and CDC-ACM; on macOS the call-out devices of the same.
+      .filter((n) => /^tty(USB|ACM)\d+$/.test(n) || /^cu\.(usbserial|SLAB_USBtoUART|wchusbserial|usbmodem)/.test(n))
       .map((n) => `/dev/${n}`);
   } catch {
     // no /dev (not Linux): fall through to the message
