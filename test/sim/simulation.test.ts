@@ -411,6 +411,18 @@ describe("loading", () => {
     );
   });
 
+  it("refuses a HAL import declared with the wrong signature", () => {
+    const { board } = simWithBoard();
+    const app = wat(`(module (import "gpio" "open" (func (param i32) (result i32))) (memory (export "memory") 1) (func (export "start")))`);
+    expect(() => board.install(app, undefined, { name: "sloppy" })).toThrow(
+      "app 'sloppy' imports gpio.open as (i32) -> i32, but the HAL declares (i32, i32) -> i32",
+    );
+    const log = wat(`(module (import "log" "write" (func (param i32 i32 i32) (result i32))) (memory (export "memory") 1) (func (export "start")))`);
+    expect(() => board.install(log, undefined, { name: "loud" })).toThrow(
+      "app 'loud' imports log.write as (i32, i32, i32) -> i32, but the HAL declares (i32, i32, i32) -> nothing",
+    );
+  });
+
   it("refuses a module whose manifest lacks a capability it imports, or does not match it", () => {
     const { board } = simWithBoard();
     const app = BLINKY(500);

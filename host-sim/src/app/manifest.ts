@@ -137,3 +137,15 @@ export function checkModule(module: WebAssembly.Module, wasm: Uint8Array, manife
     if (kind && kind !== "function") throw new AppLoadError(`${app} exports ${entry} as a ${kind}, not a function`);
   }
 }
+
+/** Each HAL import must have the HAL's wasm signature (V8 would only say "LinkError" later). */
+export function checkImportSignatures(name: string, imports: { module: string; name: string; params: string[]; results: string[] }[]): void {
+  const sig = (params: readonly string[], results: readonly string[]) => `(${params.join(", ")}) -> ${results.length ? results.join(", ") : "nothing"}`;
+  for (const imp of imports) {
+    const fn = HAL_BY_IMPORT.get(`${imp.module}.${imp.name}`);
+    if (!fn) continue; // checkModule already refused it
+    const want = sig(fn.params.map((p) => p.type), fn.results);
+    const got = sig(imp.params, imp.results);
+    if (want !== got) throw new AppLoadError(`app '${name}' imports ${imp.module}.${imp.name} as ${got}, but the HAL declares ${want}`);
+  }
+}

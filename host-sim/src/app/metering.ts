@@ -20,6 +20,8 @@ export class MeteringError extends Error {}
 
 export interface MeteredModule {
   wasm: Uint8Array;
+  /** The function imports of the original module with their wasm signatures. */
+  imports: { module: string; name: string; params: string[]; results: string[] }[];
   /** Linear memory size in 64 KiB pages at instantiation, and its declared maximum. */
   memory: { initialPages: number; maximumPages: number | undefined } | undefined;
 }
@@ -33,6 +35,7 @@ export function instrumentForFuel(wasm: Uint8Array): MeteredModule {
   }
   try {
     mod.setFeatures(binaryen.Features.All);
+    const imports = functionImports(mod);
     let memory: MeteredModule["memory"];
     if (mod.hasMemory()) {
       const info = mod.getMemoryInfo();
@@ -70,10 +73,30 @@ export function instrumentForFuel(wasm: Uint8Array): MeteredModule {
       binaryen.setOneCallerInlineMaxSize(saved[2]!);
     }
     if (!mod.validate()) throw new MeteringError("the metered module does not validate");
-    return { wasm: mod.emitBinary(), memory };
+    return { wasm: mod.emitBinary(), imports, memory };
   } finally {
     mod.dispose();
   }
+}
+
+const TYPE_NAMES = new Map<number, string>([
+  [binaryen.i32, "i32"],
+  [binaryen.i64, "i64"],
+  [binaryen.f32, "f32"],
+  [binaryen.f64, "f64"],
+]);
+
+function typeList(type: number): string[] {
+  return binaryen.expandType(type).map((t) => TYPE_NAMES.get(t) ?? "other");
+}
+
+function functionImports(mod: binaryen.Module): MeteredModule["imports"] {
+  const out: MeteredModule["imports"] = [];
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+    if (info.module && info.base) out.push({ module: info.module, name: info.base, params: typeList(info.params), results: typeList(info.results) });
+  }
+  return out;
 }
 
 /** Internal name of the import log-execution added (its module name varies by version). */

@@ -3,7 +3,7 @@
  * on it, its message broker and random source. Several boards can share one Simulation (one
  * virtual clock); each is what a device would be — apps on different boards share nothing.
  */
-import { type AppManifest, AppLoadError, checkModule, compile, deriveManifest } from "../app/manifest.js";
+import { type AppManifest, AppLoadError, checkImportSignatures, checkModule, compile, deriveManifest } from "../app/manifest.js";
 import { MeteringError, instrumentForFuel } from "../app/metering.js";
 import { SimApp } from "../app/sim-app.js";
 import type { SimEvent } from "../events.js";
@@ -71,6 +71,7 @@ export class SimBoard {
     let metered: WebAssembly.Module;
     try {
       const result = instrumentForFuel(wasm);
+      checkImportSignatures(name, result.imports);
       this.checkMemory(name, result.memory?.initialPages ?? 0);
       metered = new WebAssembly.Module(result.wasm as BufferSource);
     } catch (err) {
