@@ -185,6 +185,27 @@ describe("client and simulated device", () => {
   });
 });
 
+describe("a simulated device with a directory store", () => {
+  it("keeps its apps across a restart and starts the autostart ones at boot", async () => {
+    const dir = join(OUT, "store");
+    const first = await connected({ storeDir: dir });
+    await first.client.put("blinky", blinky.wasm, blinky.manifest, { start: true, autostart: true });
+    await first.client.put("quiet", blinky.wasm, blinky.manifest);
+    await first.client.close();
+    await first.dev.stop();
+
+    const second = await connected({ storeDir: dir });
+    const apps = await second.client.list();
+    expect(apps.map((a) => [a.name, a.state, a.autostart])).toEqual([
+      ["blinky", "running", true],
+      ["quiet", "stopped", false],
+    ]);
+    second.dev.simulation.runFor(500);
+    expect(gpio(second.dev.events, "LED0")).toEqual([[500, 1]]);
+    expect((await second.client.info()).store.free).toBeLessThan((await second.client.info()).store.total);
+  });
+});
+
 describe("resumable upload", () => {
   /** A connector whose first stream dies after `cutAfter` bytes written by the client. */
   function flaky(inner: Connector, cutAfter: number, writes: Frame[]): Connector {
