@@ -129,8 +129,13 @@ export class NodeSerialLine implements SerialLine {
     if (lines.rts !== undefined) this.rts = lines.rts;
     if (!this.modemLines) return;
     // serialport's set() fills unspecified lines with defaults, so always send both.
-    await new Promise<void>((resolve) =>
+    await new Promise<void>((resolve, reject) =>
       port.set({ dtr: this.dtr, rts: this.rts }, (err) => {
+        // Only "not a tty with modem lines" means that; anything else (EIO: unplugged) is real.
+        if (err && !/inappropriate ioctl|ENOTTY|invalid argument|EINVAL/i.test(err.message)) {
+          reject(err);
+          return;
+        }
         if (err) {
           this.modemLines = false;
           this.onNoModemLines(
