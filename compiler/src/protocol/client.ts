@@ -230,9 +230,11 @@ export class DeviceClient {
     });
     try {
       // Page through the backlog first: one LOGS answer holds only what fits in a frame.
-      for (const record of await this.allLogs(from)) queue.push({ kind: "log", record });
-      const last = queue.length ? (queue[queue.length - 1] as { record: LogRecord }).record.seq + 1 : from;
-      for (const record of await this.logs(last, true)) queue.push({ kind: "log", record });
+      const backlog = await this.allLogs(from);
+      const last = backlog.length ? backlog[backlog.length - 1]!.seq + 1 : from;
+      backlog.push(...(await this.logs(last, true)));
+      // Events that raced ahead of the answers go after them; duplicates are dropped by seq.
+      queue.unshift(...backlog.map((record): DeviceEvent => ({ kind: "log", record })));
       for (;;) {
         while (queue.length) {
           const event = queue.shift()!;
