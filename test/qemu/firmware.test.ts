@@ -167,7 +167,7 @@ describe.skipIf(!runnable)(title, () => {
     expect(led1()).toEqual([1, 0]);
     // A button the board does not have is refused on the console, and changes nothing.
     qemu.consoleInput("set BUTTON7 0\n");
-    await qemu.waitConsole(/control error: unknown command 'set BUTTON7 0' \(set BUTTON0\|BUTTON1 0\|1\)/);
+    await qemu.waitConsole(/control error: unknown command 'set BUTTON7 0' \(set BUTTON0\|BUTTON1 0\|1, stats\)/);
     expect(led1()).toEqual([1, 0]);
   });
 
@@ -207,6 +207,14 @@ describe.skipIf(!runnable)(title, () => {
     const states = Object.fromEntries((await client.list()).map((a) => [a.name, a.state]));
     expect(states).toEqual({ blinky: "running", thermometer: "running", blinky2: "stopped" });
     await qemu.waitFor(() => (qemu.deviceEdges("LED0").length >= 2 ? true : null), () => "blinky stopped blinking");
+    // The deepest stack use so far (the stack is painted at reset; its last 256 bytes are an
+    // MPU guard that would have faulted).
+    qemu.consoleInput("stats\n");
+    const stats = await qemu.waitConsole(/stats: stack (\d+) of (\d+) bytes used/);
+    console.log(`qemu stack high-water after two apps, uploads and I2C reads: ${stats[1]} of ${stats[2]} bytes`);
+    expect(Number(stats[2])).toBe(8192);
+    expect(Number(stats[1])).toBeGreaterThan(0);
+    expect(Number(stats[1])).toBeLessThan(8192 - 256);
   });
 
   it("with -append store=FILE the module store survives a QEMU restart", async () => {

@@ -81,10 +81,17 @@ describe.skipIf(!runnable)(title, () => {
     const qemu = await boot();
     qemu.send("fault\n");
     expect(await qemu.waitExit()).toBe(70);
-    expect(qemu.console).toMatch(/\*\*\* FAULT: HardFault\r?\n\s+pc=0x[0-9a-f]{8}/);
+    expect(qemu.console).toMatch(/\*\*\* FAULT: UsageFault\r?\n\s+pc=0x[0-9a-f]{8}/);
     // CFSR bit 16: UNDEFINSTR, the undefined instruction the command executed.
     const cfsr = /cfsr=0x([0-9a-f]{8})/.exec(qemu.console)!;
     expect(parseInt(cfsr[1], 16) & 0x10000).toBe(0x10000);
+  });
+
+  it("a stack overflow hits the MPU guard and is reported as such instead of corrupting RAM", async () => {
+    const qemu = await boot();
+    qemu.send("overflow\n");
+    expect(await qemu.waitExit()).toBe(70);
+    expect(qemu.console).toContain("stack overflow: the 8 KiB stack ran into its guard");
   });
 
   it("a firmware that stops kicking the watchdog is reported, then the board resets", async () => {
@@ -99,7 +106,7 @@ describe.skipIf(!runnable)(title, () => {
     const qemu = await boot({ semihosting: false });
     expect(qemu.uartText).toContain("semihosting off");
     qemu.send("fault\n");
-    await qemu.waitUart(/FAULT: HardFault[\s\S]*liquid qemu selftest\nsemihosting off\nstore ram\nready\n/);
+    await qemu.waitUart(/FAULT: UsageFault[\s\S]*liquid qemu selftest\nsemihosting off\nstore ram\nready\n/);
     expect(qemu.exitCode).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@
 
 #include "cmsdk_uart.h"
 #include "mps2_an386.h"
+#include "stack_guard.h"
 
 #define LINE_MAX 48u
 
@@ -27,7 +28,26 @@ void lq_console_input_init(lq_vbutton_hook hook) {
 
 int lq_vbutton_level(uint32_t index) { return index < LQ_VBUTTON_COUNT ? levels[index] : 1; }
 
+static void write_dec(uint32_t v) {
+  char text[11];
+  int i = 10;
+  text[i] = '\0';
+  do {
+    text[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  lq_console_write(&text[i]);
+}
+
 static void execute(void) {
+  if (line_len == 5 && memcmp(line, "stats", 5) == 0) {
+    lq_console_write("stats: stack ");
+    write_dec(lq_stack_used());
+    lq_console_write(" of ");
+    write_dec(lq_stack_size());
+    lq_console_write(" bytes used\n");
+    return;
+  }
   /* "set BUTTON<n> <0|1>" */
   static const char prefix[] = "set BUTTON";
   const uint32_t p = sizeof prefix - 1;
@@ -50,7 +70,7 @@ static void execute(void) {
   line[line_len] = '\0';
   lq_console_write("control error: unknown command '");
   lq_console_write(line);
-  lq_console_write("' (set BUTTON0|BUTTON1 0|1)\n");
+  lq_console_write("' (set BUTTON0|BUTTON1 0|1, stats)\n");
 }
 
 void lq_uart1_rx_handler(void) {

@@ -8,6 +8,7 @@
  * port reads on stdin:
  *     set BUTTON0 0      (press)        set BUTTON0 1      (release)
  * and the firmware answers "control ok: BUTTON0 0" (or "control error: ...") on the console.
+ * "stats" prints the deepest stack use since reset.
  */
 #ifndef LQ_CONSOLE_INPUT_H
 #define LQ_CONSOLE_INPUT_H

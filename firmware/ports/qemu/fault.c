@@ -19,12 +19,22 @@
 #include "cortex_m.h"
 #include "mps2_an386.h"
 #include "semihosting.h"
+#include "stack_guard.h"
+
+extern uint32_t __stack_bottom[];
 
 #define FAULT_EXIT_STATUS 70
 #define BKPT_SEMIHOSTING 0xBEABu
 #define DFSR_BKPT 0x2u
 
 void lq_fault_report(uint32_t *frame, uint32_t exc_return);
+
+/* Faults run on their own small stack: after a stack overflow into the MPU guard the main
+ * stack pointer is unusable, and touching it again would lock the core up. The stacked frame
+ * pointer is taken first; a semihosting BKPT returns through the normal path, so the switch
+ * only happens for real faults (lq_fault_report never returns then). */
+static uint32_t fault_stack[256] __attribute__((aligned(8)));
+uint32_t *const lq_fault_stack_top = fault_stack + 256;
 
 __attribute__((naked)) void lq_fault_entry(void) {
   __asm volatile(
@@ -33,7 +43,15 @@ __attribute__((naked)) void lq_fault_entry(void) {
       "mrseq r0, msp\n"
       "mrsne r0, psp\n"
       "mov r1, lr\n"
-      "b lq_fault_report\n");
+      "mov r2, sp\n"
+      "ldr r3, =lq_fault_stack_top\n"
+      "ldr r3, [r3]\n"
+      "mov sp, r3\n"
+      "push {r2, lr}\n"
+      "bl lq_fault_report\n"
+      "pop {r2, lr}\n"
+      "mov sp, r2\n"
+      "bx lr\n");
 }
 
 static void both(const char *text) {
@@ -98,6 +116,11 @@ void lq_fault_report(uint32_t *frame, uint32_t exc_return) {
   both_hex(" mmfar=", LQ_REG32(SCB_MMFAR));
   both_hex(" bfar=", LQ_REG32(SCB_BFAR));
   both_hex(" exc_return=", exc_return);
+  if (LQ_REG32(SCB_CFSR) & 0xFFu) { /* a MemManage cause: say whether it was the stack guard */
+    uint32_t mmfar = LQ_REG32(SCB_MMFAR);
+    if (mmfar - (uint32_t)(uintptr_t)__stack_bottom < LQ_STACK_GUARD_SIZE || (LQ_REG32(SCB_CFSR) & 0x10u))
+      both("\n  stack overflow: the 8 KiB stack ran into its guard");
+  }
   both("\n");
   stop();
 }

@@ -82,6 +82,11 @@
 #define SCB_MMFAR 0xE000ED34u
 #define SCB_BFAR 0xE000ED38u
 #define SCB_CPACR 0xE000ED88u
+#define MPU_CTRL 0xE000ED94u
+#define MPU_RNR 0xE000ED98u
+#define MPU_RBAR 0xE000ED9Cu
+#define MPU_RASR 0xE000EDA0u
+#define SCB_SHCSR_FAULTS_ENA (0x7u << 16) /* MemManage, BusFault, UsageFault handled as such */
 #define SCB_AIRCR_SYSRESETREQ 0x05FA0004u
 #define SCB_HFSR_DEBUGEVT 0x80000000u
 

@@ -9,6 +9,7 @@
  *   flash         -> "flash ok" after checking the store flash emulation's rules
  *   fault         -> executes an undefined instruction (tests the fault handler)
  *   hang          -> starts the watchdog and stops kicking it (tests the watchdog reset)
+ *   overflow      -> recurses until the stack hits its MPU guard (tests the guard)
  *   exit N        -> ends QEMU with status N (semihosting)
  */
 #include <stdint.h>
@@ -108,6 +109,16 @@ static const char *check_flash(void) {
   return NULL;
 }
 
+/* Each level keeps 64 bytes live, so the compiler cannot turn the recursion into a loop; the
+ * limit is volatile so it cannot prove the recursion endless either. */
+static volatile uint32_t recursion_limit = 0xFFFFFFFFu;
+static uint32_t recurse(uint32_t depth) {
+  volatile uint8_t frame[64];
+  if (depth >= recursion_limit) return 0;
+  frame[depth % 64] = (uint8_t)depth;
+  return recurse(depth + 1) + frame[depth % 64];
+}
+
 static void handle(const char *line) {
   const char *p = line;
   if (strcmp(line, "temp") == 0) cmd_temp();
@@ -136,6 +147,9 @@ static void handle(const char *line) {
     (void)lq_irq_save();
     for (;;) {
     }
+  } else if (strcmp(line, "overflow") == 0) {
+    reply("recursing\n");
+    (void)recurse(0);
   } else if (strcmp(line, "fault") == 0) {
     __asm volatile("udf #0");
   } else if (strncmp(line, "exit ", 5) == 0) {

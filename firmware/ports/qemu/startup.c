@@ -3,12 +3,14 @@
  *
  * The core fetches the initial stack pointer and the reset handler from the table at 0x0.
  * The reset handler enables the FPU before any C code may touch a VFP register, copies
- * .data from its load address, zeroes .bss, runs constructors and enters main().
+ * .data from its load address, zeroes .bss, paints the stack and arms its MPU guard
+ * (stack_guard.h), runs constructors and enters main().
  */
 #include <stdint.h>
 
 #include "cortex_m.h"
 #include "mps2_an386.h"
+#include "stack_guard.h"
 
 extern uint32_t __stack_top;
 extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end;
@@ -59,6 +61,8 @@ void lq_reset_handler(void) {
   uint32_t *src = &__data_load;
   for (uint32_t *dst = &__data_start; dst < &__data_end;) *dst++ = *src++;
   for (uint32_t *dst = &__bss_start; dst < &__bss_end;) *dst++ = 0;
+  lq_stack_paint();
+  lq_stack_guard_enable();
 
   for (void (**fn)(void) = __init_array_start; fn < __init_array_end; fn++) (*fn)();
 
