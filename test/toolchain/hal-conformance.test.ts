@@ -2,7 +2,8 @@
 // contract. This test runs the same app through both — in V8 with the glue, and in the real C
 // engine with the generated dispatch and small lq_hal_* implementations written for the test —
 // and requires identical observable results: values returned, bytes written into the app's
-// memory, i64 results, traps raised by an implementation, and the out-of-bounds messages.
+// memory, i64 results, traps raised by an implementation, and the out-of-bounds messages. The C
+// side runs under ASan/UBSan, so an out-of-range access or undefined behaviour in the dispatch fails.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -193,6 +194,10 @@ int main(int argc, char **argv) {
     else if (st == LQ_OK) printf("%s ok %" PRId32 "\n", argv[i], (int32_t)out[0].of.i32);
     else printf("%s trap %s\n", argv[i], err.message);
   }
+  lq_instance_free(instance);
+  lq_module_free(module);
+  for (i = 0; i < LQ_HAL_FUNCTION_COUNT; i++) lq_func_free(funcs[i]);
+  lq_engine_free(engine);
   return 0;
 }
 `;
@@ -252,7 +257,7 @@ describe("C dispatch and simulator glue agree", () => {
     const exe = join(cDir, "harness");
     execFileSync(
       "gcc",
-      ["-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-I", join(ROOT, "firmware/engine/include"), "-I", engineSrc, "-I", join(ROOT, "firmware/hal/generated"), ...sources, "-o", exe, "-lm"],
+      ["-std=c99", "-O0", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-Wall", "-Wextra", "-Werror", "-I", join(ROOT, "firmware/engine/include"), "-I", engineSrc, "-I", join(ROOT, "firmware/hal/generated"), ...sources, "-o", exe, "-lm"],
       { stdio: "pipe" },
     );
     const c = execFileSync(exe, [join(cDir, "app.wasm"), ...CALLS], { encoding: "utf8" }).trim().split("\n");
