@@ -30,6 +30,7 @@ lq_status lq_func_new_host(lq_engine *e, const char *params, const char *results
     f->own_type.nparams = a; f->own_type.nresults = b; f->own_type.types = types;
     f->own_type.params = letters; f->own_type.results = letters + np + 1;
     f->type = &f->own_type;
+    f->nparams = a; f->nresults = b;
     f->host = fn; f->user = user; f->engine = e;
     *out = f;
     return LQ_OK;
@@ -275,6 +276,8 @@ lq_status lq_instantiate(lq_module *m, lq_resolve_fn resolve, void *ru, lq_insta
         f->code = m->code + fd->code;
         f->nlocals = fd->nlocals;
         f->frame_slots = fd->frame_slots;
+        f->nparams = f->type->nparams;
+        f->nresults = f->type->nresults;
         in->funcs[m->nfunc_imports + i] = f;
     }
     for (uint32_t i = 0; i < nown_t; i++) {

@@ -119,6 +119,7 @@ struct lq_func {
     lq_instance *inst;     /* owner for wasm functions, NULL for host functions */
     const uint32_t *code;
     uint32_t nlocals, frame_slots;
+    uint32_t nparams, nresults;   /* copies of type->..., read on every call/return */
     lq_host_fn host;
     void *user;
     lq_engine *engine;

@@ -291,7 +291,7 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     }
     CASE(RETURN)
     do_return: {
-        uint32_t nr = fn->type->nresults;
+        uint32_t nr = fn->nresults;
         if (nr == 1) fp[0] = sp[-1];
         else if (nr) memmove(fp, sp - nr, nr * sizeof(uint64_t));
         sp = fp + nr;
@@ -320,13 +320,13 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
         goto do_call;
     }
     do_call: {
-        uint32_t np = callee->type->nparams;
+        uint32_t np = callee->nparams;
         if (callee->host) {
             lq_status st;
             inst->saved_depth = depth;   /* lets a host inspect nothing stale */
             st = call_host(cur, callee, sp - np, err);
             if (st != LQ_OK) { trap_msg = NULL; goto trap; }
-            sp = sp - np + callee->type->nresults;
+            sp = sp - np + callee->nresults;
             RELOAD_MEM();
             NEXT();
         }
@@ -334,8 +334,7 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
         if (UNLIKELY(depth >= max_frames || nfp + callee->frame_slots > stack_end)) TRAP("call stack exhausted");
         lqe_frame *f = &frames[depth++];
         f->ret_ip = ip; f->fp = fp; f->func = fn;
-        if (callee->nlocals) memset(sp, 0, callee->nlocals * sizeof(uint64_t));
-        sp += callee->nlocals;
+        for (uint32_t i = callee->nlocals; i; i--) *sp++ = 0;   /* usually a few: no memset call */
         fp = nfp;
         ip = callee->code;
         if (callee->inst != cur) { fn = callee; LOAD_CONTEXT(); } else fn = callee;

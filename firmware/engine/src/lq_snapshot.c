@@ -164,7 +164,7 @@ static int read_leb(const uint8_t **p, const uint8_t *end, uint64_t *v) {
 
 static lq_status decode_memory(lq_memory *mem, const uint8_t *p, const uint8_t *end, lq_error *err) {
     uint64_t at = 0;
-    memset(mem->data, 0, (size_t)mem->size);
+    if (mem->size) memset(mem->data, 0, (size_t)mem->size);
     while (p < end) {
         uint64_t tok;
         if (!read_leb(&p, end, &tok)) return lqe_fail(err, LQ_ERROR, "snapshot: bad memory encoding");
