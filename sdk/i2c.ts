@@ -57,7 +57,7 @@ export class I2CBus {
     return n < 0 ? n : (<i32>load<u8>(dataBuf + 1) << 8) | <i32>load<u8>(dataBuf + 2);
   }
 
-  /** Reads `count` consecutive registers starting at `reg` into `out`; returns the count or an error. */
+  /** Reads out.length consecutive registers starting at `reg` into `out`; returns the byte count or an error. */
   readRegs(addr: i32, reg: i32, out: Uint8Array): i32 {
     store<u8>(dataBuf, <u8>reg);
     return i2c_write_read(this.id, addr, dataBuf, 1, out.dataStart, out.length);
