@@ -10,6 +10,11 @@
 
 void lq_fault_report(uint32_t *frame, uint32_t exc_return);
 
+/* Faults run on their own stack: after an overflow into the MPU guard the main stack is
+ * unusable (see the QEMU port's fault.c). */
+static uint32_t fault_stack[256] __attribute__((aligned(8)));
+uint32_t *const lq_fault_stack_top = fault_stack + 256;
+
 __attribute__((naked)) void lq_fault_entry(void) {
   __asm volatile(
       "tst lr, #4\n"
@@ -17,6 +22,9 @@ __attribute__((naked)) void lq_fault_entry(void) {
       "mrseq r0, msp\n"
       "mrsne r0, psp\n"
       "mov r1, lr\n"
+      "ldr r3, =lq_fault_stack_top\n"
+      "ldr r3, [r3]\n"
+      "mov sp, r3\n"
       "b lq_fault_report\n");
 }
 

@@ -2,13 +2,14 @@
  * startup.c — vector table and reset handler of the Liquid firmware on the nRF52840.
  *
  * The reset handler enables the FPU (the engine's float ops use it), points VTOR at our own
- * table (it is not at 0x0 in the UF2 layout), copies .data, zeroes .bss, runs constructors
- * and calls main(). Clocks are started by main through clock.c.
+ * table (it is not at 0x0 in the UF2 layout), copies .data, zeroes .bss, paints the stack and
+ * arms its MPU guard (stack_guard.h), runs constructors and calls main(). Clocks are started by main through clock.c.
  */
 #include <stdint.h>
 
 #include "nrf52840.h"
 #include "nrf_port.h"
+#include "stack_guard.h"
 
 extern uint32_t __stack_top, __vectors_start;
 extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end;
@@ -56,6 +57,8 @@ void lq_reset_handler(void) {
   uint32_t *src = &__data_load;
   for (uint32_t *dst = &__data_start; dst < &__data_end;) *dst++ = *src++;
   for (uint32_t *dst = &__bss_start; dst < &__bss_end;) *dst++ = 0;
+  lq_stack_paint();
+  lq_stack_guard_enable();
   for (void (**fn)(void) = __init_array_start; fn < __init_array_end; fn++) (*fn)();
 
   (void)main();
