@@ -85,10 +85,14 @@ static int erased(uint32_t addr, uint32_t len) {
   return 1;
 }
 
+/* Long flash work (erasing a run, copying a blob) kicks the watchdog as it goes: a page erase
+ * takes tens of ms on real parts and a big store would outlast the watchdog. */
 static int erase_blocks(uint32_t first, uint32_t n) {
   uint32_t b;
-  for (b = first; b < first + n; b++)
+  for (b = first; b < first + n; b++) {
+    lq_port_watchdog_kick();
     if (lq_port_flash_erase(b * S.geo.block_size) != 0) return -1;
+  }
   return 0;
 }
 
@@ -273,8 +277,10 @@ int lq_store_mount(void) {
 int lq_store_format(void) {
   const lq_flash_geometry *geo = lq_port_flash_geometry();
   uint32_t b;
-  for (b = 0; b < geo->size / geo->block_size; b++)
+  for (b = 0; b < geo->size / geo->block_size; b++) {
+    lq_port_watchdog_kick();
     if (lq_port_flash_erase(b * geo->block_size) != 0) return io_fail();
+  }
   return lq_store_mount();
 }
 
