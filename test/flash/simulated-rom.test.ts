@@ -45,7 +45,12 @@ class RawClient {
   }
 }
 
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+/** Lets the in-memory link deliver: host -> chip and chip -> host are one setImmediate hop each,
+ * and hops run in order, so a few rounds of setImmediate (not a timer, which a loaded machine
+ * can fire first) are sure to see the answers. */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 6; i++) await new Promise<void>((r) => setImmediate(r));
+};
 
 function words(...values: number[]): Uint8Array {
   const out = new Uint8Array(values.length * 4);
