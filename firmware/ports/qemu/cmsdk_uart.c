@@ -6,6 +6,8 @@
  * bytes into a ring buffer so a long app slice does not stall the host. When the ring is
  * full the handler masks the RX interrupt instead of dropping bytes (backpressure), and the
  * reader unmasks it after making room.
+ * Transmit: QEMU keeps TXFULL set only while its chardev cannot take the byte (a host that
+ * stopped reading), so the protocol's writes stop there instead of stalling the firmware.
  */
 #include "cmsdk_uart.h"
 
@@ -77,6 +79,14 @@ static void put_byte(uint32_t base, uint8_t byte) {
 
 void lq_uart0_write(const uint8_t *buf, size_t len) {
   for (size_t i = 0; i < len; i++) put_byte(MPS2_UART0_BASE, buf[i]);
+}
+
+size_t lq_uart0_try_write(const uint8_t *buf, size_t len) {
+  size_t n = 0;
+  while (n < len && !(UART_REG(MPS2_UART0_BASE, CMSDK_UART_STATE) & CMSDK_UART_STATE_TXFULL)) {
+    UART_REG(MPS2_UART0_BASE, CMSDK_UART_DATA) = buf[n++];
+  }
+  return n;
 }
 
 void lq_console_write(const char *text) {

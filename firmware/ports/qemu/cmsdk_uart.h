@@ -15,6 +15,8 @@ size_t lq_uart0_pending(void);
 size_t lq_uart0_read(uint8_t *buf, size_t cap);
 /* Sends bytes on UART0 (blocking while the transmit holding register is full). */
 void lq_uart0_write(const uint8_t *buf, size_t len);
+/* Sends what the UART takes right now; returns how many bytes went out. */
+size_t lq_uart0_try_write(const uint8_t *buf, size_t len);
 /* Sends text on UART1, the debug console. Safe in fault context (polled). */
 void lq_console_write(const char *text);
 void lq_console_write_hex(uint32_t value);

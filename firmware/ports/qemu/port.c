@@ -1,7 +1,8 @@
 /*
  * port.c — liquid_port.h for QEMU's mps2-an386: the runtime's view of this board.
  *
- *   transport  UART0 (CMSDK, interrupt-driven ring buffer), a TCP socket on the host side
+ *   transport  UART0 (CMSDK, interrupt-driven receive ring, non-blocking send), a TCP socket
+ *              on the host side
  *   time       SysTick at 1 kHz plus the sub-millisecond count
  *   idle       WFI until the next tick, a received byte, or the deadline
  *   flash      store_flash.c: NOR emulation in SSRAM1, optionally mirrored to a host file
@@ -55,8 +56,9 @@ const char *lq_port_arch(void) { return "armv7e-m"; }
 int lq_port_transport_read(uint8_t *buf, size_t cap) { return (int)lq_uart0_read(buf, cap); }
 
 int lq_port_transport_write(const uint8_t *buf, size_t len) {
-  lq_uart0_write(buf, len);
-  return (int)len;
+  /* Never blocks: a host that stops reading must not stall the apps (or starve the watchdog);
+   * the runtime keeps the rest and retries. */
+  return (int)lq_uart0_try_write(buf, len);
 }
 
 uint64_t lq_port_time_us(void) { return lq_time_us(); }
