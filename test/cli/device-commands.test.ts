@@ -196,6 +196,22 @@ describe("finding the device", () => {
     expect(after.map((d) => d.port)).not.toContain(banner.url);
   });
 
+  it("takes console commands: a pressed button reaches the app on the emulated devkit", async () => {
+    const lines: string[] = [];
+    const devkit = await startEmulator({ board: "sim-devkit", port: 0 }, (l) => lines.push(l));
+    try {
+      cpSync(join(ROOT, "examples", "button"), join(WORK, "button"), { recursive: true, filter: (src) => !src.includes("/build") });
+      expect((await liquid("deploy", join(WORK, "button"), "--port", devkit.url, "--start")).code).toBe(0);
+      expect(devkit.control("press BUTTON0")).toBeUndefined();
+      await until(() => lines.some((l) => /LED1 on/.test(l)), "LED1 to go on after the press");
+      expect(devkit.control("release BUTTON0")).toBeUndefined();
+      expect(devkit.control("press LED7")).toMatch(/LED7/);
+      expect(devkit.control("jump")).toMatch(/^commands: press NAME, release NAME, set NAME VALUE \(settable: BUTTON0, BUTTON1, I2C0\.tmp105\.temperature/);
+    } finally {
+      await devkit.stop();
+    }
+  });
+
   it("rejects bad options with usage errors", async () => {
     expect((await liquid("logs", "--since", "x")).err).toMatch(/--since takes a log sequence number, got 'x'/);
     expect((await liquid("emulate", "--board", "vax")).err).toMatch(/unknown board 'vax' \(choose posix, qemu, sim-devkit\)/);

@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline";
 import { flag, opt, parseArgs, UsageError } from "../args.js";
 import { CliError, type Command } from "../command.js";
 import { LIQUID_ROOT } from "../paths.js";
@@ -22,6 +23,12 @@ export interface EmulateOptions {
 export interface RunningEmulator {
   url: string;
   board: Board;
+  /**
+   * A control line from the person at the console, e.g. `press BUTTON0` or
+   * `set I2C0.tmp105.temperature 30` on a simulated devkit (the posix device takes its own
+   * `set NAME 0|1` and `temp C`). Resolves with a reply to print, if any.
+   */
+  control(line: string): string | undefined;
   /** Resolves when the device ends (stop() called, or the process died). */
   done: Promise<number>;
   stop(): Promise<void>;
@@ -37,6 +44,7 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
   let url: string;
   let stopDevice: () => Promise<void>;
   let childPid: number | undefined;
+  let control: (line: string) => string | undefined = () => "this device takes no console commands";
   let ended: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (ended = resolve));
 
@@ -58,6 +66,27 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
       throw new CliError(err.message);
     });
     url = listener.url;
+    const board = sim.board;
+    control = (line) => {
+      const words = line.trim().split(/\s+/);
+      try {
+        if (words[0] === "press" || words[0] === "release") {
+          if (words.length !== 2) return `usage: ${words[0]} BUTTON`;
+          board.set(words[1]!, words[0] === "press" ? 1 : 0);
+          sim.pacer?.sync();
+          return undefined;
+        }
+        if (words[0] === "set" && words.length === 3 && words[2] !== "" && Number.isFinite(Number(words[2]))) {
+          board.set(words[1]!, Number(words[2]));
+          sim.pacer?.sync();
+          return undefined;
+        }
+        if (words[0] === "" && words.length === 1) return undefined;
+        return `commands: press NAME, release NAME, set NAME VALUE (settable: ${board.settableNames().join(", ")})`;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
     stopDevice = async () => {
       await listener.close();
       await sim.stop();
@@ -72,6 +101,11 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
     url = started.url;
     childPid = started.child.pid;
     const child = started.child;
+    control = (line) => {
+      if (!child.stdin) return "this device takes no console commands";
+      child.stdin.write(`${line}\n`);
+      return undefined;
+    };
     child.once("exit", (code, signal) => {
       unregisterDevice(url);
       ended(signal === "SIGTERM" || signal === "SIGINT" ? 0 : (code ?? 1));
@@ -99,6 +133,7 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
   return {
     url,
     board: options.board,
+    control: (line) => control(line),
     done,
     stop: async () => {
       if (stopped) return;
@@ -125,7 +160,11 @@ tcp://127.0.0.1:PORT, and other commands find it without --port while it runs.
                  survive a restart; default: an empty store every time
   --port N       TCP port to listen on (default: any free port)
   --quiet        do not print the device's LED/button events
-  --json         print {"url","board","pid"} as one JSON line instead of the banner`,
+  --json         print {"url","board","pid"} as one JSON line instead of the banner
+
+On a terminal, typed lines act on the device: 'press BUTTON0', 'release BUTTON0',
+'set I2C0.tmp105.temperature 30' (sim-devkit); 'set BUTTON0 0', 'temp 30' (posix: its own
+control commands, the line level of a pin).`,
   async run(argv) {
     const args = parseArgs(argv, [
       { name: "board", short: "b", value: true },
@@ -157,9 +196,16 @@ tcp://127.0.0.1:PORT, and other commands find it without --port while it runs.
     const stopOnSignal = () => void device.stop();
     process.once("SIGINT", stopOnSignal);
     process.once("SIGTERM", stopOnSignal);
+    // Console lines act on the device: press a button, change a sensor's temperature.
+    const console_ = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
+    console_?.on("line", (line) => {
+      const reply = device.control(line);
+      if (reply) console.error(reply);
+    });
     try {
       return await device.done;
     } finally {
+      console_?.close();
       process.removeListener("SIGINT", stopOnSignal);
       process.removeListener("SIGTERM", stopOnSignal);
     }
