@@ -15,6 +15,8 @@ import { reset } from "./reset.js";
 import { rm } from "./rm.js";
 import { start } from "./start.js";
 import { stop } from "./stop.js";
+import { publish } from "./publish.js";
+import { repo } from "./repo.js";
 
 // Every subcommand, in the order `liquid help` lists them. Add a command by adding its file
 // under compiler/src/commands/ and one line here.
@@ -35,4 +37,6 @@ export const commands: Command[] = [
   reset,
   devices,
   emulate,
+  repo,
+  publish,
 ];
