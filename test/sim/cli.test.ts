@@ -1,5 +1,6 @@
 // `liquid sim` with faulty apps and bad input: every problem gets a clear message, a faulty
 // app is stopped while the others keep running, and the exit status follows docs/simulator.md.
+import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -124,6 +125,33 @@ describe("modules the simulator refuses to run", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("has no manifest beside it; derived its capabilities from its imports (gpio, time) and granted every pin and bus of board sim-devkit");
     expect(lines(r.stdout).at(-1)).toBe("   500 ms  LED0 on");
+  });
+});
+
+describe("as a process", () => {
+  it("ends quietly with status 0 when its reader goes away (liquid sim ... | head -2)", async () => {
+    const child = spawn(process.execPath, [join(ROOT, "node_modules", "vite-node", "vite-node.mjs"), join(import.meta.dirname, "cli-entry.ts"), "--",
+      "sim", wasm.blinky!, "--for", "100m", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const lines: string[] = [];
+    await new Promise<void>((resolve) => {
+      let buffered = "";
+      child.stdout.on("data", (d: Buffer) => {
+        buffered += d.toString();
+        const parts = buffered.split("\n");
+        buffered = parts.pop()!;
+        lines.push(...parts);
+        if (lines.length >= 2) {
+          child.stdout.destroy();
+          resolve();
+        }
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(lines[1]).toBe('{"t":500,"type":"gpio","pin":"LED0","value":1}');
+    expect(stderr).not.toContain("EPIPE");
+    expect(code).toBe(0);
   });
 });
 

@@ -46,6 +46,23 @@ options:
 exit status: 0 when the simulation ran (even if apps trapped), 1 when it could not run (bad
 board, module, manifest, scenario), 2 on usage errors, 3 with --fail-on-trap after a trap.`;
 
+/** Set when stdout's reader went away (`liquid sim ... | head`): stop printing, end quietly. */
+let stdoutClosed = false;
+let stdoutGuarded = false;
+const closeHandlers = new Set<() => void>();
+
+function guardStdout(onClose: () => void): void {
+  closeHandlers.add(onClose);
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  // Kept for the life of the process: the error can arrive after the run that caused it.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    stdoutClosed = true;
+    for (const handler of closeHandlers) handler();
+  });
+}
+
 function positiveInt(text: string, what: string, max = 0xffffffff): number {
   if (!/^\d+$/.test(text) || Number(text) > max) throw new UsageError(`${what} must be a whole number between 0 and ${max}, not '${text}'`);
   return Number(text);
@@ -120,7 +137,7 @@ export const sim: Command = {
 
       const out: string[] = [];
       const flush = (): void => {
-        if (out.length) process.stdout.write(out.join("\n") + "\n");
+        if (out.length && !stdoutClosed) process.stdout.write(out.join("\n") + "\n");
         out.length = 0;
       };
       const realtime = flag(args, "realtime");
@@ -161,6 +178,8 @@ export const sim: Command = {
       const startVirtual = simulation.now;
       let idle = true;
       const abort = new AbortController();
+      const onClose = (): void => abort.abort();
+      guardStdout(onClose);
       const onSigint = (): void => abort.abort();
       process.once("SIGINT", onSigint);
       try {
@@ -173,6 +192,7 @@ export const sim: Command = {
         }
       } finally {
         process.removeListener("SIGINT", onSigint);
+        closeHandlers.delete(onClose);
         flush();
       }
       if (duration === undefined && !idle && !abort.signal.aborted) {
