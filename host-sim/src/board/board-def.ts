@@ -3,7 +3,7 @@
  * board. Validation is strict and every message names the file and the offending entry, because
  * a board file is hand-written and a silent typo would show up as an app failing to open "LED0".
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { BOARDS_DIR } from "../../../compiler/src/paths.js";
 
@@ -131,7 +131,9 @@ export function loadBoard(nameOrPath: string): BoardDef {
   const isPath = nameOrPath.endsWith(".json") || nameOrPath.includes("/");
   const file = isPath ? nameOrPath : join(BOARDS_DIR, `${nameOrPath}.json`);
   if (!existsSync(file)) {
-    throw new BoardError(isPath ? `board file ${nameOrPath} does not exist` : `unknown board '${nameOrPath}' (no boards/${nameOrPath}.json)`);
+    if (isPath) throw new BoardError(`board file ${nameOrPath} does not exist`);
+    const known = existsSync(BOARDS_DIR) ? readdirSync(BOARDS_DIR).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort() : [];
+    throw new BoardError(`unknown board '${nameOrPath}' (no boards/${nameOrPath}.json; boards: ${known.join(", ") || "none"})`);
   }
   let json: unknown;
   try {
