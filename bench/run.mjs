@@ -34,7 +34,7 @@ export const WORKLOADS = [
   { name: "sort", kind: "memory", n: 15 },
   { name: "fib", kind: "calls", n: 35 },
   { name: "nbody", kind: "float", n: 500000 },
-  { name: "matmul", kind: "float", n: 250 },
+  { name: "matmul", kind: "float", n: 1000 },
   { name: "interp", kind: "dispatch", n: 1500000 },
   // AssemblyScript twins (bench/workloads/as/), the language Liquid apps are written in; their
   // native baseline is the C build of the same algorithm, and the checksums must agree.
