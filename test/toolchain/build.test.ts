@@ -269,6 +269,23 @@ describe("build errors", () => {
   });
 });
 
+describe("--board", () => {
+  it("checks that the app's pins, buses and memory fit the board", async () => {
+    const thermo = join(ROOT, "examples", "thermometer");
+    const fits = await runLiquid("build", thermo, "-o", join(OUT, "fit.wasm"), "--board", "sim-devkit");
+    expect(fits.code).toBe(0);
+    const misfit = await runLiquid("build", thermo, "-o", join(OUT, "fit.wasm"), "--board", "esp32-devkitc");
+    expect(misfit.code).toBe(1);
+    expect(misfit.stderr).toBe("error: the app opens pin LED2, which board esp32-devkitc does not have (it has LED0, BUTTON0)");
+    const big = await runLiquid("build", join(ROOT, "examples", "blinky"), "-o", join(OUT, "big.wasm"), "--pages", "2", "--board", "nrf52840-dk");
+    expect(big.code).toBe(1);
+    expect(big.stderr).toContain("the app needs 2 memory pages (131072 bytes); board nrf52840-dk gives an app at most 65536 bytes");
+    const unknown = await runLiquid("build", thermo, "--board", "arduino");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown board 'arduino'");
+  });
+});
+
 describe("liquid new", () => {
   it("scaffolds an app that builds, and refuses a non-empty folder", async () => {
     const dir = join(OUT, "fresh-app");

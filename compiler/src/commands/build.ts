@@ -1,10 +1,12 @@
 import { relative } from "node:path";
 import { flag, opt, parseArgs } from "../args.js";
+import { boardFitProblems } from "../app-build/board-fit.js";
 import { AppSourceError, buildApp, formatBuildProblems } from "../app-build/index.js";
+import { type Board, BoardError, loadBoard } from "../boards.js";
 import { formatDiagnostic } from "../app-build/compile.js";
 import { CliError, type Command } from "../command.js";
 
-const usage = `usage: liquid build APP... [-o OUT.wasm] [--debug] [--pages N] [--json] [--force]
+const usage = `usage: liquid build APP... [-o OUT.wasm] [--board B] [--debug] [--pages N] [--json] [--force]
 
 Compiles an AssemblyScript app (a .ts file, or a folder with app.ts or index.ts) into
 APP.wasm plus APP.manifest.json (name, version, sha256, exports, imports, capabilities,
@@ -12,6 +14,9 @@ resources, memory). Apps import the SDK as "liquid". Default output: APPDIR/buil
 
 options:
   -o, --out FILE   output .wasm (one APP only); the manifest is written beside it
+  --board B        also check that the app fits board B (boards/B.json): every pin and bus it
+                   opens exists there and its memory fits; a misfit fails the command (the
+                   outputs are still written: they are valid for other boards)
   --debug          no optimisation, keep names (bigger, easier to read with a disassembler)
   --pages N        linear memory pages, initial = maximum (default 1 = 64 KiB, or
                    "memoryPages" in liquid.json)
@@ -34,6 +39,7 @@ export const build: Command = {
       { name: "pages", value: true },
       { name: "json", value: false },
       { name: "force", value: false },
+      { name: "board", value: true },
     ]);
     if (!args.positionals.length) throw new CliError(`missing APP\n\n${usage}`, 2);
     const out = opt(args, "out");
@@ -44,6 +50,16 @@ export const build: Command = {
     if (pagesText !== undefined) {
       pages = Number(pagesText);
       if (!/^\d+$/.test(pagesText) || pages < 1 || pages > 16) throw new CliError(`--pages must be an integer from 1 to 16 (got ${pagesText})`, 2);
+    }
+    let board: Board | undefined;
+    const boardName = opt(args, "board");
+    if (boardName) {
+      try {
+        board = loadBoard(boardName);
+      } catch (err) {
+        if (err instanceof BoardError) throw new CliError(err.message, 2);
+        throw err;
+      }
     }
     let failed = 0;
     for (const app of args.positionals) {
@@ -68,6 +84,9 @@ export const build: Command = {
         continue;
       }
       const m = result.manifest!;
+      const misfits = board ? boardFitProblems(m, board) : [];
+      for (const problem of misfits) console.error(`error: ${problem}`);
+      if (misfits.length) failed++;
       if (flag(args, "json")) {
         console.log(
           JSON.stringify({ ...m, wasm: result.wasmPath, manifestPath: result.manifestPath, ms: Math.round(result.timings.totalMs), cached: result.cached }),
