@@ -3,6 +3,7 @@
  * arguments and bounds-checks buffers, then calls these methods. Grants are enforced here —
  * opening a pin or bus the manifest does not list traps — and every handle is per app.
  */
+import type { PinCap } from "../board/board-def.js";
 import { E, HalConst, HalTrap, type HalHost, LOG_LEVELS } from "../hal.js";
 import type { SimApp } from "./sim-app.js";
 
@@ -48,7 +49,7 @@ export class AppHal implements HalHost {
   gpio_mode(handle: number, mode: number): number {
     const pin = this.app.pins[handle];
     if (!pin) return E.EINVAL;
-    const needs: Record<number, string> = {
+    const needs: Record<number, PinCap> = {
       [HalConst.PIN_INPUT]: "in",
       [HalConst.PIN_OUTPUT]: "out",
       [HalConst.PIN_INPUT_PULLUP]: "pullup",
@@ -56,7 +57,7 @@ export class AppHal implements HalHost {
     };
     const cap = needs[mode];
     if (!cap) return E.EINVAL;
-    if (!pin.def.caps.includes(cap as never)) return E.ENOTSUP;
+    if (!pin.def.caps.includes(cap)) return E.ENOTSUP;
     this.board.changePin(pin, () => (pin.mode = mode));
     return E.OK;
   }
