@@ -232,6 +232,19 @@ describe.skipIf(!runnable)(title, () => {
     console.log(`qemu boot to first LED0 edge of the autostarted blinky: ${firstEdge} ms (QEMU trace; blinky's first toggle is due 500 ms after its start)`);
   });
 
+  it("a module over the MCU's 12 KiB limit is refused with the limit, and nothing is installed", async () => {
+    const { client } = await boot();
+    // A valid module padded past the limit with a custom section "pad".
+    const pad = 13 * 1024;
+    const leb = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...leb(n >>> 7)]);
+    const body = [3, 0x70, 0x61, 0x64, ...new Uint8Array(pad)];
+    const big = new Uint8Array([...apps.blinky!.wasm, 0x00, ...leb(body.length), ...body]);
+    expect(big.length).toBeGreaterThan(12288);
+    const err = await deviceError(client.put("big", big, { ...apps.blinky!.manifest, name: "big" }));
+    expect(err.message).toContain(`module size ${big.length} not accepted: this device takes 1..12288 bytes`);
+    expect(await client.list()).toEqual([]);
+  });
+
   it("garbage on the UART costs nothing: the next request is answered", async () => {
     const { qemu, client } = await boot();
     qemu.uart.write(Buffer.from("LQ\x01\xff\xff garbage LQ LQ\x01\x02\x00\x00\x00\xff\xff not a frame", "latin1"));
