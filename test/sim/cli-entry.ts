@@ -1,4 +1,5 @@
-// `liquid` from source, for tests that need a separate process (pipes, signals).
-import { main } from "../../compiler/src/cli.js";
+// `liquid sim` from source in its own process, for tests that need one (pipes, signals). Only
+// the sim command is loaded, to keep the process quick to start.
+import { sim } from "../../compiler/src/commands/sim.js";
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await sim.run(process.argv.slice(2));

@@ -131,7 +131,7 @@ describe("modules the simulator refuses to run", () => {
 describe("as a process", () => {
   it("ends quietly with status 0 when its reader goes away (liquid sim ... | head -2)", async () => {
     const child = spawn(process.execPath, [join(ROOT, "node_modules", "vite-node", "vite-node.mjs"), join(import.meta.dirname, "cli-entry.ts"), "--",
-      "sim", wasm.blinky!, "--for", "100m", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      wasm.blinky!, "--for", "100m", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const lines: string[] = [];
