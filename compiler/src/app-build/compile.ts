@@ -76,7 +76,20 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line, column: offset - lineStart + 1, sourceLine: text.slice(lineStart, end < 0 ? text.length : end).replace(/\r$/, "") };
 }
 
-export async function compileApp(options: CompileOptions): Promise<CompileResult> {
+/**
+ * binaryen's pass options (optimise/shrink level, debug info, stack IR) are process-wide and
+ * asc.main sets them per run. Builds are CPU-bound anyway, so running them one at a time costs
+ * nothing and rules out one build's settings leaking into another's.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+
+export function compileApp(options: CompileOptions): Promise<CompileResult> {
+  const run = queue.then(() => compileOnce(options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function compileOnce(options: CompileOptions): Promise<CompileResult> {
   const asc = await loadAsc();
   const binaryen = await loadBinaryen();
   const baseDir = options.baseDir;
