@@ -1,10 +1,11 @@
 // `liquid sim` on the real examples, built with `liquid build`'s library entry point: what a
 // developer sees on the terminal.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
+import { Simulation, loadBoard, readManifestBeside } from "../../host-sim/src/index.js";
 import { ROOT } from "../helpers/native-build.js";
 import { jsonEvents, runCli } from "./run-cli.js";
 import { FIXTURES, wat } from "./support.js";
@@ -19,6 +20,7 @@ beforeAll(async () => {
     button: join(ROOT, "examples", "button"),
     thermometer: join(ROOT, "examples", "thermometer"),
     weather: join(ROOT, "examples", "weather"), // BME280 in normal mode; publishes its readings
+    alarm: join(ROOT, "examples", "alarm"), // lights LED3 on the humidity weather publishes
     forced: join(FIXTURES, "bme280-forced.ts"), // a BME280 driver using forced mode
   };
   for (const [name, source] of Object.entries(sources)) {
@@ -179,5 +181,40 @@ describe("liquid sim on the examples", () => {
     // Unchanged board values are those of boards/sim-devkit.json.
     const plain = await runCli(["sim", wasm.forced!, "--for", "1s"]);
     expect(plain.stdout).toContain("  1000 ms  [bme280-forced] 21.00 C 101325 Pa 45.00 %RH\n");
+  });
+
+  it("weather + alarm on one board: LED3 follows the published humidity", async () => {
+    const file = scenario("humid", [
+      { t: 3000, set: "I2C0.bme280.humidity", value: 71.25 },
+      { t: 7000, set: "I2C0.bme280.humidity", value: 40 },
+    ]);
+    const r = await runCli(["sim", wasm.alarm!, wasm.weather!, "--scenario", file, "--for", "10s"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n").filter((l) => l.includes("LED3") || l.includes("[alarm]"))).toEqual([
+      "  4000 ms  LED3 on",
+      "  4000 ms  [alarm] warn: humid: 71.25 %RH",
+      "  8000 ms  LED3 off",
+      "  8000 ms  [alarm] warn: dry again: 40.00 %RH",
+    ]);
+  });
+});
+
+describe("apps on two simulated devices", () => {
+  it("weather on one board, alarm on another: messages reach it only once the boards are bridged", async () => {
+    const sim = new Simulation();
+    const outdoor = sim.addBoard(loadBoard("sim-devkit"), "outdoor");
+    const indoor = sim.addBoard(loadBoard("sim-devkit"), "indoor");
+    const seen: string[] = [];
+    sim.onEvent((e) => e.type === "gpio" && seen.push(`${e.t} ${e.board} ${e.pin}=${e.value}`));
+    const install = (board: typeof outdoor, name: string) =>
+      board.install(readFileSync(wasm[name]!), readManifestBeside(wasm[name]!));
+    install(outdoor, "weather");
+    install(indoor, "alarm");
+    outdoor.set("I2C0.bme280.humidity", 80);
+    sim.runFor(5000);
+    expect(seen).toEqual([]); // each board is its own device
+    sim.bridgeMessages(["outdoor", "indoor"]);
+    sim.runFor(1000);
+    expect(seen).toEqual(["6000 indoor LED3=1"]);
   });
 });
