@@ -370,6 +370,11 @@ describe("manifest details", () => {
     expect(run.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(OUT, "pages.manifest.json"), "utf8"));
     expect(manifest.memory).toEqual({ initialPages: 2, maximumPages: 2 });
+    const cfg = writeApp("pages-config", {
+      "app.ts": "export function start(): void {}\n",
+      "liquid.json": '{ "memoryPages": 3 }',
+    });
+    expect(JSON.parse((await runLiquid("build", cfg, "--json")).stdout).memory).toEqual({ initialPages: 3, maximumPages: 3 });
     const bad = await runLiquid("build", join(ROOT, "examples", "blinky"), "--pages", "0");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--pages must be an integer from 1 to 16");
