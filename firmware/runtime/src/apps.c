@@ -147,6 +147,7 @@ static void free_app(lq_app *app) {
   release_messages(app);
   for (i = 0; i < app->npins_open; i++)
     if (app->watches[i].active) lq_port_gpio_notify(lq_the_board.pins[app->pin_of[i]].port_pin, 0);
+  if (app->inst && app->calling) lq_abort(app->inst); /* stopped in the middle of a sliced call */
   if (app->inst) lq_instance_free(app->inst);
   if (app->module) lq_module_free(app->module);
   if (lq_current_app == app) lq_current_app = NULL;
