@@ -210,6 +210,13 @@ describe("posix device: deploy and run apps", () => {
     const edges = dev.gpio("LED0");
     for (let i = 1; i < edges.length; i++) expect(edges[i]!.t - edges[i - 1]!.t).toBe(500);
 
+    // STOP reaches an app in the middle of a sliced call, too
+    await c.put("spin2", spin, bareManifest("spin2"), { start: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await c.list()).find((a) => a.name === "spin2")!.state).toBe("running");
+    await c.stop("spin2");
+    await dev.waitFor((l) => /^app \d+ spin2 stopped$/.test(l));
+
     await c.put("boom", moduleWithStart([0x00]), bareManifest("boom"), { start: true }); // unreachable
     const boom = await dev.waitFor((l) => /^app \d+ boom trapped/.test(l));
     expect(boom).toMatch(/start: unreachable/);
