@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, watch, type FSWatcher } from "node:fs";
 import { extname, relative, resolve } from "node:path";
 import { flag, opt, parseArgs, UsageError, type ParsedArgs } from "../args.js";
-import { buildApp, formatBuildProblems, manifestPathFor } from "../app-build/index.js";
+import { AppSourceError, buildApp, formatBuildProblems, manifestPathFor } from "../app-build/index.js";
 import { CliError, type Command } from "../command.js";
 import type { DeviceClient, PutProgress, PutResult } from "../protocol/client.js";
 import { bytes, logLine, stateLine } from "../protocol/format.js";
@@ -45,7 +45,13 @@ async function prepare(path: string): Promise<Prepared> {
     return { wasm, manifestText, manifest, watchDir: full, relevant: () => true };
   }
   const t0 = performance.now();
-  const result = await buildApp(full);
+  let result: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    result = await buildApp(full);
+  } catch (err) {
+    if (err instanceof AppSourceError) throw new CliError(err.message);
+    throw err;
+  }
   if (!result.ok) {
     for (const line of formatBuildProblems(result)) console.error(line);
     throw new CliError(`build of ${path} failed; nothing was deployed`);

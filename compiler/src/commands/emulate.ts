@@ -3,7 +3,7 @@ import { flag, opt, parseArgs, UsageError } from "../args.js";
 import { CliError, type Command } from "../command.js";
 import { LIQUID_ROOT } from "../paths.js";
 import { ensurePosixDevice, ensureQemuImage, freePort, startPosixDevice, startQemuDevice } from "../transport/emulators.js";
-import { registerDevice, unregisterDevice, type RunningDevice } from "../transport/registry.js";
+import { registerDevice, stateDir, unregisterDevice, type RunningDevice } from "../transport/registry.js";
 import { TransportError } from "../transport/transport.js";
 
 const BOARDS = ["posix", "qemu", "sim-devkit"] as const;
@@ -52,7 +52,13 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
     // Imported lazily: the simulator is only needed for simulated devices.
     const { createSimDevice, listenTcp } = await import("../../../host-sim/src/device/index.js");
     const { formatEventHuman } = await import("../../../host-sim/src/format.js");
-    const sim = await createSimDevice({ board: "sim-devkit", realtime: true, ...(options.flash ? { storeDir: options.flash } : {}) });
+    let sim: Awaited<ReturnType<typeof createSimDevice>>;
+    try {
+      sim = await createSimDevice({ board: "sim-devkit", realtime: true, ...(options.flash ? { storeDir: options.flash } : {}) });
+    } catch (err) {
+      // A missing or broken board file, an unusable store directory: say which and why.
+      throw new CliError(`cannot start the simulated devkit: ${(err as Error).message}`);
+    }
     sim.simulation.onEvent((ev) => {
       if (ev.type === "log") return; // logs are what `liquid logs` is for; LEDs are not
       const line = formatEventHuman(ev, {
@@ -107,7 +113,11 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
       return undefined;
     };
     child.once("exit", (code, signal) => {
-      unregisterDevice(url);
+      try {
+        unregisterDevice(url);
+      } catch {
+        // see registerDevice below
+      }
       ended(signal === "SIGTERM" || signal === "SIGINT" ? 0 : (code ?? 1));
     });
     stopDevice = async () => {
@@ -128,7 +138,11 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
     startedAt: new Date().toISOString(),
   };
   if (childPid !== undefined) entry.childPid = childPid;
-  registerDevice(entry);
+  try {
+    registerDevice(entry);
+  } catch (err) {
+    note(`could not record the device in ${stateDir()} (${(err as Error).message}); other commands need --port ${url}`);
+  }
   let stopped = false;
   return {
     url,
@@ -138,7 +152,11 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      unregisterDevice(url);
+      try {
+        unregisterDevice(url);
+      } catch {
+        // the registry was not writable when the device started either
+      }
       await stopDevice();
     },
   };
