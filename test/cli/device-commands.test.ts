@@ -96,6 +96,12 @@ describe("liquid device commands against a simulated device", () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/app\.ts:1:\d+/);
     expect(r.err).toMatch(/liquid deploy: build of .* failed; nothing was deployed/);
+    const empty = join(WORK, "empty-app");
+    cpSync(join(FIXTURE, "liquid.json"), join(empty, "liquid.json"));
+    const noEntry = await liquid("deploy", empty);
+    expect([noEntry.code, noEntry.err]).toEqual([1, `liquid deploy: ${empty}: a folder app needs an app.ts or index.ts\n`]);
+    const missing = await liquid("deploy", join(WORK, "nowhere.wasm"));
+    expect(missing.err).toMatch(/nowhere\.wasm does not exist: give an app source \(\.ts file or folder\) or a built APP\.wasm/);
     expect((await liquid("ps", "--json")).out).toBe("[]\n");
   });
 
