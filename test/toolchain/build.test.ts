@@ -269,6 +269,17 @@ describe("build errors", () => {
   });
 });
 
+describe("--wat", () => {
+  it("writes the final module as text beside it, with the exported globals", async () => {
+    const out = join(OUT, "wat", "blinky.wasm");
+    expect((await runLiquid("build", join(ROOT, "examples", "blinky"), "-o", out, "--wat")).code).toBe(0);
+    const wat = readFileSync(join(OUT, "wat", "blinky.wat"), "utf8");
+    expect(wat).toMatch(/^\(module/);
+    expect(wat).toContain('(import "gpio" "toggle"');
+    expect(wat).toContain('(export "__lq_g0" (global');
+  });
+});
+
 describe("--board", () => {
   it("checks that the app's pins, buses and memory fit the board", async () => {
     const thermo = join(ROOT, "examples", "thermometer");

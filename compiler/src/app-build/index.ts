@@ -2,7 +2,7 @@
  * `liquid build` as a library: AssemblyScript app → APP.wasm + APP.manifest.json. Other parts
  * (the simulator tests, deploy) call buildApp directly instead of spawning the CLI.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { type HalSpec, loadHalSpec } from "../hal/spec.js";
 import { HAL_SPEC_PATH } from "../paths.js";
@@ -29,6 +29,8 @@ export interface BuildOptions {
   spec?: HalSpec;
   /** Rebuild even when nothing changed since the last build of this output. */
   force?: boolean;
+  /** Also write the module in the text format as NAME.wat beside the .wasm. */
+  wat?: boolean;
 }
 
 export interface BuildResult {
@@ -67,10 +69,11 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   const manifestPath = manifestPathFor(wasmPath);
   const debug = options.debug ?? false;
   const fingerprint = buildFingerprint(
-    { entry: app.entry, name: app.name, version: app.version, pages, debug, spec: options.spec ? JSON.stringify(options.spec) : "default" },
+    { entry: app.entry, name: app.name, version: app.version, pages, debug, wat: options.wat ?? false, spec: options.spec ? JSON.stringify(options.spec) : "default" },
     app.configPath,
   );
-  if (!options.force) {
+  const watMissing = (options.wat ?? false) && !existsSync(wasmPath.replace(/\.wasm$/, ".wat"));
+  if (!options.force && !watMissing) {
     const hit = readCachedBuild(wasmPath, manifestPath, fingerprint);
     if (hit) {
       Object.assign(result, { ok: true, cached: true, wasmPath, manifestPath, manifest: hit.manifest, wasm: hit.wasm, warnings: hit.warnings });
@@ -89,7 +92,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   if (compiled.failure) result.errors.push(compiled.failure);
   if (!compiled.wasm || result.diagnostics.some((d) => d.category === "error")) return finish();
 
-  const desc = await postprocess(compiled.wasm, { exportGlobals: true });
+  const desc = await postprocess(compiled.wasm, { exportGlobals: true, wat: options.wat ?? false });
   result.errors.push(...checkImports(spec, desc, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc));
   if (result.errors.length) return finish();
 
@@ -110,6 +113,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses });
   mkdirSync(dirname(wasmPath), { recursive: true });
   writeFileAtomic(wasmPath, desc.wasm);
+  if (desc.wat !== undefined) writeFileAtomic(wasmPath.replace(/\.wasm$/, ".wat"), desc.wat);
   writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   writeBuildInfo(wasmPath, fingerprint, compiled.readFiles, manifest, result.warnings);
   Object.assign(result, { ok: true, wasmPath, manifestPath, manifest, wasm: desc.wasm });

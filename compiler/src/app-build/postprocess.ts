@@ -30,6 +30,8 @@ export interface ModuleDescription {
   memory?: { initial: number; maximum?: number };
   /** Export names added for mutable globals. */
   globalExports: string[];
+  /** The final module in the text format, when asked for. */
+  wat?: string;
 }
 
 export class ModuleShapeError extends Error {}
@@ -44,7 +46,7 @@ function valueTypes(binaryen: typeof binaryenType, type: binaryenType.Type, wher
   });
 }
 
-export async function postprocess(wasm: Uint8Array, options: { exportGlobals: boolean }): Promise<ModuleDescription> {
+export async function postprocess(wasm: Uint8Array, options: { exportGlobals: boolean; wat?: boolean }): Promise<ModuleDescription> {
   const binaryen = await loadBinaryen();
   const mod = binaryen.readBinaryWithFeatures(wasm, binaryen.Features.All);
   try {
@@ -115,7 +117,7 @@ export async function postprocess(wasm: Uint8Array, options: { exportGlobals: bo
       exports.push(entry);
     }
     const out = globalExports.length ? mod.emitBinary() : wasm;
-    return { wasm: out, imports, exports, memory, globalExports };
+    return { wasm: out, imports, exports, memory, globalExports, ...(options.wat ? { wat: mod.emitText() } : {}) };
   } finally {
     mod.dispose();
   }

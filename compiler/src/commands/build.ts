@@ -6,7 +6,7 @@ import { type Board, BoardError, loadBoard } from "../boards.js";
 import { formatDiagnostic } from "../app-build/compile.js";
 import { CliError, type Command } from "../command.js";
 
-const usage = `usage: liquid build APP... [-o OUT.wasm] [--board B] [--debug] [--pages N] [--json] [--force]
+const usage = `usage: liquid build APP... [-o OUT.wasm] [--board B] [--debug] [--wat] [--pages N] [--json] [--force]
 
 Compiles an AssemblyScript app (a .ts file, or a folder with app.ts or index.ts) into
 APP.wasm plus APP.manifest.json (name, version, sha256, exports, imports, capabilities,
@@ -18,6 +18,7 @@ options:
                    opens exists there and its memory fits; a misfit fails the command (the
                    outputs are still written: they are valid for other boards)
   --debug          no optimisation, keep names (bigger, easier to read with a disassembler)
+  --wat            also write the final module in the text format (NAME.wat beside NAME.wasm)
   --pages N        linear memory pages, initial = maximum (default 1 = 64 KiB, or
                    "memoryPages" in liquid.json)
   --json           print each manifest as one JSON line instead of a summary
@@ -40,6 +41,7 @@ export const build: Command = {
       { name: "json", value: false },
       { name: "force", value: false },
       { name: "board", value: true },
+      { name: "wat", value: false },
     ]);
     if (!args.positionals.length) throw new CliError(`missing APP\n\n${usage}`, 2);
     const out = opt(args, "out");
@@ -69,6 +71,7 @@ export const build: Command = {
           ...(out ? { out } : {}),
           debug: flag(args, "debug"),
           force: flag(args, "force"),
+          wat: flag(args, "wat"),
           ...(pages ? { pages } : {}),
         });
       } catch (err) {
