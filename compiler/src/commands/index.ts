@@ -17,6 +17,7 @@ import { start } from "./start.js";
 import { stop } from "./stop.js";
 import { publish } from "./publish.js";
 import { repo } from "./repo.js";
+import { migrateCommand } from "./migrate.js";
 
 // Every subcommand, in the order `liquid help` lists them. Add a command by adding its file
 // under compiler/src/commands/ and one line here.
@@ -39,4 +40,5 @@ export const commands: Command[] = [
   emulate,
   repo,
   publish,
+  migrateCommand,
 ];

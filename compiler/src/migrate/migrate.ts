@@ -1,0 +1,364 @@
+/**
+ * Live migration of one app between two devices over the device protocol (docs/migration.md):
+ *
+ *   check   both devices answer; the app runs on the source; the target can run it (INFO)
+ *   module  the target gets the module's code if it does not hold exactly this module
+ *   freeze  SNAPSHOT with stop on the source (the app's last event has returned)
+ *   verify  the snapshot is read whole (sha256), parsed, and is of the module the target holds
+ *   restore RESTORE_* on the target, paused
+ *   resume  START on the target: the app continues where it was frozen
+ *   commit  the source forgets the app (or keeps it stopped: --keep)
+ *
+ * Everything that can be refused is refused before the freeze. After the freeze the snapshot
+ * lives in the host's memory and in a journal file until the app runs again somewhere: if any
+ * step on the target fails, the target is cleaned up and the snapshot is restored on the
+ * source, so the app is never lost; it is started on the target only after the source stopped
+ * it, and resumed on the source only when the target did not confirm START, so it never runs
+ * on both.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DeviceClient, type ClientOptions } from "../protocol/client.js";
+import { Status } from "../protocol/constants.js";
+import { DeviceError } from "../protocol/errors.js";
+import type { AppEntry, AppManifest, CapabilityDocument, HelloInfo } from "../protocol/types.js";
+import type { Connector } from "../transport/transport.js";
+import type { ModuleCopy } from "./module-source.js";
+import { needsOf, targetProblems } from "./preflight.js";
+import { readSnapshot, SnapshotFormatError, type SnapshotInfo } from "./snapshot-info.js";
+import { countingConnector, type WireCount } from "./wire-counter.js";
+
+export type MigrationStep = "check" | "module" | "freeze" | "verify" | "restore" | "resume" | "commit" | "rollback";
+
+export interface DeviceSide {
+  connector: Connector;
+  /** How the user named it (--from/--to), for messages. */
+  label: string;
+}
+
+export interface MigrateOptions {
+  app: string;
+  from: DeviceSide;
+  to: DeviceSide;
+  /** Leave the app installed (stopped, autostart off) on the source instead of removing it. */
+  keep?: boolean;
+  /**
+   * The module's code when the target lacks it (and its manifest, for the capability check).
+   * Called at most once, only when needed or useful; given the sha256 running on the source.
+   */
+  module?: (sha256: string) => Promise<ModuleCopy | undefined>;
+  /** Where the snapshot is kept while the app runs nowhere (default: no journal file). */
+  journalDir?: string;
+  clientOptions?: ClientOptions;
+  /** Progress, one line per step. */
+  onStep?: (step: MigrationStep, detail: string) => void;
+}
+
+export interface DeviceSummary {
+  url: string;
+  id: string;
+  board: string;
+  arch: string;
+}
+
+export interface MigrationReport {
+  app: string;
+  version: string;
+  sha256: string;
+  from: DeviceSummary;
+  to: DeviceSummary;
+  /** Module bytes uploaded to the target (0 when it held the module). */
+  moduleBytesSent: number;
+  moduleOrigin?: string;
+  snapshotBytes: number;
+  memoryPages: number;
+  memoryNonZeroBytes: number;
+  timersPending: { periodic: boolean; periodMs: number; remainingMs: number }[];
+  pins: { name: string; level: number }[];
+  buses: string[];
+  /** From sending SNAPSHOT to the answer of START on the target: the app ran nowhere. */
+  downtimeMs: number;
+  phasesMs: { freeze: number; restore: number; resume: number };
+  /** Bytes on both links (frames included) between freeze and resume. */
+  downtimeWireBytes: number;
+  /** Bytes on each link for the whole migration. */
+  wire: { source: WireCount; target: WireCount };
+  source: "removed" | "kept-stopped";
+  autostart: boolean;
+  warnings: string[];
+}
+
+export class MigrationError extends Error {
+  constructor(
+    message: string,
+    readonly step: MigrationStep,
+    /** Where the app runs now: "source" (never stopped, or resumed) or "nowhere" (see journal). */
+    readonly appIs: "source" | "nowhere",
+    readonly journal?: string,
+  ) {
+    super(message);
+  }
+}
+
+const why = (err: unknown) => (err instanceof DeviceError ? err.detail || err.statusName : err instanceof Error ? err.message : String(err));
+
+function summary(hello: HelloInfo | undefined, info: CapabilityDocument | undefined, url: string): DeviceSummary {
+  return { url, id: hello?.deviceId ?? info?.id ?? "?", board: info?.board ?? "?", arch: info?.arch ?? "?" };
+}
+
+/** Freezes the app, retrying while it is inside an event (EBUSY: a fuel-sliced call in progress). */
+async function freeze(client: DeviceClient, app: string): Promise<Uint8Array> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.snapshot(app, { stop: true });
+    } catch (err) {
+      if (err instanceof DeviceError && err.status === Status.EBUSY && attempt < 100) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+export async function migrate(options: MigrateOptions): Promise<MigrationReport> {
+  const { app } = options;
+  const step = (s: MigrationStep, detail: string) => options.onStep?.(s, detail);
+  const wire = { source: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } };
+  const clientOptions = { timeoutMs: 3000, ...options.clientOptions };
+  const warnings: string[] = [];
+  let source: DeviceClient | undefined;
+  let target: DeviceClient | undefined;
+  const refuse = (message: string, at: MigrationStep = "check"): never => {
+    throw new MigrationError(message, at, "source");
+  };
+
+  try {
+    // ---- check ----
+    try {
+      source = await DeviceClient.open(countingConnector(options.from.connector, wire.source), clientOptions);
+    } catch (err) {
+      refuse(`cannot reach the source ${options.from.label}: ${why(err)}`);
+    }
+    try {
+      target = await DeviceClient.open(countingConnector(options.to.connector, wire.target), clientOptions);
+    } catch (err) {
+      refuse(`cannot reach the target ${options.to.label}: ${why(err)}; '${app}' keeps running on the source`);
+    }
+    const src = source!;
+    const dst = target!;
+    if (src.helloInfo?.deviceId && src.helloInfo.deviceId === dst.helloInfo?.deviceId) {
+      refuse(`--from and --to are the same device (${src.helloInfo.deviceId}): nothing to migrate`);
+    }
+    const [srcInfo, srcApps, dstInfo, dstApps] = [await src.info(), await src.list(), await dst.info(), await dst.list()];
+    const from = summary(src.helloInfo, srcInfo, src.url);
+    const to = summary(dst.helloInfo, dstInfo, dst.url);
+    const entry = srcApps.find((a) => a.name === app);
+    if (!entry) refuse(`no app named '${app}' on the source ${options.from.label} ('liquid ps --port ${options.from.label}' lists its apps)`);
+    const running: AppEntry = entry!;
+    if (running.state !== "running") {
+      refuse(`'${app}' is ${running.state} on the source, not running: only a running app migrates live (start it, or deploy it to the target)`);
+    }
+    const onTarget = dstApps.find((a) => a.name === app);
+    if (onTarget && onTarget.state === "running") refuse(`an app named '${app}' already runs on the target ${options.to.label}: stop or remove it there first`);
+    if (onTarget && onTarget.sha256 !== running.sha256) {
+      refuse(
+        `the target holds a different module named '${app}' (version ${onTarget.version}, sha256 ${onTarget.sha256.slice(0, 12)}; the source runs ${running.version}, ${running.sha256.slice(0, 12)}): remove it there first ('liquid rm ${app}')`,
+      );
+    }
+    const targetHasModule = onTarget !== undefined;
+
+    // The module's code: needed when the target lacks it, and its manifest is the best
+    // description of what the app needs.
+    let copy: ModuleCopy | undefined;
+    try {
+      copy = await options.module?.(running.sha256);
+    } catch (err) {
+      if (!targetHasModule) refuse(`the target does not hold '${app}' and its code could not be found: ${why(err)}`);
+      warnings.push(`no manifest for the capability check: ${why(err)}`);
+    }
+    if (copy && copy.sha256 !== running.sha256) {
+      refuse(
+        `the module given for '${app}' (${copy.origin}, sha256 ${copy.sha256.slice(0, 12)}) is not the one running on the source (sha256 ${running.sha256.slice(0, 12)}): give the exact build that was deployed`,
+      );
+    }
+    if (!copy && !targetHasModule) {
+      refuse(
+        `the target ${options.to.label} does not hold '${app}' (sha256 ${running.sha256.slice(0, 12)}) and this host has no copy of it: pass --module APP.wasm (or the app's source) or --repo URL of a module repository that has it`,
+      );
+    }
+    const manifest: AppManifest | undefined = copy?.manifest;
+    // Without a manifest, a snapshot of the running app (not stopped) says which pins and buses
+    // it holds and how big its memory is.
+    let probe: SnapshotInfo | undefined;
+    if (!manifest) {
+      try {
+        probe = readSnapshot(await src.snapshot(app, { stop: false }));
+      } catch (err) {
+        refuse(`could not inspect '${app}' on the source: ${why(err)}`);
+      }
+    }
+    const needs = needsOf(manifest, probe?.runtime, probe?.memoryPages, targetHasModule ? 0 : copy!.wasm.length);
+    const problems = targetProblems(needs, dstInfo);
+    if (problems.length) {
+      refuse(`the target ${options.to.label} (${dstInfo.board}) cannot run '${app}': ${problems.join("; ")}. Nothing was frozen: '${app}' keeps running on the source`);
+    }
+    step("check", `${from.board} ${from.id} -> ${to.board} ${to.id}: target offers ${needs.capabilities.length ? needs.capabilities.join(", ") : "what the app holds"}${needs.pins.length ? `, pins ${needs.pins.join(", ")}` : ""}${needs.buses.length ? `, buses ${needs.buses.join(", ")}` : ""}`);
+
+    // ---- module ----
+    let installedModule = false;
+    let moduleBytesSent = 0;
+    if (!targetHasModule) {
+      try {
+        const put = await dst.put(app, copy!.wasm, copy!.manifestText);
+        moduleBytesSent = put.bytesSent;
+        installedModule = true;
+      } catch (err) {
+        refuse(`uploading '${app}' to the target failed: ${why(err)}. Nothing was frozen: '${app}' keeps running on the source`, "module");
+      }
+      step("module", `sent ${copy!.wasm.length} bytes of ${app} ${copy!.manifest.version} from ${copy!.origin}`);
+    } else step("module", `target already holds ${app} ${onTarget!.version} (sha256 ${running.sha256.slice(0, 12)})`);
+
+    // A reboot of the source while the app is frozen must not start a second, fresh copy.
+    if (running.autostart) {
+      try {
+        await src.autostart(app, false);
+      } catch (err) {
+        refuse(`could not turn autostart off on the source before freezing: ${why(err)}`);
+      }
+    }
+
+    // ---- freeze: from here on the app runs nowhere until resume or rollback ----
+    const wireAt = () => wire.source.sent + wire.source.received + wire.target.sent + wire.target.received;
+    const t0 = performance.now();
+    const w0 = wireAt();
+    let snapshot: Uint8Array;
+    try {
+      snapshot = await freeze(src, app);
+    } catch (err) {
+      // SNAPSHOT either failed (the app still runs) or its answer was lost; ask.
+      const state = (await src.list().catch(() => []))?.find((a) => a.name === app)?.state;
+      if (running.autostart) await src.autostart(app, true).catch(() => undefined);
+      if (state === "running") throw new MigrationError(`freezing '${app}' on the source failed: ${why(err)}; it keeps running there`, "freeze", "source");
+      throw new MigrationError(
+        `freezing '${app}' on the source failed: ${why(err)}; the source reports it ${state ?? "unreachable"}: check it with 'liquid ps --port ${options.from.label}'`,
+        "freeze",
+        "nowhere",
+      );
+    }
+    const tFrozen = performance.now();
+    let journal: string | undefined;
+    if (options.journalDir) {
+      mkdirSync(options.journalDir, { recursive: true });
+      journal = join(options.journalDir, `${app}-${new Date().toISOString().replace(/[:.]/g, "-")}.lqsn`);
+      writeFileSync(journal, snapshot);
+    }
+    step("freeze", `snapshot of ${snapshot.length} bytes${journal ? ` (kept in ${journal} until the app runs again)` : ""}`);
+
+    let tRestored = tFrozen;
+    let tResumed = tFrozen;
+    let info: SnapshotInfo;
+    const rollback = async (at: MigrationStep, reason: string): Promise<never> => {
+      step("rollback", `${at} failed: ${reason}`);
+      // The target must not keep a paused copy (a later START would resume it) or a module it
+      // did not have before.
+      await dst.stop(app).catch(() => undefined);
+      if (installedModule) await dst.remove(app).catch(() => undefined);
+      try {
+        await src.restore(app, snapshot, { start: true });
+      } catch (err) {
+        throw new MigrationError(
+          `migration of '${app}' failed at ${at}: ${reason}; resuming it on the source failed too: ${why(err)}. Its state is ${journal ? `saved in ${journal}` : "lost"}`,
+          at,
+          "nowhere",
+          journal,
+        );
+      }
+      if (running.autostart) await src.autostart(app, true).catch(() => undefined);
+      if (journal) rmSync(journal, { force: true });
+      throw new MigrationError(`migration of '${app}' failed at ${at}: ${reason}. '${app}' resumed on the source with its state`, at, "source");
+    };
+
+    // ---- verify ----
+    try {
+      info = readSnapshot(snapshot);
+      if (info.moduleSha256 !== running.sha256) {
+        throw new SnapshotFormatError(`it is of module ${info.moduleSha256.slice(0, 12)}, not of the running ${running.sha256.slice(0, 12)}`);
+      }
+      if (!info.runtime) throw new SnapshotFormatError("it has no runtime section (LQRT)");
+    } catch (err) {
+      return await rollback("verify", `the snapshot is damaged: ${why(err)}`);
+    }
+    step(
+      "verify",
+      `module ${info.moduleSha256.slice(0, 12)}, ${info.memoryPages} page(s) with ${info.memoryNonZero} non-zero bytes, ${info.runtime!.timers.length} timer(s), ${info.runtime!.pins.length} pin(s), ${info.runtime!.buses.length} bus(es)`,
+    );
+
+    // ---- restore + resume ----
+    try {
+      await dst.restore(app, snapshot, { start: false });
+      tRestored = performance.now();
+    } catch (err) {
+      return await rollback("restore", `the target refused or lost the snapshot: ${why(err)}`);
+    }
+    step("restore", `restored on the target, paused`);
+    try {
+      await dst.start(app);
+      tResumed = performance.now();
+    } catch (err) {
+      // The answer may be what was lost: the target is the judge of whether START happened.
+      const state = (await dst.list().catch(() => undefined))?.find((a) => a.name === app);
+      if (state?.state === "running" && state.sha256 === running.sha256) tResumed = performance.now();
+      else return await rollback("resume", `the target did not start it: ${why(err)}`);
+    }
+    const downtimeWireBytes = wireAt() - w0;
+    const downtimeMs = tResumed - t0;
+    if (journal) rmSync(journal, { force: true });
+    step("resume", `running on the target; downtime ${downtimeMs.toFixed(1)} ms`);
+
+    // ---- commit ----
+    let autostart = running.autostart;
+    if (running.autostart) {
+      await dst.autostart(app, true).catch((err) => {
+        autostart = false;
+        warnings.push(`could not turn autostart on at the target: ${why(err)}`);
+      });
+    }
+    let sourceState: MigrationReport["source"] = "kept-stopped";
+    if (!options.keep) {
+      try {
+        await src.remove(app);
+        sourceState = "removed";
+      } catch (err) {
+        warnings.push(`'${app}' runs on the target but could not be removed from the source (it is stopped there): ${why(err)}`);
+      }
+    }
+    step("commit", sourceState === "removed" ? "removed from the source" : "kept on the source, stopped, autostart off");
+    const rt = info.runtime!;
+    return {
+      app,
+      version: running.version,
+      sha256: running.sha256,
+      from,
+      to,
+      moduleBytesSent,
+      ...(installedModule ? { moduleOrigin: copy!.origin } : {}),
+      snapshotBytes: snapshot.length,
+      memoryPages: info.memoryPages,
+      memoryNonZeroBytes: info.memoryNonZero,
+      timersPending: rt.timers.map((t) => ({ periodic: t.periodic, periodMs: t.periodMs, remainingMs: t.remainingMs })),
+      pins: rt.pins.map((p) => ({ name: p.name, level: p.level })),
+      buses: rt.buses,
+      downtimeMs,
+      phasesMs: { freeze: tFrozen - t0, restore: tRestored - tFrozen, resume: tResumed - tRestored },
+      downtimeWireBytes,
+      wire,
+      source: sourceState,
+      autostart,
+      warnings,
+    };
+  } finally {
+    await source?.close().catch(() => undefined);
+    await target?.close().catch(() => undefined);
+  }
+}

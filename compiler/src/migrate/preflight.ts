@@ -1,0 +1,62 @@
+/**
+ * Can the target run this app? Checked from the target's capability document (INFO) before the
+ * app is frozen on the source, so a target that lacks something is refused while the app keeps
+ * running where it is. What the app needs comes from its manifest (capabilities, granted pins
+ * and buses, memory) when the host has one, and from a non-stopping snapshot of the running app
+ * (the pins and buses it actually opened, its memory size) otherwise.
+ */
+import type { AppManifest, CapabilityDocument } from "../protocol/types.js";
+import type { RuntimeState } from "./snapshot-info.js";
+
+export interface AppNeeds {
+  capabilities: string[];
+  pins: string[];
+  buses: string[];
+  /** Memory in 64 KiB pages the app has (or starts with). */
+  memoryPages: number;
+  /** Module bytes the target's store must take (0 when it already holds the module). */
+  storeBytes: number;
+}
+
+const PAGE = 65536;
+
+export function needsOf(manifest: AppManifest | undefined, runtime: RuntimeState | undefined, memoryPages: number | undefined, storeBytes: number): AppNeeds {
+  const union = (a: string[], b: string[]) => [...a, ...b.filter((x) => !a.includes(x))];
+  const pins = union(manifest?.resources?.pins ?? [], runtime?.pins.map((p) => p.name) ?? []);
+  const buses = union(manifest?.resources?.buses ?? [], runtime?.buses ?? []);
+  return {
+    capabilities: manifest?.capabilities ?? [],
+    pins,
+    buses,
+    memoryPages: memoryPages ?? manifest?.memory?.initialPages ?? 0,
+    storeBytes,
+  };
+}
+
+const list = (names: string[]) => (names.length ? names.join(", ") : "none");
+
+/** Every reason the target cannot take the app; empty when it can. */
+export function targetProblems(needs: AppNeeds, target: CapabilityDocument): string[] {
+  const problems: string[] = [];
+  const caps = target.capabilities ?? [];
+  for (const c of needs.capabilities) {
+    if (!caps.includes(c)) problems.push(`it lacks the '${c}' capability the app imports (it offers ${list(caps)})`);
+  }
+  const pins = (target.pins ?? []).map((p) => p.name);
+  for (const p of needs.pins) {
+    if (!pins.includes(p)) problems.push(`it has no pin ${p} (its pins: ${list(pins)})`);
+  }
+  const buses = (target.buses ?? []).map((b) => b.name);
+  for (const b of needs.buses) {
+    if (!buses.includes(b)) problems.push(`it has no bus ${b} (its buses: ${list(buses)})`);
+  }
+  const appMax = target.memory?.appMax;
+  if (appMax !== undefined && needs.memoryPages * PAGE > appMax) {
+    problems.push(`the app has ${needs.memoryPages} memory page(s) (${needs.memoryPages * 64} KiB) and the target runs apps of at most ${Math.floor(appMax / 1024)} KiB`);
+  }
+  const free = target.store?.free;
+  if (needs.storeBytes > 0 && free !== undefined && needs.storeBytes > free) {
+    problems.push(`its store has ${free} bytes free and the module needs ${needs.storeBytes}`);
+  }
+  return problems;
+}

@@ -1,0 +1,187 @@
+// Shared pieces of the migration suites: the fixture apps (built once with liquid build's
+// library), devices of every kind on TCP, and reading what an app logged on a device.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import type { ModuleCopy } from "../../compiler/src/migrate/module-source.js";
+import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { sha256, toHex } from "../../compiler/src/protocol/sha256.js";
+import type { AppManifest } from "../../compiler/src/protocol/types.js";
+import { findPosixDevice, findQemuImage, freePort, startPosixDevice, startQemuDevice } from "../../compiler/src/transport/emulators.js";
+import { connectTcp } from "../../compiler/src/transport/tcp.js";
+import type { Connector } from "../../compiler/src/transport/transport.js";
+import { createSimDevice, listenTcp, type SimDevice } from "../../host-sim/src/device/index.js";
+
+export const ROOT = join(import.meta.dirname, "..", "..");
+export const FIXTURES = join(import.meta.dirname, "fixtures");
+export const WORK = mkdtempSync(join(tmpdir(), "liquid-migrate-"));
+
+export const POSIX_BINARY = findPosixDevice();
+function have(program: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** The QEMU image is built by the qemu suites (or `liquid emulate --board qemu`); we only use it. */
+export const QEMU_IMAGE = have("qemu-system-arm") ? findQemuImage() : undefined;
+
+const built = new Map<string, Promise<ModuleCopy>>();
+
+/** Builds an app (a fixture name under test/migrate/fixtures, or a path) once per process. */
+export function app(nameOrPath: string): Promise<ModuleCopy> {
+  let p = built.get(nameOrPath);
+  if (!p) {
+    p = (async () => {
+      const source = nameOrPath.includes("/") ? nameOrPath : join(FIXTURES, nameOrPath);
+      const name = source.split("/").filter(Boolean).at(-1)!;
+      const r = await buildApp(source, { out: join(WORK, "apps", `${name}.wasm`) });
+      if (!r.ok) throw new Error(`building ${source} failed:\n${[...r.errors, ...r.diagnostics.map((d) => d.message)].join("\n")}`);
+      const manifestText = readFileSync(r.manifestPath!, "utf8");
+      return { wasm: r.wasm!, manifestText, manifest: JSON.parse(manifestText) as AppManifest, sha256: toHex(sha256(r.wasm!)), origin: r.wasmPath! };
+    })();
+    built.set(nameOrPath, p);
+  }
+  return p;
+}
+
+export interface TestDevice {
+  kind: "sim" | "posix" | "qemu";
+  url: string;
+  connector: Connector;
+  /** Lines the device process printed (posix: gpio edges and logs; qemu: its console). */
+  lines: string[];
+  sim?: SimDevice;
+  kill(): void;
+  stop(): Promise<void>;
+}
+
+const running: TestDevice[] = [];
+
+export async function stopAll(): Promise<void> {
+  while (running.length) await running.pop()!.stop();
+}
+
+/** A simulated devkit paced by the wall clock, on TCP like `liquid emulate`. */
+export async function simTcp(board = "sim-devkit"): Promise<TestDevice> {
+  const sim = await createSimDevice({ board, realtime: true });
+  const listener = await listenTcp(sim.server, 0);
+  const d: TestDevice = {
+    kind: "sim",
+    url: listener.url,
+    connector: () => connectTcp(listener.url),
+    lines: [],
+    sim,
+    kill: () => void listener.close().then(() => sim.stop()),
+    stop: async () => {
+      await listener.close();
+      await sim.stop();
+    },
+  };
+  running.push(d);
+  return d;
+}
+
+async function processDevice(kind: "posix" | "qemu"): Promise<TestDevice> {
+  const lines: string[] = [];
+  const port = await freePort();
+  const started =
+    kind === "posix"
+      ? await startPosixDevice(POSIX_BINARY!, { port }, (l) => lines.push(l))
+      : await startQemuDevice(QEMU_IMAGE!, { port }, (l) => lines.push(l));
+  const child = started.child;
+  const d: TestDevice = {
+    kind,
+    url: started.url,
+    connector: () => connectTcp(started.url),
+    lines,
+    kill: () => void child.kill("SIGKILL"),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+  running.push(d);
+  if (kind === "qemu") await waitReady(d);
+  return d;
+}
+
+/** The QEMU firmware answers once it printed `ready` on its console; ask until it does. */
+async function waitReady(d: TestDevice): Promise<void> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const c = await DeviceClient.open(d.connector, { timeoutMs: 1000, retries: 1, reconnectWindowMs: 0 });
+      await c.close();
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw new Error(`the QEMU device never answered: ${(err as Error).message}\n${d.lines.join("\n")}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export const posixDevice = () => processDevice("posix");
+export const qemuDevice = () => processDevice("qemu");
+
+/** Opens a client, runs `body`, closes. */
+export async function withClient<T>(d: TestDevice, body: (c: DeviceClient) => Promise<T>): Promise<T> {
+  const c = await DeviceClient.open(d.connector, { timeoutMs: 3000 });
+  try {
+    return await body(c);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Installs a module (and starts it). */
+export async function install(d: TestDevice, m: ModuleCopy, start = true): Promise<void> {
+  await withClient(d, (c) => c.put(m.manifest.name, m.wasm, m.manifestText, { start }).then(() => undefined));
+}
+
+/** What an app logged on a device, oldest first. */
+export async function appLog(d: TestDevice, appName: string): Promise<string[]> {
+  return withClient(d, async (c) => (await c.allLogs()).filter((r) => r.app === appName).map((r) => r.msg));
+}
+
+/** The N of every "count N..." line an app logged on a device. */
+export async function counts(d: TestDevice, appName: string): Promise<number[]> {
+  return (await appLog(d, appName)).flatMap((m) => {
+    const match = /^count (\d+)/.exec(m);
+    return match ? [Number(match[1])] : [];
+  });
+}
+
+export async function appState(d: TestDevice, appName: string): Promise<string | undefined> {
+  return withClient(d, async (c) => (await c.list()).find((a) => a.name === appName)?.state);
+}
+
+/** Polls until `check` resolves to a value, or fails with `what`. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: () => string | Promise<string>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${await what()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until the app logged at least `n` counts on the device; returns them. */
+export function waitCounts(d: TestDevice, appName: string, n: number, timeoutMs = 15_000): Promise<number[]> {
+  let last: number[] = [];
+  return waitFor(
+    async () => {
+      last = await counts(d, appName);
+      return last.length >= n ? last : undefined;
+    },
+    () => `${n} counts of ${appName} on the ${d.kind} device (have ${last.join(",")})`,
+    timeoutMs,
+  );
+}
