@@ -308,6 +308,46 @@ describe("liquid-vm --spectest", () => {
     expect(lines).toHaveLength(5);
   });
 
+  test("checks NaN classes, multi-value results, exhaustion and instantiation traps", () => {
+    const b = new ModuleBuilder();
+    // 0x7fc00001 is a quiet NaN with a payload: arithmetic, but not canonical.
+    b.exportFunc("payload_nan", b.func([], ["f32"], [op.f32_const, ...f32Bytes(0x7fc00001)]));
+    b.exportFunc("neg_nan", b.func([], ["f64"], [op.f64_const, ...f64Bytes(0xfff8000000000000n)]));
+    b.exportFunc("pair", b.func([], ["i32", "i64"], [op.i32_const, ...sleb(7), op.i64_const, ...sleb(-1)]));
+    b.exportFunc("recurse", b.func([], [], [op.call, ...uleb(b.nextFuncIndex())]));
+    const trapsAtStart = new ModuleBuilder();
+    trapsAtStart.setStart(trapsAtStart.func([], [], [op.unreachable]));
+    const path = script({ "n.wasm": b.build(), "s.wasm": trapsAtStart.build() }, [
+      { type: "module", line: 1, filename: "n.wasm" },
+      { type: "assert_return", line: 2, action: inv("payload_nan"), expected: [{ type: "f32", value: "nan:arithmetic" }] },
+      { type: "assert_return", line: 3, action: inv("payload_nan"), expected: [{ type: "f32", value: "nan:canonical" }] },
+      { type: "assert_return", line: 4, action: inv("neg_nan"), expected: [{ type: "f64", value: "nan:canonical" }] },
+      { type: "assert_return", line: 5, action: inv("pair"), expected: [i32(7), { type: "i64", value: "18446744073709551615" }] },
+      { type: "assert_return", line: 6, action: inv("pair"), expected: [i32(7)] },
+      { type: "assert_exhaustion", line: 7, action: inv("recurse"), text: "call stack exhausted", expected: [] },
+      { type: "assert_uninstantiable", line: 8, filename: "s.wasm", text: "unreachable", module_type: "binary" },
+      { type: "assert_trap", line: 9, filename: "s.wasm", text: "unreachable" },
+      { type: "assert_return", line: 10, action: inv("missing"), expected: [] },
+    ]);
+    const r = runVm(["--spectest", path]);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines.at(-1)).toBe("6 passed, 4 failed, 0 skipped");
+    expect(lines).toContain('t.json:3: assert_return: invoke "payload_nan" []: expected [f32:nan:canonical], got [f32:0x7fc00001]');
+    expect(lines).toContain('t.json:6: assert_return: invoke "pair" []: expected [i32:7], got [i32:7, i64:-1]');
+    expect(lines).toContain("t.json:9: assert_trap: action without type or field");
+    expect(lines).toContain("t.json:10: assert_return: invoke \"missing\": no export named 'missing'");
+  });
+
+  test("runs several scripts and sums their totals", () => {
+    const one = script({ "a.wasm": adder() }, [{ type: "module", line: 1, filename: "a.wasm" }]);
+    const two = script({ "a.wasm": adder() }, [
+      { type: "module", line: 1, filename: "a.wasm" },
+      { type: "assert_return", line: 2, action: inv("add", [i32(1), i32(2)]), expected: [i32(3)] },
+      { type: "assert_malformed", line: 3, filename: "x.wat", text: "unexpected token", module_type: "text" },
+    ]);
+    expect(runVm(["--spectest", one, two])).toMatchObject({ status: 0, stdout: "3 passed, 0 failed, 1 skipped\n" });
+  });
+
   test("a script that all passes exits 0", () => {
     const path = script({ "a.wasm": adder() }, [
       { type: "module", line: 1, filename: "a.wasm" },
