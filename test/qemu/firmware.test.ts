@@ -12,6 +12,7 @@ import { buildApp } from "../../compiler/src/app-build/index.js";
 import { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { DeviceError } from "../../compiler/src/protocol/errors.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
+import { encodeFrame } from "../../compiler/src/protocol/frame.js";
 import { socketTransport } from "../../compiler/src/transport/tcp.js";
 import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "./qemu-harness.js";
 
@@ -245,6 +246,43 @@ describe.skipIf(!runnable)(title, () => {
     const err = await deviceError(client.put("big", big, { ...apps.blinky!.manifest, name: "big" }));
     expect(err.message).toContain(`module size ${big.length} not accepted: this device takes 1..12288 bytes`);
     expect(await client.list()).toEqual([]);
+  });
+
+  it("a storm of garbage, corrupt, truncated and oversized frames neither crashes nor resets the ARM firmware", async () => {
+    const { qemu, client } = await boot();
+    await client.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true });
+    await qemu.waitFor(() => (qemu.deviceEdges("LED0").length >= 1 ? true : null), () => "blinky did not start");
+    let x = 0x1234567; // xorshift: the same storm every run
+    const rand = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => rand(256));
+    // Only commands that change nothing: HELLO, INFO, LIST, LOGS, PUT_CHUNK (unknown upload), and
+    // an unknown code.
+    const harmless = [0x01, 0x02, 0x13, 0x20, 0x11, 0x7e];
+    for (let i = 0; i < 400; i++) {
+      const frame = encodeFrame({ command: harmless[rand(harmless.length)]!, flags: 0, seq: 1000 + i, payload: bytes(rand(64)) });
+      switch (rand(6)) {
+        case 0: qemu.uart.write(bytes(1 + rand(200))); break; // noise
+        case 1: frame[9 + rand(frame.length - 9)] ^= 0xff; qemu.uart.write(frame); break; // bad CRC
+        case 2: qemu.uart.write(frame.subarray(0, rand(frame.length))); break; // truncated
+        case 3: qemu.uart.write(Uint8Array.of(0x4c, 0x51, 1, 0x13, 0, 0, 0, 0xff, 0xff)); break; // length 65535
+        case 4: frame[2] = 9; qemu.uart.write(frame); break; // unknown version
+        default: qemu.uart.write(frame); // valid and harmless
+      }
+    }
+    // Past the 500 ms partial-frame timeout, the device answers as if nothing happened.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await client.hello()).firmware).toBe("liquid");
+    const list = await client.list();
+    expect(list).toEqual([expect.objectContaining({ name: "blinky", state: "running", size: apps.blinky!.wasm.length })]);
+    const before = qemu.deviceEdges("LED0").length;
+    await qemu.waitFor(() => (qemu.deviceEdges("LED0").length >= before + 2 ? true : null), () => "blinky stopped during the storm");
+    expect(qemu.console).not.toMatch(/FAULT|WATCHDOG|FATAL/);
+    expect(qemu.console.match(/mps2-an386 port up/g)).toHaveLength(1);
   });
 
   it("garbage on the UART costs nothing: the next request is answered", async () => {
