@@ -392,6 +392,28 @@ describe("posix device: deploy and run apps", () => {
     await stopClean(after);
   });
 
+  test("starting, trapping, snapshotting and stopping apps over and over leaks no engine memory", async () => {
+    const dev = await device("leaks.img");
+    const c = await dev.client();
+    const heap = async () => (await c.info()).memory as unknown as { heapUsed: number; heapSize: number };
+    await c.put("counter", apps.counter!.wasm, apps.counter!.manifest);
+    await c.put("boom", moduleWithStart([0x00]), bareManifest("boom"));
+    const base = await heap();
+    expect(base.heapUsed).toBeGreaterThan(0);
+    expect(base.heapSize).toBeGreaterThan(base.heapUsed);
+    for (let i = 0; i < 20; i++) {
+      await c.start("counter");
+      await c.start("boom"); // traps in start()
+      const snap = await c.snapshot("counter", { stop: true });
+      await c.restore("counter", snap, { start: i % 2 === 0 });
+      await c.stop("counter");
+    }
+    await dev.waitForCount((l) => /^app \d+ boom trapped/.test(l), 20);
+    expect((await heap()).heapUsed).toBe(base.heapUsed);
+    await c.close();
+    await stopClean(dev);
+  });
+
   test("bad installs and commands get clear errors and change nothing", async () => {
     const dev = await device("errors.img");
     const c = await dev.client();

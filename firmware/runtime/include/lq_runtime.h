@@ -105,6 +105,9 @@ uint32_t lq_app_max_pages(void);
 enum { LQ_APP_STOPPED = 0, LQ_APP_RUNNING = 1, LQ_APP_TRAPPED = 2 };
 
 void lq_apps_init(void);
+/* Bytes of the engine arena in use (modules, instances) and its size. */
+size_t lq_engine_heap_used(void);
+size_t lq_engine_heap_size(void);
 /* Starts an installed app (instantiate + start()). 0, or a protocol error code with msg. */
 int lq_apps_start(const char *name, char *msg, size_t cap);
 int lq_apps_stop(const char *name, char *msg, size_t cap);

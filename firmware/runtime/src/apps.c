@@ -56,6 +56,9 @@ static const char *EV_NAMES[] = {"start", "on_timer", "on_pin", "on_message"};
 
 /* ---- engine ------------------------------------------------------------------------------ */
 
+size_t lq_engine_heap_used(void) { return engine ? arena.used : 0; }
+size_t lq_engine_heap_size(void) { return sizeof arena_mem; }
+
 static int engine_up(void) {
   lq_config cfg;
   lq_error err;
@@ -350,8 +353,12 @@ int lq_apps_start(const char *name, char *msg, size_t cap) {
 
 int lq_apps_stop(const char *name, char *msg, size_t cap) {
   lq_app *app = find_app(name);
-  if (!app || app->paused) {
-    if (app) free_app(app); /* a restored, never resumed app: drop it */
+  if (app && app->paused) { /* restored but never resumed: drop the restored state */
+    free_app(app);
+    lq_report_app_state(name, "stopped", NULL);
+    return 0;
+  }
+  if (!app) {
     snprintf(msg, cap, "app '%s' is not running", name);
     clear_trapped(name);
     return LQ_P_EEXISTS;
