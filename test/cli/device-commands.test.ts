@@ -223,5 +223,8 @@ describe("finding the device", () => {
     expect((await liquid("emulate", "--board", "vax")).err).toMatch(/unknown board 'vax' \(choose posix, qemu, sim-devkit\)/);
     expect((await liquid("ps", "--baud", "fast")).err).toMatch(/bad baud rate 'fast'/);
     expect((await liquid("deploy")).code).toBe(2);
+    expect((await liquid("reset", "--hard", "--factory")).err).toMatch(/--hard and --factory do not go together/);
+    const tcpHard = await liquid("reset", "--hard", "--port", device.url);
+    expect(tcpHard.err).toBe(`liquid reset: --hard needs a serial port (it pulses RTS); ${device.url} is a TCP device: use 'liquid reset' without --hard\n`);
   });
 });

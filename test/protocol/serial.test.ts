@@ -79,6 +79,14 @@ describe.skipIf(!HAVE_SOCAT)("serial transport over a pty pair", () => {
     expect(dtr.err).toMatch(/^liquid ps: cannot set DTR\/RTS on .*ttyHOST: .* \(ptys and some adapters have no modem lines; drop dtr\/rts from --port\)\n$/);
   });
 
+  it("refuses a hard reset on a port without modem lines, saying why", async () => {
+    await startLine();
+    cleanup.push(stopLine);
+    const r = await liquid("reset", "--hard", "--port", HOST_END);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^liquid reset: cannot (pulse RTS|set DTR\/RTS) on .*ttyHOST: .*\n$/);
+  });
+
   it("says the port is busy when another program holds it", async () => {
     await startLine();
     cleanup.push(stopLine);

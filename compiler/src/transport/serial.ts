@@ -128,3 +128,24 @@ function describeOpenError(path: string, err: Error): string {
       return `cannot open serial port ${path}: ${err.message}`;
   }
 }
+
+/**
+ * Resets a board through its USB-serial adapter's modem lines, as ESP32 devkits and many
+ * boards are wired (RTS to EN/RESET through a transistor): RTS asserted for 100 ms, DTR
+ * released so the chip boots normally rather than into its ROM loader.
+ */
+export async function pulseReset(spec: string, defaults: SerialOptions = {}): Promise<void> {
+  const path = parseSerialSpec(spec).path;
+  const t = (await openSerial(spec, defaults)) as SerialTransport;
+  try {
+    await t.setSignals({ dtr: false, rts: true });
+    await new Promise((r) => setTimeout(r, 100));
+    await t.setSignals({ rts: false });
+  } catch (err) {
+    throw new TransportError(
+      `cannot pulse RTS on ${path}: ${(err as Error).message.replace(/^Error: /, "")} (a pty or an adapter without modem lines cannot reset the board; use 'liquid reset' without --hard)`,
+    );
+  } finally {
+    await t.close();
+  }
+}
