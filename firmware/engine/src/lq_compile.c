@@ -223,7 +223,7 @@ static int branch(comp *c, uint32_t depth, int cond) {
     }
     op(c, cond ? OP_BR_IF_MOVE : OP_BR_MOVE);
     target_word(c, f);
-    emit(c, c->nlocals + f->height);
+    emit(c, c->nlocals + 1 + f->height);
     return emit(c, n);
 }
 
@@ -411,7 +411,7 @@ static int compile_body(comp *c, uint32_t fidx) {
                 (void)tmp;
                 if (emitting) {
                     if (f->kind == K_FUNC) { emit(c, 0); emit(c, 0xFFFFFFFFu); }
-                    else { target_word(c, f); emit(c, c->nlocals + f->height); }
+                    else { target_word(c, f); emit(c, c->nlocals + 1 + f->height); }
                 }
             }
             if (!pop_n(c, arity, label_types(&c->ctls[c->nctls - 1 - dflt]))) return 0;
@@ -699,7 +699,9 @@ lq_status lqe_compile_function(lq_module *m, uint32_t i, const uint8_t *body, si
     c->last = c->prev = m->code_len;
     if (!compile_body(c, fidx)) goto out;
     if (c->r.p != c->r.end) { fail(c, "malformed: section size mismatch"); goto out; }
-    fd->frame_slots = c->nlocals + c->maxvals + 1;
+    /* locals, the spare slot under the operands (top-of-stack caching), the operands */
+    fd->frame_slots = c->nlocals + 1 + c->maxvals + 1;
+#ifdef LQ_THREADED_DISPATCH
     {
         /* direct threading: opcode words become handler offsets */
         const int32_t *offsets = lqe_dispatch_offsets();
@@ -711,6 +713,7 @@ lq_status lqe_compile_function(lq_module *m, uint32_t i, const uint8_t *body, si
             p += 1 + n;
         }
     }
+#endif
     st = LQ_OK;
 out:
     if (st != LQ_OK && err) err->status = LQ_ERROR;

@@ -433,7 +433,8 @@ static lq_status run_call(lq_func *f, const uint64_t *args, lq_error *err) {
     in->saved_depth = 1;
     in->saved_ip = f->code;
     in->saved_fp = sp;
-    in->saved_sp = sp + ft->nparams + f->nlocals;
+    in->saved_sp = sp + ft->nparams + f->nlocals;   /* the spare slot: empty operand stack */
+    in->saved_tos = 0;
     in->saved_func = f;
     in->entry_func = f;
     in->state = LQE_RUNNING;

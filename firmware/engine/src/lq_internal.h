@@ -174,6 +174,7 @@ struct lq_instance {
     uint64_t fuel;
     int state;
     const uint32_t *saved_ip; uint64_t *saved_sp; uint64_t *saved_fp; lq_func *saved_func;
+    uint64_t saved_tos;       /* cached top of the value stack (see lq_interp.c) */
     uint32_t saved_depth;
     lq_func *entry_func;
     char *host_trap;         /* set by lq_host_trap */

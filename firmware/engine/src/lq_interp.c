@@ -132,34 +132,42 @@ lq_status lq_host_trap(lq_instance *caller, const char *message) {
 /* Taken backward branches (loop iterations) cost one unit of fuel. The branch has already
  * completed, so a suspension resumes at the loop header. */
 #define BRANCH(rel) do { int32_t r_ = (int32_t)(rel); ip += r_; \
-        if (r_ < 0 && UNLIKELY(fuel-- == 0)) { fuel = 0; goto suspend; } } while (0)
+        if (r_ < 0) goto back_edge; } while (0)
 #define CHARGE_CALL() do { if (UNLIKELY(fuel == 0)) { ip--; goto suspend; } fuel--; } while (0)
-#define UN_I32(n, e) CASE(n) { uint32_t a = I32(sp[-1]); sp[-1] = (uint32_t)(e); NEXT(); }
-#define BIN_I32(n, e) CASE(n) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp--; sp[-1] = (uint32_t)(e); NEXT(); }
-#define UN_I64(n, e) CASE(n) { uint64_t a = sp[-1]; sp[-1] = (uint64_t)(e); NEXT(); }
-#define BIN_I64(n, e) CASE(n) { uint64_t b = sp[-1], a = sp[-2]; sp--; sp[-1] = (uint64_t)(e); NEXT(); }
-#define CMP_I64(n, e) CASE(n) { uint64_t b = sp[-1], a = sp[-2]; sp--; sp[-1] = (uint32_t)(e); NEXT(); }
-#define UN_F32(n, e) CASE(n) { float a = lqe_f32(sp[-1]); sp[-1] = lqe_bits32(e); NEXT(); }
-#define BIN_F32(n, e) CASE(n) { float b = lqe_f32(sp[-1]), a = lqe_f32(sp[-2]); sp--; sp[-1] = lqe_bits32(e); NEXT(); }
-#define CMP_F32(n, e) CASE(n) { float b = lqe_f32(sp[-1]), a = lqe_f32(sp[-2]); sp--; sp[-1] = (uint32_t)(e); NEXT(); }
-#define UN_F64(n, e) CASE(n) { double a = lqe_f64(sp[-1]); sp[-1] = lqe_bits64(e); NEXT(); }
-#define BIN_F64(n, e) CASE(n) { double b = lqe_f64(sp[-1]), a = lqe_f64(sp[-2]); sp--; sp[-1] = lqe_bits64(e); NEXT(); }
-#define CMP_F64(n, e) CASE(n) { double b = lqe_f64(sp[-1]), a = lqe_f64(sp[-2]); sp--; sp[-1] = (uint32_t)(e); NEXT(); }
+/* Top-of-stack caching: the top value lives in `tos`, the others in memory below sp
+ * (sp points where tos would be stored; a spare slot under each frame's operands makes
+ * that valid for an empty stack). PUSH/POP keep that invariant; FLUSH stores tos so that
+ * memory holds every value (calls, returns, multi-value branches), FILL reloads it. */
+#define PUSH(x) do { *sp++ = tos; tos = (x); } while (0)
+#define POP() (tos = *--sp)
+#define FLUSH() (*sp++ = tos)
+#define FILL() (tos = *--sp)
+#define UN_I32(n, e) CASE(n) { uint32_t a = I32(tos); tos = (uint32_t)(e); NEXT(); }
+#define BIN_I32(n, e) CASE(n) { uint32_t b = I32(tos), a = I32(sp[-1]); sp--; tos = (uint32_t)(e); NEXT(); }
+#define UN_I64(n, e) CASE(n) { uint64_t a = tos; tos = (uint64_t)(e); NEXT(); }
+#define BIN_I64(n, e) CASE(n) { uint64_t b = tos, a = sp[-1]; sp--; tos = (uint64_t)(e); NEXT(); }
+#define CMP_I64(n, e) CASE(n) { uint64_t b = tos, a = sp[-1]; sp--; tos = (uint32_t)(e); NEXT(); }
+#define UN_F32(n, e) CASE(n) { float a = lqe_f32(tos); tos = lqe_bits32(e); NEXT(); }
+#define BIN_F32(n, e) CASE(n) { float b = lqe_f32(tos), a = lqe_f32(sp[-1]); sp--; tos = lqe_bits32(e); NEXT(); }
+#define CMP_F32(n, e) CASE(n) { float b = lqe_f32(tos), a = lqe_f32(sp[-1]); sp--; tos = (uint32_t)(e); NEXT(); }
+#define UN_F64(n, e) CASE(n) { double a = lqe_f64(tos); tos = lqe_bits64(e); NEXT(); }
+#define BIN_F64(n, e) CASE(n) { double b = lqe_f64(tos), a = lqe_f64(sp[-1]); sp--; tos = lqe_bits64(e); NEXT(); }
+#define CMP_F64(n, e) CASE(n) { double b = lqe_f64(tos), a = lqe_f64(sp[-1]); sp--; tos = (uint32_t)(e); NEXT(); }
 
-#define EA(sz) uint64_t ea = (uint64_t)I32(sp[-1]) + *ip++; \
+#define EA(addr, sz) uint64_t ea = (uint64_t)I32(addr) + *ip++; \
     if (UNLIKELY(ea + (sz) > memsize)) TRAP("out of bounds memory access")
-#define LOAD(n, T, conv) CASE(n) { EA(sizeof(T)); T v; memcpy(&v, mem + ea, sizeof v); sp[-1] = conv; NEXT(); }
-#define STORE(n, T, conv) CASE(n) { uint64_t val = sp[-1]; sp--; EA(sizeof(T)); T v = (T)(conv); \
-    memcpy(mem + ea, &v, sizeof v); sp--; NEXT(); }
+#define LOAD(n, T, conv) CASE(n) { EA(tos, sizeof(T)); T v; memcpy(&v, mem + ea, sizeof v); tos = conv; NEXT(); }
+#define STORE(n, T, conv) CASE(n) { uint64_t val = tos; EA(sp[-1], sizeof(T)); T v = (T)(conv); \
+    memcpy(mem + ea, &v, sizeof v); tos = sp[-2]; sp -= 2; NEXT(); }
 
 /* Trapping float->int truncation: NaN and out-of-range operands trap. */
-#define TRUNC(n, FT, get, IT, lo_ok, hi_ok, store) CASE(n) { FT a = get(sp[-1]); \
+#define TRUNC(n, FT, get, IT, lo_ok, hi_ok, store) CASE(n) { FT a = get(tos); \
     if (a != a) TRAP("invalid conversion to integer"); \
     if (!(lo_ok && hi_ok)) TRAP("integer overflow"); \
-    sp[-1] = store((IT)a); NEXT(); }
-#define TRUNC_SAT(n, FT, get, IT, lo_ok, hi_ok, lo, hi, store) CASE(n) { FT a = get(sp[-1]); \
+    tos = store((IT)a); NEXT(); }
+#define TRUNC_SAT(n, FT, get, IT, lo_ok, hi_ok, lo, hi, store) CASE(n) { FT a = get(tos); \
     IT r; if (a != a) r = 0; else if (!(lo_ok)) r = (lo); else if (!(hi_ok)) r = (hi); else r = (IT)a; \
-    sp[-1] = store(r); NEXT(); }
+    tos = store(r); NEXT(); }
 #define ST32(x) (uint64_t)(uint32_t)(x)
 #define ST64(x) (uint64_t)(x)
 
@@ -201,6 +209,7 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
 #endif
     const uint32_t *ip = inst->saved_ip;
     uint64_t *sp = inst->saved_sp;
+    uint64_t tos = inst->saved_tos;
     uint64_t *fp = inst->saved_fp;
     lq_func *fn = inst->saved_func;
     uint32_t depth = inst->saved_depth;
@@ -222,38 +231,43 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
 
     for (;;) {
     DISPATCH() {
+    back_edge:   /* shared by every taken backward branch: one unit of fuel */
+        if (UNLIKELY(fuel-- == 0)) { fuel = 0; goto suspend; }
+        NEXT();
     CASE(UNREACHABLE) TRAP("unreachable");
     CASE(JMP) BRANCH(*ip); NEXT();
     CASE(BR_MOVE) {
         uint32_t n = ip[2];
         uint64_t *dst = fp + ip[1];
+        FLUSH();
         memmove(dst, sp - n, n * sizeof(uint64_t));
         sp = dst + n;
+        FILL();
         BRANCH(*ip);
         NEXT();
     }
     CASE(JMP_IF_Z) {
-        uint32_t c = I32(sp[-1]); sp--;
+        uint32_t c = I32(tos); POP();
         if (!c) ip += (int32_t)*ip; else ip++;
         NEXT();
     }
     CASE(BR_IF) {
-        uint32_t c = I32(sp[-1]); sp--;
+        uint32_t c = I32(tos); POP();
         if (c) BRANCH(*ip); else ip++;
         NEXT();
     }
     CASE(BR_IF_EQZ) {
-        uint32_t c = I32(sp[-1]); sp--;
+        uint32_t c = I32(tos); POP();
         if (!c) BRANCH(*ip); else ip++;
         NEXT();
     }
-#define BRC(n, e) CASE(BRC_##n) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp -= 2; \
+#define BRC(n, e) CASE(BRC_##n) { uint32_t b = I32(tos), a = I32(sp[-1]); tos = sp[-2]; sp -= 2; \
         if (e) BRANCH(*ip); else ip++; NEXT(); } \
     CASE(BRCK_##n) { uint32_t a = I32(fp[ip[0]]), b = ip[1]; \
         if (e) { ip += 2; BRANCH(*ip); } else ip += 3; NEXT(); } \
     CASE(BRLL_##n) { uint32_t a = I32(fp[ip[0]]), b = I32(fp[ip[1]]); \
         if (e) { ip += 2; BRANCH(*ip); } else ip += 3; NEXT(); } \
-    CASE(BRSK_##n) { uint32_t a = I32(sp[-1]), b = ip[0]; sp--; \
+    CASE(BRSK_##n) { uint32_t a = I32(tos), b = ip[0]; POP(); \
         if (e) { ip += 1; BRANCH(*ip); } else ip += 2; NEXT(); }
     BRC(EQ, a == b)
     BRC(NE, a != b)
@@ -267,24 +281,28 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     BRC(GE_U, a >= b)
 #undef BRC
     CASE(BR_IF_MOVE) {
-        uint32_t c = I32(sp[-1]); sp--;
+        uint32_t c = I32(tos); POP();
         if (!c) { ip += 3; NEXT(); }
         uint32_t n = ip[2];
         uint64_t *dst = fp + ip[1];
+        FLUSH();
         memmove(dst, sp - n, n * sizeof(uint64_t));
         sp = dst + n;
+        FILL();
         BRANCH(*ip);
         NEXT();
     }
     CASE(BR_TABLE) {
         uint32_t n = ip[0], arity = ip[1];
-        uint32_t i = I32(sp[-1]); sp--;
+        uint32_t i = I32(tos); POP();
         if (i > n) i = n;
         const uint32_t *e = ip + 2 + 2 * i;
         if (e[1] == 0xFFFFFFFFu) goto do_return;
         uint64_t *dst = fp + e[1];
+        FLUSH();
         if (dst != sp - arity) memmove(dst, sp - arity, arity * sizeof(uint64_t));
         sp = dst + arity;
+        FILL();
         ip = e;
         BRANCH(e[0]);
         NEXT();
@@ -292,11 +310,12 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     CASE(RETURN)
     do_return: {
         uint32_t nr = fn->nresults;
-        if (nr == 1) fp[0] = sp[-1];
-        else if (nr) memmove(fp, sp - nr, nr * sizeof(uint64_t));
+        if (nr == 1) fp[0] = tos;
+        else if (nr) { FLUSH(); memmove(fp, sp - nr, nr * sizeof(uint64_t)); }
         sp = fp + nr;
         const lqe_frame *f = &frames[--depth];
         if (!f->ret_ip) goto done;
+        FILL();
         ip = f->ret_ip;
         fp = f->fp;
         if (f->func->inst != cur) { fn = f->func; LOAD_CONTEXT(); }
@@ -312,7 +331,7 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
         uint32_t ti = ip[0];
         lq_table *t = cur->tables[ip[1]];
         ip += 2;
-        uint32_t i = I32(sp[-1]); sp--;
+        uint32_t i = I32(tos); POP();
         if (i >= t->size) TRAP("undefined element");
         callee = (lq_func *)t->elems[i];
         if (!callee) TRAP("uninitialized element");
@@ -321,12 +340,14 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     }
     do_call: {
         uint32_t np = callee->nparams;
+        FLUSH();                 /* arguments all in memory: they become the callee's locals */
         if (callee->host) {
             lq_status st;
             inst->saved_depth = depth;   /* lets a host inspect nothing stale */
             st = call_host(cur, callee, sp - np, err);
             if (st != LQ_OK) { trap_msg = NULL; goto trap; }
             sp = sp - np + callee->nresults;
+            FILL();
             RELOAD_MEM();
             NEXT();
         }
@@ -335,27 +356,29 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
         lqe_frame *f = &frames[depth++];
         f->ret_ip = ip; f->fp = fp; f->func = fn;
         for (uint32_t i = callee->nlocals; i; i--) *sp++ = 0;   /* usually a few: no memset call */
+        /* sp now points at the spare slot under the callee's empty operand stack */
         fp = nfp;
         ip = callee->code;
         if (callee->inst != cur) { fn = callee; LOAD_CONTEXT(); } else fn = callee;
         NEXT();
     }
-    CASE(DROP) sp--; NEXT();
+    CASE(DROP) POP(); NEXT();
     CASE(SELECT) {
-        uint32_t c = I32(sp[-1]);
+        uint32_t c = I32(tos);
+        uint64_t b = sp[-1], a = sp[-2];
         sp -= 2;
-        if (!c) sp[-1] = sp[0];
+        tos = c ? a : b;
         NEXT();
     }
-    CASE(LOCAL_GET) *sp++ = fp[*ip++]; NEXT();
-    CASE(LOCAL_SET) fp[*ip++] = *--sp; NEXT();
-    CASE(LOCAL_TEE) fp[*ip++] = sp[-1]; NEXT();
-    CASE(GET_GET) sp[0] = fp[ip[0]]; sp[1] = fp[ip[1]]; sp += 2; ip += 2; NEXT();
-    CASE(GET_CONST) sp[0] = fp[ip[0]]; sp[1] = ip[1]; sp += 2; ip += 2; NEXT();
+    CASE(LOCAL_GET) PUSH(fp[*ip++]); NEXT();
+    CASE(LOCAL_SET) fp[*ip++] = tos; POP(); NEXT();
+    CASE(LOCAL_TEE) fp[*ip++] = tos; NEXT();
+    CASE(GET_GET) sp[0] = tos; sp[1] = fp[ip[0]]; tos = fp[ip[1]]; sp += 2; ip += 2; NEXT();
+    CASE(GET_CONST) sp[0] = tos; sp[1] = fp[ip[0]]; tos = ip[1]; sp += 2; ip += 2; NEXT();
 #define FAMILY(n, e) \
-    CASE(OPK_##n) { uint32_t a = I32(sp[-1]), b = *ip++; sp[-1] = (uint32_t)(e); NEXT(); } \
-    CASE(OPLK_##n) { uint32_t a = I32(fp[ip[0]]), b = ip[1]; ip += 2; *sp++ = (uint32_t)(e); NEXT(); } \
-    CASE(OPLL_##n) { uint32_t a = I32(fp[ip[0]]), b = I32(fp[ip[1]]); ip += 2; *sp++ = (uint32_t)(e); NEXT(); }
+    CASE(OPK_##n) { uint32_t a = I32(tos), b = *ip++; tos = (uint32_t)(e); NEXT(); } \
+    CASE(OPLK_##n) { uint32_t a = I32(fp[ip[0]]), b = ip[1]; ip += 2; PUSH((uint32_t)(e)); NEXT(); } \
+    CASE(OPLL_##n) { uint32_t a = I32(fp[ip[0]]), b = I32(fp[ip[1]]); ip += 2; PUSH((uint32_t)(e)); NEXT(); }
     FAMILY(ADD, a + b)
     FAMILY(SUB, a - b)
     FAMILY(MUL, a * b)
@@ -369,16 +392,16 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     CASE(COPY) fp[ip[1]] = fp[ip[0]]; ip += 2; NEXT();
     CASE(ADD32_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + fp[ip[1]]); ip += 3; NEXT();
     CASE(ADDK_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + ip[1]); ip += 3; NEXT();
-    CASE(ADDK_TEE) *sp++ = fp[ip[2]] = (uint32_t)(fp[ip[0]] + ip[1]); ip += 3; NEXT();
+    CASE(ADDK_TEE) { uint64_t v = (uint32_t)(fp[ip[0]] + ip[1]); fp[ip[2]] = v; PUSH(v); ip += 3; NEXT(); }
     CASE(GET_LOAD32) {
         uint64_t ea = (uint64_t)I32(fp[ip[0]]) + ip[1];
         if (UNLIKELY(ea + 4 > memsize)) TRAP("out of bounds memory access");
-        uint32_t v; memcpy(&v, mem + ea, 4); *sp++ = v; ip += 2; NEXT();
+        uint32_t v; memcpy(&v, mem + ea, 4); PUSH(v); ip += 2; NEXT();
     }
     CASE(GET_LOAD64) {
         uint64_t ea = (uint64_t)I32(fp[ip[0]]) + ip[1];
         if (UNLIKELY(ea + 8 > memsize)) TRAP("out of bounds memory access");
-        uint64_t v; memcpy(&v, mem + ea, 8); *sp++ = v; ip += 2; NEXT();
+        uint64_t v; memcpy(&v, mem + ea, 8); PUSH(v); ip += 2; NEXT();
     }
     CASE(STORE32_LL) {
         uint64_t ea = (uint64_t)I32(fp[ip[0]]) + ip[2];
@@ -390,20 +413,21 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
         if (UNLIKELY(ea + 8 > memsize)) TRAP("out of bounds memory access");
         memcpy(mem + ea, &fp[ip[1]], 8); ip += 3; NEXT();
     }
-    CASE(GLOBAL_GET) *sp++ = globals[*ip++]->val; NEXT();
-    CASE(GLOBAL_SET) globals[*ip++]->val = *--sp; NEXT();
+    CASE(GLOBAL_GET) PUSH(globals[*ip++]->val); NEXT();
+    CASE(GLOBAL_SET) globals[*ip++]->val = tos; POP(); NEXT();
     CASE(TABLE_GET) {
         lq_table *t = cur->tables[*ip++];
-        uint32_t i = I32(sp[-1]);
+        uint32_t i = I32(tos);
         if (i >= t->size) TRAP("out of bounds table access");
-        sp[-1] = (uint64_t)(uintptr_t)t->elems[i];
+        tos = (uint64_t)(uintptr_t)t->elems[i];
         NEXT();
     }
     CASE(TABLE_SET) {
         lq_table *t = cur->tables[*ip++];
-        uint32_t i = I32(sp[-2]);
+        uint32_t i = I32(sp[-1]);
         if (i >= t->size) TRAP("out of bounds table access");
-        t->elems[i] = (void *)(uintptr_t)sp[-1];
+        t->elems[i] = (void *)(uintptr_t)tos;
+        tos = sp[-2];
         sp -= 2;
         NEXT();
     }
@@ -430,14 +454,14 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     STORE(I64_STORE8, uint8_t, val)
     STORE(I64_STORE16, uint16_t, val)
     STORE(I64_STORE32, uint32_t, val)
-    CASE(MEMORY_SIZE) *sp++ = memobj->pages; NEXT();
+    CASE(MEMORY_SIZE) PUSH(memobj->pages); NEXT();
     CASE(MEMORY_GROW) {
-        sp[-1] = (uint32_t)lqe_memory_grow(memobj, I32(sp[-1]));
+        tos = (uint32_t)lqe_memory_grow(memobj, I32(tos));
         RELOAD_MEM();
         NEXT();
     }
-    CASE(CONST32) *sp++ = *ip++; NEXT();
-    CASE(CONST64) *sp++ = (uint64_t)ip[0] | (uint64_t)ip[1] << 32; ip += 2; NEXT();
+    CASE(CONST32) PUSH(*ip++); NEXT();
+    CASE(CONST64) PUSH((uint64_t)ip[0] | (uint64_t)ip[1] << 32); ip += 2; NEXT();
 
     UN_I32(I32_EQZ, a == 0)
     BIN_I32(I32_EQ, a == b)
@@ -450,7 +474,7 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     BIN_I32(I32_LE_U, a <= b)
     BIN_I32(I32_GE_S, (int32_t)a >= (int32_t)b)
     BIN_I32(I32_GE_U, a >= b)
-    CASE(I64_EQZ) sp[-1] = sp[-1] == 0; NEXT();
+    CASE(I64_EQZ) tos = tos == 0; NEXT();
     CMP_I64(I64_EQ, a == b)
     CMP_I64(I64_NE, a != b)
     CMP_I64(I64_LT_S, (int64_t)a < (int64_t)b)
@@ -480,25 +504,25 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     BIN_I32(I32_SUB, a - b)
     BIN_I32(I32_MUL, a * b)
     CASE(I32_DIV_S) {
-        int32_t b = (int32_t)I32(sp[-1]), a = (int32_t)I32(sp[-2]);
+        int32_t b = (int32_t)I32(tos), a = (int32_t)I32(sp[-1]);
         if (b == 0) TRAP("integer divide by zero");
         if (a == INT32_MIN && b == -1) TRAP("integer overflow");
-        sp--; sp[-1] = (uint32_t)(a / b); NEXT();
+        sp--; tos = (uint32_t)(a / b); NEXT();
     }
     CASE(I32_DIV_U) {
-        uint32_t b = I32(sp[-1]), a = I32(sp[-2]);
+        uint32_t b = I32(tos), a = I32(sp[-1]);
         if (b == 0) TRAP("integer divide by zero");
-        sp--; sp[-1] = a / b; NEXT();
+        sp--; tos = a / b; NEXT();
     }
     CASE(I32_REM_S) {
-        int32_t b = (int32_t)I32(sp[-1]), a = (int32_t)I32(sp[-2]);
+        int32_t b = (int32_t)I32(tos), a = (int32_t)I32(sp[-1]);
         if (b == 0) TRAP("integer divide by zero");
-        sp--; sp[-1] = (b == -1) ? 0 : (uint32_t)(a % b); NEXT();
+        sp--; tos = (b == -1) ? 0 : (uint32_t)(a % b); NEXT();
     }
     CASE(I32_REM_U) {
-        uint32_t b = I32(sp[-1]), a = I32(sp[-2]);
+        uint32_t b = I32(tos), a = I32(sp[-1]);
         if (b == 0) TRAP("integer divide by zero");
-        sp--; sp[-1] = a % b; NEXT();
+        sp--; tos = a % b; NEXT();
     }
     BIN_I32(I32_AND, a & b)
     BIN_I32(I32_OR, a | b)
@@ -515,25 +539,25 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     BIN_I64(I64_SUB, a - b)
     BIN_I64(I64_MUL, a * b)
     CASE(I64_DIV_S) {
-        int64_t b = (int64_t)sp[-1], a = (int64_t)sp[-2];
+        int64_t b = (int64_t)tos, a = (int64_t)sp[-1];
         if (b == 0) TRAP("integer divide by zero");
         if (a == INT64_MIN && b == -1) TRAP("integer overflow");
-        sp--; sp[-1] = (uint64_t)(a / b); NEXT();
+        sp--; tos = (uint64_t)(a / b); NEXT();
     }
     CASE(I64_DIV_U) {
-        uint64_t b = sp[-1], a = sp[-2];
+        uint64_t b = tos, a = sp[-1];
         if (b == 0) TRAP("integer divide by zero");
-        sp--; sp[-1] = a / b; NEXT();
+        sp--; tos = a / b; NEXT();
     }
     CASE(I64_REM_S) {
-        int64_t b = (int64_t)sp[-1], a = (int64_t)sp[-2];
+        int64_t b = (int64_t)tos, a = (int64_t)sp[-1];
         if (b == 0) TRAP("integer divide by zero");
-        sp--; sp[-1] = (b == -1) ? 0 : (uint64_t)(a % b); NEXT();
+        sp--; tos = (b == -1) ? 0 : (uint64_t)(a % b); NEXT();
     }
     CASE(I64_REM_U) {
-        uint64_t b = sp[-1], a = sp[-2];
+        uint64_t b = tos, a = sp[-1];
         if (b == 0) TRAP("integer divide by zero");
-        sp--; sp[-1] = a % b; NEXT();
+        sp--; tos = a % b; NEXT();
     }
     BIN_I64(I64_AND, a & b)
     BIN_I64(I64_OR, a | b)
@@ -543,8 +567,8 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     BIN_I64(I64_SHR_U, a >> (b & 63))
     BIN_I64(I64_ROTL, (a << (b & 63)) | (a >> ((64 - (b & 63)) & 63)))
     BIN_I64(I64_ROTR, (a >> (b & 63)) | (a << ((64 - (b & 63)) & 63)))
-    CASE(F32_ABS) sp[-1] = I32(sp[-1]) & 0x7FFFFFFFu; NEXT();
-    CASE(F32_NEG) sp[-1] = I32(sp[-1]) ^ 0x80000000u; NEXT();
+    CASE(F32_ABS) tos = I32(tos) & 0x7FFFFFFFu; NEXT();
+    CASE(F32_NEG) tos = I32(tos) ^ 0x80000000u; NEXT();
     UN_F32(F32_CEIL, lqe_unary_nan_f(a, ceilf(a)))
     UN_F32(F32_FLOOR, lqe_unary_nan_f(a, floorf(a)))
     UN_F32(F32_TRUNC, lqe_unary_nan_f(a, truncf(a)))
@@ -556,9 +580,9 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     BIN_F32(F32_DIV, a / b)
     BIN_F32(F32_MIN, lqe_fminf(a, b))
     BIN_F32(F32_MAX, lqe_fmaxf(a, b))
-    CASE(F32_COPYSIGN) { uint32_t b = I32(sp[-1]), a = I32(sp[-2]); sp--; sp[-1] = (a & 0x7FFFFFFFu) | (b & 0x80000000u); NEXT(); }
-    CASE(F64_ABS) sp[-1] &= 0x7FFFFFFFFFFFFFFFull; NEXT();
-    CASE(F64_NEG) sp[-1] ^= 0x8000000000000000ull; NEXT();
+    CASE(F32_COPYSIGN) { uint32_t b = I32(tos), a = I32(sp[-1]); sp--; tos = (a & 0x7FFFFFFFu) | (b & 0x80000000u); NEXT(); }
+    CASE(F64_ABS) tos &= 0x7FFFFFFFFFFFFFFFull; NEXT();
+    CASE(F64_NEG) tos ^= 0x8000000000000000ull; NEXT();
     UN_F64(F64_CEIL, lqe_unary_nan(a, ceil(a)))
     UN_F64(F64_FLOOR, lqe_unary_nan(a, floor(a)))
     UN_F64(F64_TRUNC, lqe_unary_nan(a, trunc(a)))
@@ -570,39 +594,39 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     BIN_F64(F64_DIV, a / b)
     BIN_F64(F64_MIN, lqe_fmin(a, b))
     BIN_F64(F64_MAX, lqe_fmax(a, b))
-    CASE(F64_COPYSIGN) { uint64_t b = sp[-1], a = sp[-2]; sp--; sp[-1] = (a & 0x7FFFFFFFFFFFFFFFull) | (b & 0x8000000000000000ull); NEXT(); }
-    CASE(I32_WRAP_I64) sp[-1] = (uint32_t)sp[-1]; NEXT();
+    CASE(F64_COPYSIGN) { uint64_t b = tos, a = sp[-1]; sp--; tos = (a & 0x7FFFFFFFFFFFFFFFull) | (b & 0x8000000000000000ull); NEXT(); }
+    CASE(I32_WRAP_I64) tos = (uint32_t)tos; NEXT();
     TRUNC(I32_TRUNC_F32_S, float, lqe_f32, int32_t, a >= -2147483648.0f, a < 2147483648.0f, ST32)
     TRUNC(I32_TRUNC_F32_U, float, lqe_f32, uint32_t, a > -1.0f, a < 4294967296.0f, ST32)
     TRUNC(I32_TRUNC_F64_S, double, lqe_f64, int32_t, a > -2147483649.0, a < 2147483648.0, ST32)
     TRUNC(I32_TRUNC_F64_U, double, lqe_f64, uint32_t, a > -1.0, a < 4294967296.0, ST32)
-    CASE(I64_EXTEND_I32_S) sp[-1] = (uint64_t)(int64_t)(int32_t)I32(sp[-1]); NEXT();
-    CASE(I64_EXTEND_I32_U) sp[-1] = I32(sp[-1]); NEXT();
+    CASE(I64_EXTEND_I32_S) tos = (uint64_t)(int64_t)(int32_t)I32(tos); NEXT();
+    CASE(I64_EXTEND_I32_U) tos = I32(tos); NEXT();
     TRUNC(I64_TRUNC_F32_S, float, lqe_f32, int64_t, a >= -9223372036854775808.0f, a < 9223372036854775808.0f, ST64)
     TRUNC(I64_TRUNC_F32_U, float, lqe_f32, uint64_t, a > -1.0f, a < 18446744073709551616.0f, ST64)
     TRUNC(I64_TRUNC_F64_S, double, lqe_f64, int64_t, a >= -9223372036854775808.0, a < 9223372036854775808.0, ST64)
     TRUNC(I64_TRUNC_F64_U, double, lqe_f64, uint64_t, a > -1.0, a < 18446744073709551616.0, ST64)
-    CASE(F32_CONVERT_I32_S) sp[-1] = lqe_bits32((float)(int32_t)I32(sp[-1])); NEXT();
-    CASE(F32_CONVERT_I32_U) sp[-1] = lqe_bits32((float)I32(sp[-1])); NEXT();
-    CASE(F32_CONVERT_I64_S) sp[-1] = lqe_bits32((float)(int64_t)sp[-1]); NEXT();
-    CASE(F32_CONVERT_I64_U) sp[-1] = lqe_bits32((float)sp[-1]); NEXT();
-    CASE(F32_DEMOTE_F64) sp[-1] = lqe_bits32((float)lqe_f64(sp[-1])); NEXT();
-    CASE(F64_CONVERT_I32_S) sp[-1] = lqe_bits64((double)(int32_t)I32(sp[-1])); NEXT();
-    CASE(F64_CONVERT_I32_U) sp[-1] = lqe_bits64((double)I32(sp[-1])); NEXT();
-    CASE(F64_CONVERT_I64_S) sp[-1] = lqe_bits64((double)(int64_t)sp[-1]); NEXT();
-    CASE(F64_CONVERT_I64_U) sp[-1] = lqe_bits64((double)sp[-1]); NEXT();
-    CASE(F64_PROMOTE_F32) sp[-1] = lqe_bits64((double)lqe_f32(sp[-1])); NEXT();
+    CASE(F32_CONVERT_I32_S) tos = lqe_bits32((float)(int32_t)I32(tos)); NEXT();
+    CASE(F32_CONVERT_I32_U) tos = lqe_bits32((float)I32(tos)); NEXT();
+    CASE(F32_CONVERT_I64_S) tos = lqe_bits32((float)(int64_t)tos); NEXT();
+    CASE(F32_CONVERT_I64_U) tos = lqe_bits32((float)tos); NEXT();
+    CASE(F32_DEMOTE_F64) tos = lqe_bits32((float)lqe_f64(tos)); NEXT();
+    CASE(F64_CONVERT_I32_S) tos = lqe_bits64((double)(int32_t)I32(tos)); NEXT();
+    CASE(F64_CONVERT_I32_U) tos = lqe_bits64((double)I32(tos)); NEXT();
+    CASE(F64_CONVERT_I64_S) tos = lqe_bits64((double)(int64_t)tos); NEXT();
+    CASE(F64_CONVERT_I64_U) tos = lqe_bits64((double)tos); NEXT();
+    CASE(F64_PROMOTE_F32) tos = lqe_bits64((double)lqe_f32(tos)); NEXT();
     CASE(I32_REINTERPRET_F32) NEXT();
     CASE(I64_REINTERPRET_F64) NEXT();
     CASE(F32_REINTERPRET_I32) NEXT();
     CASE(F64_REINTERPRET_I64) NEXT();
-    CASE(I32_EXTEND8_S) sp[-1] = (uint32_t)(int32_t)(int8_t)sp[-1]; NEXT();
-    CASE(I32_EXTEND16_S) sp[-1] = (uint32_t)(int32_t)(int16_t)sp[-1]; NEXT();
-    CASE(I64_EXTEND8_S) sp[-1] = (uint64_t)(int64_t)(int8_t)sp[-1]; NEXT();
-    CASE(I64_EXTEND16_S) sp[-1] = (uint64_t)(int64_t)(int16_t)sp[-1]; NEXT();
-    CASE(I64_EXTEND32_S) sp[-1] = (uint64_t)(int64_t)(int32_t)sp[-1]; NEXT();
-    CASE(REF_IS_NULL) sp[-1] = sp[-1] == 0; NEXT();
-    CASE(REF_FUNC) *sp++ = (uint64_t)(uintptr_t)funcs[*ip++]; NEXT();
+    CASE(I32_EXTEND8_S) tos = (uint32_t)(int32_t)(int8_t)tos; NEXT();
+    CASE(I32_EXTEND16_S) tos = (uint32_t)(int32_t)(int16_t)tos; NEXT();
+    CASE(I64_EXTEND8_S) tos = (uint64_t)(int64_t)(int8_t)tos; NEXT();
+    CASE(I64_EXTEND16_S) tos = (uint64_t)(int64_t)(int16_t)tos; NEXT();
+    CASE(I64_EXTEND32_S) tos = (uint64_t)(int64_t)(int32_t)tos; NEXT();
+    CASE(REF_IS_NULL) tos = tos == 0; NEXT();
+    CASE(REF_FUNC) PUSH((uint64_t)(uintptr_t)funcs[*ip++]); NEXT();
     TRUNC_SAT(I32_TRUNC_SAT_F32_S, float, lqe_f32, int32_t, a >= -2147483648.0f, a < 2147483648.0f, INT32_MIN, INT32_MAX, ST32)
     TRUNC_SAT(I32_TRUNC_SAT_F32_U, float, lqe_f32, uint32_t, a > -1.0f, a < 4294967296.0f, 0, UINT32_MAX, ST32)
     TRUNC_SAT(I32_TRUNC_SAT_F64_S, double, lqe_f64, int32_t, a > -2147483649.0, a < 2147483648.0, INT32_MIN, INT32_MAX, ST32)
@@ -613,7 +637,8 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     TRUNC_SAT(I64_TRUNC_SAT_F64_U, double, lqe_f64, uint64_t, a > -1.0, a < 18446744073709551616.0, 0, UINT64_MAX, ST64)
     CASE(MEMORY_INIT) {
         uint32_t seg = *ip++;
-        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        uint32_t n = I32(tos), s = I32(sp[-1]), d = I32(sp[-2]);
+        tos = sp[-3];
         sp -= 3;
         uint32_t len = cur->data_dropped[seg] ? 0 : cur->module->datas[seg].size;
         if ((uint64_t)s + n > len || (uint64_t)d + n > memsize) TRAP("out of bounds memory access");
@@ -622,14 +647,16 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     }
     CASE(DATA_DROP) cur->data_dropped[*ip++] = 1; NEXT();
     CASE(MEMORY_COPY) {
-        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        uint32_t n = I32(tos), s = I32(sp[-1]), d = I32(sp[-2]);
+        tos = sp[-3];
         sp -= 3;
         if ((uint64_t)s + n > memsize || (uint64_t)d + n > memsize) TRAP("out of bounds memory access");
         if (n) memmove(mem + d, mem + s, n);
         NEXT();
     }
     CASE(MEMORY_FILL) {
-        uint32_t n = I32(sp[-1]), v = I32(sp[-2]), d = I32(sp[-3]);
+        uint32_t n = I32(tos), v = I32(sp[-1]), d = I32(sp[-2]);
+        tos = sp[-3];
         sp -= 3;
         if ((uint64_t)d + n > memsize) TRAP("out of bounds memory access");
         if (n) memset(mem + d, (int)(v & 0xFF), n);
@@ -639,7 +666,8 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
         lqe_elemrt *seg = &cur->elems[ip[0]];
         lq_table *t = cur->tables[ip[1]];
         ip += 2;
-        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        uint32_t n = I32(tos), s = I32(sp[-1]), d = I32(sp[-2]);
+        tos = sp[-3];
         sp -= 3;
         if ((uint64_t)s + n > seg->count || (uint64_t)d + n > t->size) TRAP("out of bounds table access");
         if (n) memcpy(t->elems + d, seg->refs + s, n * sizeof(void *));
@@ -649,7 +677,8 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     CASE(TABLE_COPY) {
         lq_table *dt = cur->tables[ip[0]], *st = cur->tables[ip[1]];
         ip += 2;
-        uint32_t n = I32(sp[-1]), s = I32(sp[-2]), d = I32(sp[-3]);
+        uint32_t n = I32(tos), s = I32(sp[-1]), d = I32(sp[-2]);
+        tos = sp[-3];
         sp -= 3;
         if ((uint64_t)s + n > st->size || (uint64_t)d + n > dt->size) TRAP("out of bounds table access");
         if (n) memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
@@ -657,17 +686,18 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     }
     CASE(TABLE_GROW) {
         lq_table *t = cur->tables[*ip++];
-        uint32_t n = I32(sp[-1]);
-        void *init = (void *)(uintptr_t)sp[-2];
+        uint32_t n = I32(tos);
+        void *init = (void *)(uintptr_t)sp[-1];
         sp--;
-        sp[-1] = (uint32_t)lqe_table_grow(t, n, init);
+        tos = (uint32_t)lqe_table_grow(t, n, init);
         NEXT();
     }
-    CASE(TABLE_SIZE) *sp++ = cur->tables[*ip++]->size; NEXT();
+    CASE(TABLE_SIZE) PUSH(cur->tables[*ip++]->size); NEXT();
     CASE(TABLE_FILL) {
         lq_table *t = cur->tables[*ip++];
-        uint32_t n = I32(sp[-1]), d = I32(sp[-3]);
-        void *v = (void *)(uintptr_t)sp[-2];
+        uint32_t n = I32(tos), d = I32(sp[-2]);
+        void *v = (void *)(uintptr_t)sp[-1];
+        tos = sp[-3];
         sp -= 3;
         if ((uint64_t)d + n > t->size) TRAP("out of bounds table access");
         for (uint32_t i = 0; i < n; i++) t->elems[d + i] = v;
@@ -689,6 +719,7 @@ done:
     return LQ_OK;
 suspend:
     inst->saved_ip = ip; inst->saved_sp = sp; inst->saved_fp = fp; inst->saved_func = fn;
+    inst->saved_tos = tos;
     inst->saved_depth = depth;
     inst->fuel = 0;
     inst->state = LQE_SUSPENDED_STATE;
