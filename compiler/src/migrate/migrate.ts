@@ -106,6 +106,13 @@ function summary(hello: HelloInfo | undefined, info: CapabilityDocument | undefi
   return { url, id: hello?.deviceId ?? info?.id ?? "?", board: info?.board ?? "?", arch: info?.arch ?? "?" };
 }
 
+/** Waits for a best-effort request at most `ms`; its outcome does not matter. */
+async function bounded(request: Promise<unknown>, ms = 1500): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([request.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Freezes the app, retrying while it is inside an event (EBUSY: a fuel-sliced call in progress). */
 async function freeze(client: DeviceClient, app: string): Promise<Uint8Array> {
   for (let attempt = 0; ; attempt++) {
@@ -262,8 +269,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       step("rollback", `${at} failed: ${reason}`);
       // The target must not keep a paused copy (a later START would resume it) or a module it
       // did not have before.
-      await dst.stop(app).catch(() => undefined);
-      if (installedModule) await dst.remove(app).catch(() => undefined);
+      // A dead target must not hold up the resume on the source: each try gets a short bound.
+      await bounded(dst.stop(app));
+      if (installedModule) await bounded(dst.remove(app));
       try {
         await src.restore(app, snapshot, { start: true });
       } catch (err) {

@@ -1,0 +1,71 @@
+// One counting app moved live around every kind of device, on the wall clock: a simulated
+// devkit, the posix firmware (x86-64, ASan/UBSan), the firmware on QEMU's Cortex-M4F, and
+// back to the simulator. Each target lacks the module and gets it along with the snapshot.
+// The counts logged on all devices together must be 1, 2, 3, ... without a gap or a repeat.
+import { afterAll, describe, expect, it } from "vitest";
+import { migrate, type MigrationReport } from "../../compiler/src/migrate/migrate.js";
+import { app, appState, counts, install, POSIX_BINARY, QEMU_IMAGE, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
+
+afterAll(stopAll);
+
+async function hop(from: TestDevice, to: TestDevice, keep = false): Promise<MigrationReport> {
+  const ticker = await app("ticker");
+  const before = (await counts(from, "ticker")).length;
+  await waitCounts(from, "ticker", before + 3);
+  return migrate({
+    app: "ticker",
+    from: { connector: from.connector, label: from.url },
+    to: { connector: to.connector, label: to.url },
+    keep,
+    module: async () => ticker,
+  });
+}
+
+/** Every device's counts, in the order the app visited them, must be 1..N exactly. */
+function expectSeamless(perDevice: number[][]): void {
+  const all = perDevice.flat();
+  expect(all.length).toBeGreaterThan(8);
+  expect(all).toEqual(all.map((_, i) => i + 1));
+}
+
+describe.skipIf(!POSIX_BINARY)(`a 100 ms counter migrated live across targets${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
+  it.skipIf(!QEMU_IMAGE)(`simulator -> posix -> QEMU Cortex-M4 -> simulator without a gap or a repeat${QEMU_IMAGE ? "" : " (SKIPPED: qemu-system-arm or build/qemu's liquid-qemu.elf is missing)"}`, async () => {
+    const ticker = await app("ticker");
+    const sim = await simTcp();
+    const posix = await posixDevice();
+    const qemu = await qemuDevice();
+    await install(sim, ticker);
+
+    const r1 = await hop(sim, posix);
+    expect(r1).toMatchObject({ from: { board: "sim-devkit" }, to: { board: "posix" }, moduleBytesSent: ticker.wasm.length, source: "removed" });
+    expect(r1.timersPending).toHaveLength(1);
+    expect(r1.timersPending[0]!.remainingMs).toBeLessThanOrEqual(100);
+    const onSim1 = await counts(sim, "ticker");
+
+    const r2 = await hop(posix, qemu, true);
+    expect(r2).toMatchObject({ to: { arch: "armv7e-m" }, source: "kept-stopped" });
+    expect(await appState(posix, "ticker")).toBe("stopped");
+    const onPosix = await counts(posix, "ticker");
+
+    const r3 = await hop(qemu, sim);
+    expect(r3).toMatchObject({ to: { board: "sim-devkit" }, moduleBytesSent: ticker.wasm.length });
+    const onQemu = await counts(qemu, "ticker");
+    const back = await waitCounts(sim, "ticker", onSim1.length + 3);
+    expectSeamless([onSim1, onPosix, onQemu, back.slice(onSim1.length)]);
+    for (const r of [r1, r2, r3]) console.log(`${r.from.board} -> ${r.to.board}: snapshot ${r.snapshotBytes} B, downtime ${r.downtimeMs.toFixed(1)} ms`);
+  });
+
+  it("simulator -> posix -> simulator, the module already on the way back", async () => {
+    const ticker = await app("ticker");
+    const sim = await simTcp();
+    const posix = await posixDevice();
+    await install(sim, ticker);
+    await hop(sim, posix, true); // the simulator keeps the module
+    const onSim = await counts(sim, "ticker");
+    const r = await hop(posix, sim);
+    expect(r.moduleBytesSent).toBe(0);
+    const onPosix = await counts(posix, "ticker");
+    const back = await waitCounts(sim, "ticker", onSim.length + 3);
+    expectSeamless([onSim, onPosix, back.slice(onSim.length)]);
+  });
+});

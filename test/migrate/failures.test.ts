@@ -1,0 +1,170 @@
+// A migration that cannot finish never loses the app and never runs it twice: a target that
+// lacks what the app needs is refused before anything is frozen; a target killed in the
+// middle of the snapshot transfer, or a snapshot damaged on the way, ends with the app
+// resumed on the source with its state — its counts go on without a gap or a repeat and
+// its memory (checksummed every tick) is intact.
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { migrate, MigrationError } from "../../compiler/src/migrate/migrate.js";
+import { Cmd } from "../../compiler/src/protocol/constants.js";
+import { crc32 } from "../../compiler/src/protocol/crc32.js";
+import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
+import {
+  app,
+  appLog,
+  appState,
+  counts,
+  install,
+  POSIX_BINARY,
+  posixDevice,
+  ROOT,
+  simTcp,
+  stopAll,
+  waitCounts,
+  withClient,
+  type TestDevice,
+} from "./support.js";
+
+afterAll(stopAll);
+
+/** Runs `onFrame` on every request frame the host writes (one frame per write) before it leaves. */
+function intercept(connector: Connector, onFrame: (frame: Uint8Array) => Uint8Array | undefined): Connector {
+  return async () => {
+    const inner = await connector();
+    const t: Transport = {
+      get url() {
+        return inner.url;
+      },
+      get closed() {
+        return inner.closed;
+      },
+      write(data) {
+        const out = onFrame(data);
+        if (out && !inner.closed) inner.write(out);
+      },
+      onData: (l) => inner.onData(l),
+      onClose: (l) => inner.onClose(l),
+      close: () => inner.close(),
+    };
+    return t;
+  };
+}
+
+const side = (d: TestDevice, connector = d.connector) => ({ connector, label: d.url });
+
+/** The app's log goes on after the failed attempt: counts 1..N, one checksum throughout. */
+async function expectKeptRunning(source: TestDevice, appName: string, countsBefore: number, checksummed = false): Promise<void> {
+  expect(await appState(source, appName)).toBe("running");
+  const after = await waitCounts(source, appName, countsBefore + 3);
+  expect(after).toEqual(after.map((_, i) => i + 1));
+  const sums = new Set((await appLog(source, appName)).map((m) => / checksum (\S+)$/.exec(m)?.[1]).filter(Boolean));
+  expect(sums.size).toBe(checksummed ? 1 : 0);
+}
+
+describe("refused before freezing", () => {
+  it("a target board without the app's pin: refused with the reason, the app never stopped", async () => {
+    const thermometer = await app(join(ROOT, "examples", "thermometer"));
+    const source = await simTcp();
+    const target = await simTcp(join(ROOT, "test", "protocol", "fixtures", "board.json")); // LED0, LED1, BUTTON0, I2C0
+    await install(source, thermometer);
+    const err = await migrate({ app: "thermometer", from: side(source), to: side(target), module: async () => thermometer }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect(err).toMatchObject({ step: "check", appIs: "source" });
+    expect((err as Error).message).toMatch(/cannot run 'thermometer': it has no pin LED2 \(its pins: LED0, LED1, BUTTON0\)\. Nothing was frozen/);
+    expect(await appState(source, "thermometer")).toBe("running");
+    // Nothing touched either device: no snapshot taken, no module left on the target.
+    const runtimeLog = await withClient(source, async (c) => (await c.allLogs()).filter((r) => r.app === null).map((r) => r.msg));
+    expect(runtimeLog.filter((m) => m.startsWith("snapshot"))).toEqual([]);
+    expect(await withClient(target, (c) => c.list())).toEqual([]);
+  });
+
+  it("without a manifest the running app is inspected (not stopped) and the missing pin still found", async () => {
+    const thermometer = await app(join(ROOT, "examples", "thermometer"));
+    const source = await simTcp();
+    const target = await simTcp(join(ROOT, "test", "protocol", "fixtures", "board.json"));
+    await install(source, thermometer);
+    await install(target, thermometer, false);
+    const err = await migrate({ app: "thermometer", from: side(source), to: side(target) }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/it has no pin LED2/);
+    expect(await appState(source, "thermometer")).toBe("running");
+    expect(await appState(target, "thermometer")).toBe("stopped");
+  });
+
+  it("a target without the module and no copy on the host: says where to get it", async () => {
+    const ticker = await app("ticker");
+    const source = await simTcp();
+    const target = await simTcp();
+    await install(source, ticker);
+    const err = await migrate({ app: "ticker", from: side(source), to: side(target) }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/does not hold 'ticker' \(sha256 [0-9a-f]{12}\) and this host has no copy of it: pass --module/);
+    expect(await appState(source, "ticker")).toBe("running");
+  });
+
+  it("a different build given as the module is refused: the snapshot would not fit it", async () => {
+    const ticker = await app("ticker");
+    const ballast = await app("ballast");
+    const source = await simTcp();
+    const target = await simTcp();
+    await install(source, ticker);
+    const err = await migrate({ app: "ticker", from: side(source), to: side(target), module: async () => ballast }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/is not the one running on the source/);
+    expect(await appState(source, "ticker")).toBe("running");
+  });
+});
+
+describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on the source${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
+  it("the target is killed in the middle of the snapshot transfer (56 KiB of state)", async () => {
+    const ballast = await app("ballast");
+    const source = await simTcp();
+    const target = await posixDevice();
+    await install(source, ballast);
+    const before = (await waitCounts(source, "ballast", 3)).length;
+    let chunks = 0;
+    const killing = intercept(target.connector, (frame) => {
+      if (frame[3] === Cmd.RESTORE_CHUNK && ++chunks === 4) {
+        target.kill();
+        return undefined;
+      }
+      return frame;
+    });
+    const steps: string[] = [];
+    const err = await migrate({
+      app: "ballast",
+      from: side(source),
+      to: side(target, killing),
+      module: async () => ballast,
+      clientOptions: { reconnectWindowMs: 500, timeoutMs: 1000, retries: 1 },
+      onStep: (s) => steps.push(s),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect(err).toMatchObject({ step: "restore", appIs: "source" });
+    expect((err as Error).message).toMatch(/resumed on the source with its state/);
+    expect(chunks).toBe(4);
+    expect(steps).toEqual(["check", "module", "freeze", "verify", "rollback"]);
+    await expectKeptRunning(source, "ballast", before, true);
+  });
+
+  it("a snapshot damaged on the way (bytes changed under a valid frame CRC) is refused by the target", async () => {
+    const ticker = await app("ticker");
+    const source = await posixDevice();
+    const target = await posixDevice();
+    await install(source, ticker);
+    const before = (await waitCounts(source, "ticker", 3)).length;
+    const corrupting = intercept(target.connector, (frame) => {
+      if (frame[3] !== Cmd.RESTORE_CHUNK) return frame;
+      const f = frame.slice();
+      const len = f[7]! | (f[8]! << 8);
+      f[9 + 4 + 40] ^= 0x01; // a byte of snapshot data after the chunk's offset field
+      const crc = crc32(f, 2, 9 + len);
+      new DataView(f.buffer).setUint32(9 + len, crc, true);
+      return f;
+    });
+    const err = await migrate({ app: "ticker", from: side(source), to: side(target, corrupting), module: async () => ticker }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ step: "restore", appIs: "source" });
+    expect((err as Error).message).toMatch(/snapshot sha256 mismatch/);
+    await expectKeptRunning(source, "ticker", before);
+    // The target was left as it was before: no module, nothing running.
+    expect(await withClient(target, (c) => c.list())).toEqual([]);
+    expect(await counts(target, "ticker")).toEqual([]);
+  });
+});
