@@ -36,7 +36,7 @@ int lq_flash_sim_open(const char *path, uint32_t size, uint32_t page_size, uint3
   F.dead = 0;
   if (path) {
     struct stat st;
-    F.fd = open(path, O_RDWR | O_CREAT, 0644);
+    F.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (F.fd < 0) return -1;
     if (fstat(F.fd, &st) != 0) return -1;
     if (st.st_size == 0) {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +45,7 @@ static volatile sig_atomic_t stop_requested;
 static void usage(void) {
   fprintf(stderr,
           "usage: liquid-device --board FILE [--flash FILE] [--listen tcp:HOST:PORT] [--pty]\n"
-          "                     [--id ID] [--seed N]\n");
+          "                     [--id ID] [--seed N] [--watchdog MS (default 5000, 0 = off)]\n");
 }
 
 static char *read_file(const char *path) {
@@ -71,6 +72,8 @@ static int set_nonblock(int fd) {
   return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+static int inherited_listen_fd = -1; /* kept across a watchdog reset (re-exec) */
+
 static int open_listener(const char *spec) {
   char host[64];
   const char *colon;
@@ -92,12 +95,16 @@ static int open_listener(const char *spec) {
     fprintf(stderr, "liquid-device: bad IPv4 address '%s'\n", host);
     return -1;
   }
-  listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (listen_fd < 0) return -1;
-  setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(listen_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(listen_fd, 4) != 0) {
-    fprintf(stderr, "liquid-device: cannot listen on %s: %s\n", spec, strerror(errno));
-    return -1;
+  if (inherited_listen_fd >= 0) {
+    listen_fd = inherited_listen_fd; /* same port as before the reset */
+  } else {
+    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (listen_fd < 0) return -1;
+    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(listen_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(listen_fd, 4) != 0) {
+      fprintf(stderr, "liquid-device: cannot listen on %s: %s\n", spec, strerror(errno));
+      return -1;
+    }
   }
   set_nonblock(listen_fd);
   getsockname(listen_fd, (struct sockaddr *)&a, &alen);
@@ -108,7 +115,7 @@ static int open_listener(const char *spec) {
 
 static int open_pty(void) {
   struct termios t;
-  pty_fd = posix_openpt(O_RDWR | O_NOCTTY);
+  pty_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (pty_fd < 0 || grantpt(pty_fd) != 0 || unlockpt(pty_fd) != 0) return -1;
   if (tcgetattr(pty_fd, &t) == 0) {
     cfmakeraw(&t);
@@ -126,6 +133,7 @@ static void accept_client(void) {
   fd = accept(listen_fd, NULL, NULL);
   if (fd < 0) return;
   set_nonblock(fd);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
   if (client_fd >= 0) { /* a new host takes over the link */
     close(client_fd);
     pending_close = 1;
@@ -233,7 +241,60 @@ void lq_port_idle(uint64_t until_us) {
 
 /* ---- port: system ---------------------------------------------------------------------- */
 
-void lq_port_watchdog_kick(void) {}
+/*
+ * The watchdog: the runtime kicks it from its loop; a SIGALRM every 100 ms checks the time since
+ * the last kick. When it expires the device resets as hardware would: the process replaces
+ * itself (execv, which is async-signal-safe) with a fresh one on the same flash image and the
+ * same listening socket; the host connection drops.
+ */
+static volatile sig_atomic_t watchdog_armed;
+static uint64_t watchdog_ms = 5000;
+static volatile uint64_t last_kick_us;
+static char **saved_argv;
+static char inherit_arg[16];
+
+void lq_port_watchdog_kick(void) {
+  last_kick_us = lq_port_time_us();
+  watchdog_armed = 1;
+}
+
+static void on_alarm(int sig) {
+  static const char msg[] = "watchdog: no kick in time, resetting\n";
+  (void)sig;
+  if (!watchdog_armed || lq_port_time_us() - last_kick_us < watchdog_ms * 1000u) return;
+  if (write(1, msg, sizeof msg - 1) < 0) _exit(4);
+  execv("/proc/self/exe", saved_argv);
+  _exit(4); /* could not reset: die, which a supervisor sees */
+}
+
+static void start_watchdog(int argc, char **argv) {
+  static char *args[64];
+  struct itimerval it;
+  struct sigaction sa;
+  int i, n = 0;
+  /* the new process gets the same arguments plus the listening socket to keep */
+  for (i = 0; i < argc && n < 60; i++) {
+    if (!strcmp(argv[i], "--inherit-listen")) { i++; continue; }
+    args[n++] = argv[i];
+  }
+  if (listen_fd >= 0) {
+    snprintf(inherit_arg, sizeof inherit_arg, "%d", listen_fd);
+    args[n++] = "--inherit-listen";
+    args[n++] = inherit_arg;
+  }
+  args[n] = NULL;
+  saved_argv = args;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = SA_RESTART; /* file writes of the flash image must not see EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, NULL);
+  lq_port_watchdog_kick(); /* running from power-on, like the hardware */
+  memset(&it, 0, sizeof it);
+  it.it_interval.tv_usec = 100000;
+  it.it_value.tv_usec = 100000;
+  setitimer(ITIMER_REAL, &it, NULL);
+}
 
 void lq_port_reset(void) {
   /* The process stays (and keeps its connections, as a UART would); the runtime boots again
@@ -278,6 +339,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--listen")) listen_spec = v;
     else if (!strcmp(a, "--id")) id = v;
     else if (!strcmp(a, "--seed")) seed = strtoul(v, NULL, 0);
+    else if (!strcmp(a, "--watchdog")) watchdog_ms = strtoul(v, NULL, 0);
+    else if (!strcmp(a, "--inherit-listen")) inherited_listen_fd = atoi(v);
     else {
       fprintf(stderr, "liquid-device: unknown option '%s'\n", a);
       usage();
@@ -318,6 +381,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   set_nonblock(0);
+  if (watchdog_ms) start_watchdog(argc, argv);
   if (posix_sim_init() != 0) {
     fprintf(stderr, "liquid-device: the board file %s is not valid JSON\n", board);
     return 1;
