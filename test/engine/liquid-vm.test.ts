@@ -362,6 +362,14 @@ describe("liquid-vm --spectest", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^error: .*broken\.json is not valid JSON: line 1: unexpected end of input/);
     const noCommands = runVm(["--spectest", tempFile("other.json", "{\"x\": 1}")]);
-    expect(noCommands.stderr).toContain('has no "commands" array');
+    expect(noCommands.status).toBe(1);
+    expect(noCommands.stderr).toContain('other.json is not a wast2json script: line 1: no member "commands"');
+    // Commands stream one at a time: those before a syntax error still run and count.
+    const truncated = script({ "a.wasm": adder() }, []);
+    writeFileSync(truncated, '{"commands": [\n {"type": "module", "line": 1, "filename": "a.wasm"},\n {"type": ');
+    const partial = runVm(["--spectest", truncated]);
+    expect(partial.status).toBe(1);
+    expect(partial.stdout).toBe("1 passed, 0 failed, 0 skipped\n");
+    expect(partial.stderr).toMatch(/t\.json is not valid JSON: line 3: unexpected end of input/);
   });
 });

@@ -343,6 +343,120 @@ json_document *json_parse(const char *src, size_t len, const json_node **root, c
     return doc;
 }
 
+/* Runs the parser over cursor->src from the cursor's position, keeping line numbers. */
+static void cursor_to_parser(const json_cursor *c, parser *p, json_document *doc, char *err,
+                             size_t err_size) {
+    p->src = c->src;
+    p->len = c->len;
+    p->pos = c->pos;
+    p->line = c->line;
+    p->depth = 0;
+    p->doc = doc;
+    p->err = err;
+    p->err_size = err_size;
+    p->failed = 0;
+}
+
+int json_cursor_enter_array(json_cursor *cursor, const char *src, size_t len, const char *key,
+                            char *err, size_t err_size) {
+    memset(cursor, 0, sizeof *cursor);
+    cursor->src = src;
+    cursor->len = len;
+    cursor->line = 1;
+    json_document scratch = {NULL, NULL};
+    parser p;
+    cursor_to_parser(cursor, &p, &scratch, err, err_size);
+    int found = 0;
+    skip_space(&p);
+    if (p.pos >= p.len || p.src[p.pos] != '{') {
+        fail(&p, "expected an object");
+    } else {
+        p.pos++;
+        for (;;) {
+            skip_space(&p);
+            const char *name = NULL;
+            size_t name_len = 0;
+            if (p.pos >= p.len || p.src[p.pos] != '"') {
+                fail(&p, "no member \"%s\"", key);
+                break;
+            }
+            if (!parse_string(&p, &name, &name_len)) break;
+            skip_space(&p);
+            if (p.pos >= p.len || p.src[p.pos] != ':') {
+                fail(&p, "expected ':'");
+                break;
+            }
+            p.pos++;
+            skip_space(&p);
+            if (name_len == strlen(key) && memcmp(name, key, name_len) == 0) {
+                if (p.pos >= p.len || p.src[p.pos] != '[') {
+                    fail(&p, "member \"%s\" is not an array", key);
+                } else {
+                    p.pos++;
+                    found = 1;
+                }
+                break;
+            }
+            /* Another member: parse it to skip it (only small ones precede the commands). */
+            if (parse_value(&p) == NULL) break;
+            skip_space(&p);
+            if (p.pos < p.len && p.src[p.pos] == ',') {
+                p.pos++;
+                continue;
+            }
+            fail(&p, "no member \"%s\"", key);
+            break;
+        }
+    }
+    arena_block *b = scratch.blocks;
+    while (b != NULL) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    cursor->pos = p.pos;
+    cursor->line = p.line;
+    return found && !p.failed;
+}
+
+int json_cursor_next(json_cursor *cursor, json_document **doc, const json_node **node, char *err,
+                     size_t err_size) {
+    json_document *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        if (err && err_size) snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    parser p;
+    cursor_to_parser(cursor, &p, d, err, err_size);
+    skip_space(&p);
+    if (p.pos < p.len && p.src[p.pos] == ']') {
+        cursor->pos = p.pos + 1;
+        cursor->line = p.line;
+        json_free(d);
+        return 0;
+    }
+    if (cursor->started) {
+        if (p.pos >= p.len || p.src[p.pos] != ',') {
+            fail(&p, p.pos >= p.len ? "unexpected end of input" : "expected ',' or ']'");
+            json_free(d);
+            return -1;
+        }
+        p.pos++;
+    }
+    json_node *value = parse_value(&p);
+    cursor->pos = p.pos;
+    cursor->line = p.line;
+    if (value == NULL || p.failed) {
+        json_free(d);
+        return -1;
+    }
+    cursor->started = 1;
+    d->root = value;
+    *doc = d;
+    *node = value;
+    return 1;
+}
+
 void json_free(json_document *doc) {
     if (doc == NULL) return;
     arena_block *b = doc->blocks;

@@ -42,6 +42,28 @@ json_document *json_parse(const char *src, size_t len, const json_node **root, c
                           size_t err_size);
 void json_free(json_document *doc);
 
+/*
+ * Streaming over one big array, so a script of thousands of commands never needs more than
+ * one command's tree in memory (this is what lets the spec runner work on a microcontroller's
+ * RAM). The cursor walks `src` without copying it.
+ */
+typedef struct json_cursor {
+    const char *src;
+    size_t len;
+    size_t pos;
+    size_t line;
+    int started; /* an element of the array was already returned */
+} json_cursor;
+
+/* Positions the cursor inside the array that is member `key` of the top-level object.
+ * Returns 1, or 0 with a message in err. */
+int json_cursor_enter_array(json_cursor *cursor, const char *src, size_t len, const char *key,
+                            char *err, size_t err_size);
+/* Parses the next array element into its own document: 1 with doc and node set, 0 at the end of
+ * the array, -1 on a syntax error (message with line number in err). */
+int json_cursor_next(json_cursor *cursor, json_document **doc, const json_node **node, char *err,
+                     size_t err_size);
+
 /* Object member lookup by name; NULL when absent or when `obj` is not an object. */
 const json_node *json_get(const json_node *obj, const char *key);
 /* The member's string value, or NULL when absent or not a string. */

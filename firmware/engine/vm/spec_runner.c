@@ -179,6 +179,60 @@ static lq_instance *find_named(script_run *run, const char *name) {
     return NULL;
 }
 
+static int is_registered(const script_run *run, const lq_instance *instance) {
+    for (const registration *r = run->registrations; r != NULL; r = r->next) {
+        if (r->instance == instance) return 1;
+    }
+    return 0;
+}
+
+/* Could this module have handed references to its own functions to another instance? Only
+ * through an imported table, an imported mutable global or an imported function that takes a
+ * funcref; other imports (functions of numbers, memories, immutable globals) cannot. */
+static int may_leak_functions(const lq_module *module) {
+    uint32_t n = lq_module_import_count(module);
+    for (uint32_t i = 0; i < n; i++) {
+        lq_import_info info;
+        if (lq_module_import(module, i, &info) != LQ_OK) return 1;
+        switch (info.type.kind) {
+        case LQ_EXTERN_TABLE: return 1;
+        case LQ_EXTERN_GLOBAL:
+            if (info.type.mutable_) return 1;
+            break;
+        case LQ_EXTERN_FUNC:
+            if (strchr(info.type.params, 'r') != NULL) return 1;
+            break;
+        default: break;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Frees the modules no later command can reach: not the current one, not named, not
+ * registered, and unable to have put its functions anywhere else (see above). Scripts such
+ * as memory_copy or imports define dozens of modules in turn; keeping only what is reachable
+ * bounds the runner's memory, which matters on a microcontroller.
+ */
+static void release_unreachable(script_run *run) {
+    loaded_module **link = &run->modules;
+    while (*link != NULL) {
+        loaded_module *m = *link;
+        int reachable = m->name != NULL || may_leak_functions(m->module) ||
+                        (m->instance != NULL &&
+                         (m->instance == run->current || is_registered(run, m->instance)));
+        if (reachable) {
+            link = &m->next;
+            continue;
+        }
+        *link = m->next;
+        if (m->instance) lq_instance_free(m->instance);
+        if (m->failed_instance) lq_instance_free(m->failed_instance);
+        lq_module_free(m->module);
+        free(m);
+    }
+}
+
 /* ---------------------------------------------------------------- values */
 
 static void format_list(const lq_value *values, size_t count, char *out, size_t out_size) {
@@ -380,10 +434,11 @@ static void run_module_command(script_run *run, const json_node *command) {
         static const char *const stages[] = {"reading", "loading", "instantiating"};
         run->current = NULL;
         fail(run, "%s the module failed: %s", stages[stage], err.message);
-        return;
+    } else {
+        run->current = entry->instance;
+        pass(run);
     }
-    run->current = entry->instance;
-    pass(run);
+    release_unreachable(run);
 }
 
 static void run_register(script_run *run, const json_node *command) {
@@ -479,6 +534,8 @@ static void run_module_assertion(script_run *run, const json_node *command, cons
         want_stage = STAGE_INSTANTIATE;
         want_status = LQ_TRAP;
     }
+    /* The outcome is decided; a module loaded here is never current, named or registered. */
+    release_unreachable(run);
     if (stage == want_stage && err.status == want_status) {
         pass(run);
         return;
@@ -552,18 +609,11 @@ int spec_run_script(lq_engine *engine, const char *path, const spec_options *opt
         snprintf(err, err_size, "cannot read script %s", path);
         return -1;
     }
-    const json_node *root = NULL;
     char json_err[200];
-    json_document *doc = json_parse((const char *)text, size, &root, json_err, sizeof json_err);
-    if (doc == NULL) {
-        snprintf(err, err_size, "%s is not valid JSON: %s", path, json_err);
-        free(text);
-        return -1;
-    }
-    const json_node *commands = json_get(root, "commands");
-    if (commands == NULL || commands->kind != JSON_ARRAY) {
-        snprintf(err, err_size, "%s has no \"commands\" array (is it a wast2json script?)", path);
-        json_free(doc);
+    json_cursor cursor;
+    if (!json_cursor_enter_array(&cursor, (const char *)text, size, "commands", json_err,
+                                 sizeof json_err)) {
+        snprintf(err, err_size, "%s is not a wast2json script: %s", path, json_err);
         free(text);
         return -1;
     }
@@ -581,14 +631,26 @@ int spec_run_script(lq_engine *engine, const char *path, const spec_options *opt
         snprintf(err, err_size, "cannot create the spectest host module: %s",
                  dir ? lerr.message : "out of memory");
         free(dir);
-        json_free(doc);
         free(text);
         return -1;
     }
-    for (const json_node *c = commands->first_child; c != NULL; c = c->next) run_command(&run, c);
+    /* One command at a time: parse, run, free. */
+    int result = 0;
+    for (;;) {
+        json_document *doc = NULL;
+        const json_node *command = NULL;
+        int more = json_cursor_next(&cursor, &doc, &command, json_err, sizeof json_err);
+        if (more == 0) break;
+        if (more < 0) {
+            snprintf(err, err_size, "%s is not valid JSON: %s", path, json_err);
+            result = -1;
+            break;
+        }
+        run_command(&run, command);
+        json_free(doc);
+    }
     free_run(&run);
     free(dir);
-    json_free(doc);
     free(text);
-    return 0;
+    return result;
 }
