@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 199309L
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +43,15 @@ typedef struct options {
     int stub_imports;
     int stats;
     uint64_t fuel;
+    lq_limits limits; /* zero fields: the engine's defaults */
 } options;
 
 static const char usage_text[] =
     "usage: liquid-vm FILE.wasm [--invoke NAME [ARG...]] [--stub-imports] [--fuel N] [--stats]\n"
-    "       liquid-vm --spectest SCRIPT.json [SCRIPT.json...] [--fuel N] [--stats]\n"
+    "                 [--limit NAME=N]...\n"
+    "       liquid-vm --spectest SCRIPT.json [SCRIPT.json...] [--fuel N] [--stats] [--limit NAME=N]...\n"
+    "--limit names: value-stack (8-byte slots), call-depth, memory-pages, table-size,\n"
+    "               module-size (bytes), locals\n"
     "ARG and results: i32:-5  i64:7  f32:0x3fc00000  f64:0x3ff8000000000000 (floats as raw\n"
     "bits), funcref:null, externref:null, externref:N\n";
 
@@ -75,6 +80,33 @@ static int usage_error(const char *fmt, const char *detail) {
     fprintf(stderr, fmt, detail);
     fprintf(stderr, "\n%s", usage_text);
     return EXIT_USAGE;
+}
+
+/* Applies `--limit NAME=N` to the engine limits; 0 when the name or number is bad. */
+static int parse_limit(const char *text, lq_limits *limits) {
+    static const struct {
+        const char *name;
+        size_t offset;
+    } names[] = {
+        {"value-stack", offsetof(lq_limits, value_stack_slots)},
+        {"call-depth", offsetof(lq_limits, call_depth)},
+        {"memory-pages", offsetof(lq_limits, max_memory_pages)},
+        {"table-size", offsetof(lq_limits, max_table_size)},
+        {"module-size", offsetof(lq_limits, max_module_size)},
+        {"locals", offsetof(lq_limits, max_function_locals)},
+    };
+    const char *eq = strchr(text, '=');
+    uint64_t value;
+    if (eq == NULL || !vm_parse_u64(eq + 1, &value) || value == 0 || value > UINT32_MAX) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strlen(names[i].name) == (size_t)(eq - text) &&
+            memcmp(names[i].name, text, (size_t)(eq - text)) == 0) {
+            uint32_t v = (uint32_t)value;
+            memcpy((char *)limits + names[i].offset, &v, sizeof v);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int parse_options(int argc, char **argv, options *o) {
@@ -110,6 +142,12 @@ static int parse_options(int argc, char **argv, options *o) {
                 return usage_error("%s", "--fuel needs a non-negative integer (units of fuel)");
             }
             o->fuel = fuel;
+            i++;
+        } else if (strcmp(a, "--limit") == 0) {
+            if (i + 1 >= argc || !parse_limit(argv[i + 1], &o->limits)) {
+                return usage_error("%s", "--limit needs NAME=N with N > 0 and NAME one of value-stack, "
+                                         "call-depth, memory-pages, table-size, module-size, locals");
+            }
             i++;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage_text, stdout);
@@ -312,6 +350,7 @@ static int run_module(const options *o) {
     memset(&config, 0, sizeof config);
     config.alloc = vm_alloc;
     config.alloc_user = &mem;
+    config.limits = o->limits;
     lq_engine *engine = NULL;
     lq_module *module = NULL;
     lq_instance *instance = NULL;
@@ -433,6 +472,7 @@ static int run_scripts(const options *o) {
     memset(&config, 0, sizeof config);
     config.alloc = vm_alloc;
     config.alloc_user = &mem;
+    config.limits = o->limits;
     lq_engine *engine = NULL;
     lq_error err;
     if (lq_engine_new(&config, &engine, &err) != LQ_OK) {
