@@ -10,6 +10,7 @@ import { DeviceTimeoutError } from "../../compiler/src/protocol/errors.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { registerDevice, runningDevices, unregisterDevice } from "../../compiler/src/transport/registry.js";
 import { connectorFor } from "../../compiler/src/transport/select.js";
+import { deviceLineFormatter } from "../../compiler/src/transport/device-lines.js";
 import { listSerialPorts } from "../../compiler/src/transport/serial-ports.js";
 import { parseSerialSpec } from "../../compiler/src/transport/serial.js";
 import { connectTcp, parseTcpUrl } from "../../compiler/src/transport/tcp.js";
@@ -96,6 +97,19 @@ describe("a slow line", () => {
       await client.close();
       await dev.stop();
     }
+  });
+});
+
+describe("firmware event lines as liquid emulate shows them", () => {
+  it("words LED, button and app lines like the simulated devkit, and leaves logs to liquid logs", () => {
+    const format = deviceLineFormatter(join(import.meta.dirname, "..", "..", "boards", "posix.json"));
+    expect(format("gpio 500 LED0 1")).toBe("   500 ms  LED0 on");
+    expect(format("gpio 12000 BUTTON0 0")).toBe(" 12000 ms  BUTTON0 pressed");
+    expect(format("gpio 12030 BUTTON0 1")).toBe(" 12030 ms  BUTTON0 released");
+    expect(format("app 3697 blinky running")).toBe("  3697 ms  app 'blinky' started");
+    expect(format("app 4000 bad trapped: start: unreachable")).toBe("  4000 ms  app 'bad' trapped: start: unreachable");
+    expect(format("log 7 info -: liquid 0.1.0 on board posix")).toBeUndefined();
+    expect(format("ready")).toBe("ready");
   });
 });
 

@@ -1,7 +1,9 @@
 import { createInterface } from "node:readline";
 import { flag, opt, parseArgs, UsageError } from "../args.js";
 import { CliError, type Command } from "../command.js";
+import { join } from "node:path";
 import { LIQUID_ROOT } from "../paths.js";
+import { deviceLineFormatter } from "../transport/device-lines.js";
 import { ensurePosixDevice, ensureQemuImage, freePort, startPosixDevice, startQemuDevice } from "../transport/emulators.js";
 import { registerDevice, stateDir, unregisterDevice, type RunningDevice } from "../transport/registry.js";
 import { TransportError } from "../transport/transport.js";
@@ -100,10 +102,16 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
     };
   } else {
     const port = options.port || (await freePort());
+    const boardFile = join(LIQUID_ROOT, "boards", options.board === "posix" ? "posix.json" : "qemu-mps2-an386.json");
+    const format = deviceLineFormatter(boardFile);
+    const showLine = (line: string) => {
+      const shown = format(line);
+      if (shown !== undefined) show(shown);
+    };
     const started =
       options.board === "posix"
-        ? await startPosixDevice(ensurePosixDevice(note), { port, ...(options.flash ? { flash: options.flash } : {}) }, show)
-        : await startQemuDevice(ensureQemuImage(note), { port, ...(options.flash ? { flash: options.flash } : {}) }, show);
+        ? await startPosixDevice(ensurePosixDevice(note), { port, board: boardFile, ...(options.flash ? { flash: options.flash } : {}) }, showLine)
+        : await startQemuDevice(ensureQemuImage(note), { port, ...(options.flash ? { flash: options.flash } : {}) }, showLine);
     url = started.url;
     childPid = started.child.pid;
     const child = started.child;
