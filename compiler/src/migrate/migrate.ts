@@ -81,6 +81,8 @@ export interface MigrationReport {
   phasesMs: { freeze: number; restore: number; resume: number };
   /** Bytes on both links (frames included) between freeze and resume. */
   downtimeWireBytes: number;
+  /** The same, per link: with the source, with the target. */
+  downtimeWire: { source: number; target: number };
   /** Bytes on each link for the whole migration. */
   wire: { source: WireCount; target: WireCount };
   source: "removed" | "kept-stopped";
@@ -236,9 +238,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     }
 
     // ---- freeze: from here on the app runs nowhere until resume or rollback ----
-    const wireAt = () => wire.source.sent + wire.source.received + wire.target.sent + wire.target.received;
+    const sourceBytes = () => wire.source.sent + wire.source.received;
+    const targetBytes = () => wire.target.sent + wire.target.received;
     const t0 = performance.now();
-    const w0 = wireAt();
+    const w0 = { source: sourceBytes(), target: targetBytes() };
     let snapshot: Uint8Array;
     try {
       snapshot = await freeze(src, app);
@@ -319,7 +322,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       if (state?.state === "running" && state.sha256 === running.sha256) tResumed = performance.now();
       else return await rollback("resume", `the target did not start it: ${why(err)}`);
     }
-    const downtimeWireBytes = wireAt() - w0;
+    const downtimeWire = { source: sourceBytes() - w0.source, target: targetBytes() - w0.target };
     const downtimeMs = tResumed - t0;
     if (journal) rmSync(journal, { force: true });
     step("resume", `running on the target; downtime ${downtimeMs.toFixed(1)} ms`);
@@ -359,7 +362,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       buses: rt.buses,
       downtimeMs,
       phasesMs: { freeze: tFrozen - t0, restore: tRestored - tFrozen, resume: tResumed - tRestored },
-      downtimeWireBytes,
+      downtimeWireBytes: downtimeWire.source + downtimeWire.target,
+      downtimeWire,
       wire,
       source: sourceState,
       autostart,
