@@ -3,7 +3,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../compiler/src/commands/emulate.js";
 import { liquid, printed, until } from "./support.js";
 
@@ -73,6 +73,33 @@ describe("liquid device commands against a simulated device", () => {
     const gone = await liquid("start", "blinky");
     expect([gone.code, gone.err]).toEqual([1, "liquid start: no app named 'blinky' on the device: 'liquid ps' lists the installed apps\n"]);
     expect((await liquid("ps")).out).toMatch(/^no apps on tcp:\/\/127\.0\.0\.1:\d+: deploy one with 'liquid deploy APP\.ts'\n$/);
+  });
+
+  it("draws a progress bar on a terminal and none when piped", async () => {
+    const writes: string[] = [];
+    const stderr = process.stderr as NodeJS.WriteStream & { isTTY: boolean };
+    const wasTTY = stderr.isTTY;
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      writes.push(String(chunk));
+      return true;
+    });
+    try {
+      stderr.isTTY = true;
+      expect((await liquid("deploy", join(WORK, "blinky"), "--name", "bar")).code).toBe(0);
+      stderr.isTTY = false;
+      const piped = writes.length;
+      expect((await liquid("deploy", join(WORK, "blinky"), "--name", "bar2")).code).toBe(0);
+      expect(writes.length).toBe(piped);
+    } finally {
+      stderr.isTTY = wasTTY;
+      write.mockRestore();
+    }
+    const bar = writes.join("");
+    expect(bar).toMatch(/\ruploading bar \[\.{30}\] 0 B \/ \d+ B/);
+    expect(bar).toMatch(/\ruploading bar \[#{30}\] (\d+) B \/ \1 B/);
+    expect(bar.endsWith("\r")).toBe(true); // the bar is wiped before the result line
+    await liquid("rm", "bar");
+    await liquid("rm", "bar2");
   });
 
   it("deploys a built .wasm under another name, and refuses one without a manifest", async () => {
