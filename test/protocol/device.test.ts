@@ -1,6 +1,6 @@
 // The protocol client against a simulated device over an in-memory stream: every request of
 // docs/protocol.md, the replay rule, resumable uploads, and garbage on the line.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { sha256, toHex } from "../../compiler/src/protocol/sha256.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { createMemoryPair } from "../../compiler/src/transport/memory.js";
 import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
-import { memoryConnector } from "../../host-sim/src/device/index.js";
+import { DirectoryStore, memoryConnector } from "../../host-sim/src/device/index.js";
 import { type BuiltApp, fixtureApp, gpio, simDevice } from "./support.js";
 
 const OUT = mkdtempSync(join(tmpdir(), "liquid-protocol-"));
@@ -203,6 +203,31 @@ describe("a simulated device with a directory store", () => {
     second.dev.simulation.runFor(500);
     expect(gpio(second.dev.events, "LED0")).toEqual([[500, 1]]);
     expect((await second.client.info()).store.free).toBeLessThan((await second.client.info()).store.total);
+  });
+});
+
+describe("directory store commits", () => {
+  const mod = (version: string, fill: number) => {
+    const wasm = new Uint8Array(100).fill(fill);
+    return { name: "app", version, sha256: toHex(sha256(wasm)), wasm, manifest: `{"version":"${version}"}`, autostart: false };
+  };
+
+  it("keeps the old version whole when a put is cut before its meta file is replaced", () => {
+    const dir = join(OUT, "commit-store");
+    const store = new DirectoryStore(dir);
+    store.put(mod("1.0.0", 1));
+    // What a put of 2.0.0 has written when the power goes: its module file and a temp file.
+    const v2 = mod("2.0.0", 2);
+    writeFileSync(join(dir, `app.${v2.sha256.slice(0, 12)}.wasm`), v2.wasm);
+    writeFileSync(join(dir, "app.meta.json.tmp"), "{ half a fi");
+    const after = new DirectoryStore(dir);
+    expect(after.get("app")).toMatchObject({ version: "1.0.0", sha256: mod("1.0.0", 1).sha256 });
+    expect(readdirSync(dir).sort()).toEqual([`app.${mod("1.0.0", 1).sha256.slice(0, 12)}.wasm`, "app.meta.json"]);
+    after.put(v2);
+    expect(after.get("app")!.version).toBe("2.0.0");
+    expect(readdirSync(dir).filter((f) => f.endsWith(".wasm"))).toEqual([`app.${v2.sha256.slice(0, 12)}.wasm`]);
+    after.remove("app");
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

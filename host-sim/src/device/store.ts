@@ -64,60 +64,96 @@ interface MetaFile {
   sha256: string;
   autostart: boolean;
   manifest: string;
+  /** The module's file in the directory (named by its hash, so a new version never overwrites the old). */
+  file: string;
 }
 
-/** NAME.wasm + NAME.meta.json per module in a directory; each file written to a temp name, then renamed. */
+/**
+ * NAME.meta.json per module, pointing at the module file NAME.SHA12.wasm. A put writes the new
+ * module file, then replaces the meta file in one rename, then deletes the old module file: a
+ * crash at any point leaves either the old or the new version complete, never a mix.
+ */
 export class DirectoryStore implements ModuleStore {
   constructor(
     readonly dir: string,
     readonly capacity = 512 * 1024,
   ) {
     mkdirSync(dir, { recursive: true });
+    this.sweep();
   }
 
   used(): number {
     let n = 0;
-    for (const f of readdirSync(this.dir)) if (!f.endsWith(".tmp")) n += statSync(join(this.dir, f)).size;
+    for (const m of this.metas()) {
+      n += m.manifest.length;
+      try {
+        n += statSync(join(this.dir, m.file)).size;
+      } catch {
+        // a meta without its module is not listed (see get)
+      }
+    }
     return n;
   }
   list(): StoredModule[] {
-    const out: StoredModule[] = [];
-    for (const f of readdirSync(this.dir).sort()) {
-      if (!f.endsWith(".meta.json")) continue;
-      const m = this.get(f.slice(0, -".meta.json".length));
-      if (m) out.push(m);
-    }
-    return out;
+    return this.metas()
+      .map((m) => this.get(m.name))
+      .filter((m): m is StoredModule => m !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
   get(name: string): StoredModule | undefined {
+    const meta = this.meta(name);
+    if (!meta) return undefined;
     try {
-      const meta = JSON.parse(readFileSync(this.metaPath(name), "utf8")) as MetaFile;
-      const wasm = new Uint8Array(readFileSync(join(this.dir, `${safe(name)}.wasm`)));
-      return { ...meta, wasm };
+      const wasm = new Uint8Array(readFileSync(join(this.dir, meta.file)));
+      return { name: meta.name, version: meta.version, sha256: meta.sha256, autostart: meta.autostart, manifest: meta.manifest, wasm };
     } catch {
       return undefined;
     }
   }
   put(module: StoredModule): void {
-    const base = join(this.dir, safe(module.name));
-    writeAtomic(`${base}.wasm`, module.wasm);
-    const meta: MetaFile = { name: module.name, version: module.version, sha256: module.sha256, autostart: module.autostart, manifest: module.manifest };
-    // The meta file is written last: a module without it does not exist.
+    const old = this.meta(module.name);
+    const file = `${safe(module.name)}.${module.sha256.slice(0, 12)}.wasm`;
+    writeAtomic(join(this.dir, file), module.wasm);
+    const meta: MetaFile = { name: module.name, version: module.version, sha256: module.sha256, autostart: module.autostart, manifest: module.manifest, file };
     writeAtomic(this.metaPath(module.name), JSON.stringify(meta));
+    if (old && old.file !== file) rmSync(join(this.dir, old.file), { force: true });
   }
   setAutostart(name: string, on: boolean): void {
-    const m = this.get(name);
-    if (m) this.put({ ...m, autostart: on });
+    const meta = this.meta(name);
+    if (meta) writeAtomic(this.metaPath(name), JSON.stringify({ ...meta, autostart: on }));
   }
   remove(name: string): void {
+    const meta = this.meta(name);
     rmSync(this.metaPath(name), { force: true });
-    rmSync(join(this.dir, `${safe(name)}.wasm`), { force: true });
+    if (meta) rmSync(join(this.dir, meta.file), { force: true });
   }
   clear(): void {
-    for (const m of this.list()) this.remove(m.name);
+    for (const m of this.metas()) this.remove(m.name);
+    this.sweep();
   }
   private metaPath(name: string): string {
     return join(this.dir, `${safe(name)}.meta.json`);
+  }
+  private meta(name: string): MetaFile | undefined {
+    try {
+      const m = JSON.parse(readFileSync(this.metaPath(name), "utf8")) as MetaFile;
+      return typeof m.file === "string" ? m : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  private metas(): MetaFile[] {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith(".meta.json"))
+      .map((f) => this.meta(f.slice(0, -".meta.json".length)))
+      .filter((m): m is MetaFile => m !== undefined);
+  }
+  /** Drops what an interrupted put left behind: temp files and module files no meta names. */
+  private sweep(): void {
+    const referenced = new Set(this.metas().map((m) => m.file));
+    for (const f of readdirSync(this.dir)) {
+      if (f.endsWith(".tmp") || (f.endsWith(".wasm") && !referenced.has(f))) rmSync(join(this.dir, f), { force: true });
+    }
   }
 }
 
