@@ -151,6 +151,18 @@ describe("client and simulated device", () => {
     expect(new Set(seqs).size).toBe(seqs.length); // nothing twice
   });
 
+  it("pages through a log longer than one frame, oldest first, nothing missing", async () => {
+    const { client, dev } = await connected();
+    await client.put("blinky", blinky.wasm, blinky.manifest, { start: true });
+    dev.simulation.runFor(150_000); // 300 LED lines, ~25 KiB of JSON
+    const firstFrame = await client.logs();
+    const all = await client.allLogs();
+    expect(new TextEncoder().encode(JSON.stringify(firstFrame)).length).toBeLessThanOrEqual(4095);
+    expect(firstFrame.length).toBeLessThan(all.length);
+    expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => all[0]!.seq + i));
+    expect(all.filter((r) => r.app === "blinky" && r.msg.startsWith("LED"))).toHaveLength(300);
+  });
+
   it("reports a trap with its message when the manifest does not grant the pin", async () => {
     const { client } = await connected();
     const manifest = JSON.parse(blinky.manifest);
