@@ -305,6 +305,15 @@ static void fuse_binary(comp *c, uint8_t o) {
         if (code[L] == OP_CONST32 && len == 2) { code[L] = OP_OPK_ADD + k; return; }
         if (code[L] == OP_GET_CONST && len == 3) { code[L] = OP_OPLK_ADD + k; return; }
         if (code[L] == OP_GET_GET && len == 3) { code[L] = OP_OPLL_ADD + k; return; }
+        if (LQE_WIDE_FUSION && code[L] == OP_LOCAL_GET && len == 2) { code[L] = OP_OPSL_ADD + k; return; }
+    }
+    if (LQE_WIDE_FUSION && k == 9 && L >= c->barrier) {
+        /* f32/f64 add, sub, mul with local operands */
+        static const uint8_t fops[6] = {0x92, 0x93, 0x94, 0xA0, 0xA1, 0xA2};
+        uint32_t f = 0, len = c->m->code_len - L;
+        while (f < 6 && fops[f] != o) f++;
+        if (f < 6 && code[L] == OP_LOCAL_GET && len == 2) { code[L] = OP_F32_ADD_L + f; return; }
+        if (f < 6 && code[L] == OP_GET_GET && len == 3) { code[L] = OP_F32_ADD_LL + f; return; }
     }
     op(c, o);
 }
@@ -479,6 +488,9 @@ static int compile_body(comp *c, uint32_t fidx) {
                     /* local.get a; local.get b; i32.add; local.set x -> one instruction */
                     m->code[c->last] = OP_ADD32_SET;
                     emit(c, x);
+                } else if (LQE_WIDE_FUSION && o == 0x22 && live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_OPLL_ADD) {
+                    m->code[c->last] = OP_ADD32_TEE;
+                    emit(c, x);
                 } else if (live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_OPLK_ADD) {
                     /* local.get a; i32.const k; i32.add; local.set/tee x */
                     m->code[c->last] = o == 0x21 ? OP_ADDK_SET : OP_ADDK_TEE;
@@ -511,8 +523,15 @@ static int compile_body(comp *c, uint32_t fidx) {
             static const uint8_t res[14] = {LQ_I32, LQ_I64, LQ_F32, LQ_F64, LQ_I32, LQ_I32, LQ_I32, LQ_I32,
                                             LQ_I64, LQ_I64, LQ_I64, LQ_I64, LQ_I64, LQ_I64};
             if (!memarg(c, nat[o - 0x28], &x) || !pop(c, LQ_I32, NULL) || !push(c, res[o - 0x28])) return 0;
+            int wide = (o == 0x28 || o == 0x2A) ? 0 : 1;
             if (o <= 0x2B && live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_LOCAL_GET) {
-                m->code[c->last] = (o == 0x28 || o == 0x2A) ? OP_GET_LOAD32 : OP_GET_LOAD64;
+                m->code[c->last] = wide ? OP_GET_LOAD64 : OP_GET_LOAD32;
+                emit(c, x);
+            } else if (LQE_WIDE_FUSION && o <= 0x2B && live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_OPK_ADD) {
+                m->code[c->last] = wide ? OP_LOADK64 : OP_LOADK32;     /* load from (top + k) */
+                emit(c, x);
+            } else if (LQE_WIDE_FUSION && o <= 0x2B && live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_OPLK_ADD) {
+                m->code[c->last] = wide ? OP_LOADLK64 : OP_LOADLK32;   /* load from (local + k) */
                 emit(c, x);
             } else if (op(c, o)) emit(c, x);
             break;

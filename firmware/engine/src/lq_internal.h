@@ -8,6 +8,14 @@
 #define LQE_PAGE 65536u
 #define LQE_UNKNOWN 0   /* polymorphic stack entry during validation */
 
+/* The wider set of fused instructions (docs/engine.md) costs code size; builds with switch
+ * dispatch (the Cortex-M default, where every KB counts) leave it out. */
+#ifdef LQ_THREADED_DISPATCH
+#define LQE_WIDE_FUSION 1
+#else
+#define LQE_WIDE_FUSION 0
+#endif
+
 /* --- allocation: every block carries its size so frees need no bookkeeping by callers */
 void *lqe_malloc(lq_engine *e, size_t size);           /* zeroed */
 void *lqe_malloc_raw(lq_engine *e, size_t size);       /* not zeroed */

@@ -390,6 +390,51 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     FAMILY(SHR_U, a >> (b & 31))
 #undef FAMILY
     CASE(COPY) fp[ip[1]] = fp[ip[0]]; ip += 2; NEXT();
+#if LQE_WIDE_FUSION
+#define FAMILY(n, e) CASE(OPSL_##n) { uint32_t a = I32(tos), b = I32(fp[*ip++]); tos = (uint32_t)(e); NEXT(); }
+    FAMILY(ADD, a + b)
+    FAMILY(SUB, a - b)
+    FAMILY(MUL, a * b)
+    FAMILY(AND, a & b)
+    FAMILY(OR, a | b)
+    FAMILY(XOR, a ^ b)
+    FAMILY(SHL, a << (b & 31))
+    FAMILY(SHR_S, (uint32_t)((int32_t)a >> (b & 31)))
+    FAMILY(SHR_U, a >> (b & 31))
+#undef FAMILY
+#define FFAMILY(n, T, get, bits, e) \
+    CASE(n##_L) { T a = get(tos), b = get(fp[*ip++]); tos = bits(e); NEXT(); } \
+    CASE(n##_LL) { T a = get(fp[ip[0]]), b = get(fp[ip[1]]); ip += 2; PUSH(bits(e)); NEXT(); }
+    FFAMILY(F32_ADD, float, lqe_f32, lqe_bits32, a + b)
+    FFAMILY(F32_SUB, float, lqe_f32, lqe_bits32, a - b)
+    FFAMILY(F32_MUL, float, lqe_f32, lqe_bits32, a * b)
+    FFAMILY(F64_ADD, double, lqe_f64, lqe_bits64, a + b)
+    FFAMILY(F64_SUB, double, lqe_f64, lqe_bits64, a - b)
+    FFAMILY(F64_MUL, double, lqe_f64, lqe_bits64, a * b)
+#undef FFAMILY
+    CASE(ADD32_TEE) { uint64_t v = (uint32_t)(fp[ip[0]] + fp[ip[1]]); fp[ip[2]] = v; PUSH(v); ip += 3; NEXT(); }
+    /* address = (uint32)(base + k) exactly as i32.add would wrap it, then + offset */
+    CASE(LOADK32) {
+        uint64_t ea = (uint64_t)(uint32_t)(tos + ip[0]) + ip[1];
+        if (UNLIKELY(ea + 4 > memsize)) TRAP("out of bounds memory access");
+        uint32_t v; memcpy(&v, mem + ea, 4); tos = v; ip += 2; NEXT();
+    }
+    CASE(LOADK64) {
+        uint64_t ea = (uint64_t)(uint32_t)(tos + ip[0]) + ip[1];
+        if (UNLIKELY(ea + 8 > memsize)) TRAP("out of bounds memory access");
+        memcpy(&tos, mem + ea, 8); ip += 2; NEXT();
+    }
+    CASE(LOADLK32) {
+        uint64_t ea = (uint64_t)(uint32_t)(fp[ip[0]] + ip[1]) + ip[2];
+        if (UNLIKELY(ea + 4 > memsize)) TRAP("out of bounds memory access");
+        uint32_t v; memcpy(&v, mem + ea, 4); PUSH(v); ip += 3; NEXT();
+    }
+    CASE(LOADLK64) {
+        uint64_t ea = (uint64_t)(uint32_t)(fp[ip[0]] + ip[1]) + ip[2];
+        if (UNLIKELY(ea + 8 > memsize)) TRAP("out of bounds memory access");
+        uint64_t v; memcpy(&v, mem + ea, 8); PUSH(v); ip += 3; NEXT();
+    }
+#endif
     CASE(ADD32_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + fp[ip[1]]); ip += 3; NEXT();
     CASE(ADDK_SET) fp[ip[2]] = (uint32_t)(fp[ip[0]] + ip[1]); ip += 3; NEXT();
     CASE(ADDK_TEE) { uint64_t v = (uint32_t)(fp[ip[0]] + ip[1]); fp[ip[2]] = v; PUSH(v); ip += 3; NEXT(); }

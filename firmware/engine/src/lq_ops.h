@@ -277,20 +277,48 @@
     X(BRLL_GE_S, 0x12D) \
     X(BRLL_GE_U, 0x12E) \
     X(COPY, 0x12F) \
+    X(LOADK32, 0x130) \
+    X(LOADK64, 0x131) \
+    X(LOADLK32, 0x132) \
+    X(LOADLK64, 0x133) \
+    X(ADD32_TEE, 0x134) \
+    X(OPSL_ADD, 0x135) \
+    X(OPSL_SUB, 0x136) \
+    X(OPSL_MUL, 0x137) \
+    X(OPSL_AND, 0x138) \
+    X(OPSL_OR, 0x139) \
+    X(OPSL_XOR, 0x13A) \
+    X(OPSL_SHL, 0x13B) \
+    X(OPSL_SHR_S, 0x13C) \
+    X(OPSL_SHR_U, 0x13D) \
+    X(F32_ADD_L, 0x13E) \
+    X(F32_SUB_L, 0x13F) \
+    X(F32_MUL_L, 0x140) \
+    X(F64_ADD_L, 0x141) \
+    X(F64_SUB_L, 0x142) \
+    X(F64_MUL_L, 0x143) \
+    X(F32_ADD_LL, 0x144) \
+    X(F32_SUB_LL, 0x145) \
+    X(F32_MUL_LL, 0x146) \
+    X(F64_ADD_LL, 0x147) \
+    X(F64_SUB_LL, 0x148) \
+    X(F64_MUL_LL, 0x149) \
 
 enum lqe_op {
 #define LQE_OP_ENUM(n, c) OP_##n = c,
     LQE_OPS(LQE_OP_ENUM)
 #undef LQE_OP_ENUM
-    OP_COUNT_ = OP_COPY + 1   /* keep COPY the highest code */
+    OP_COUNT_ = OP_F64_MUL_LL + 1   /* keep F64_MUL_LL the highest code */
 };
 /* Number of immediate words after each opcode word (walks translated code). */
 static inline uint32_t lqe_op_imms(uint32_t op, const uint32_t *imm) {
     if (op == OP_BR_TABLE) return 2 + 2 * (imm[0] + 1);
     if ((op >= OP_I32_LOAD && op <= OP_I64_STORE32) || (op >= OP_BRC_EQ && op <= OP_BRC_GE_U) ||
-        (op >= OP_OPK_ADD && op <= OP_OPK_SHR_U))
+        (op >= OP_OPK_ADD && op <= OP_OPK_SHR_U) || (op >= OP_OPSL_ADD && op <= OP_F64_MUL_L))
         return 1;
-    if ((op >= OP_OPLK_ADD && op <= OP_OPLL_SHR_U) || (op >= OP_BRSK_EQ && op <= OP_BRSK_GE_U)) return 2;
+    if ((op >= OP_OPLK_ADD && op <= OP_OPLL_SHR_U) || (op >= OP_BRSK_EQ && op <= OP_BRSK_GE_U) ||
+        (op >= OP_F32_ADD_LL && op <= OP_F64_MUL_LL) || op == OP_LOADK32 || op == OP_LOADK64)
+        return 2;
     if ((op >= OP_BRCK_EQ && op <= OP_BRCK_GE_U) || (op >= OP_BRLL_EQ && op <= OP_BRLL_GE_U)) return 3;
     switch (op) {
     case OP_JMP: case OP_JMP_IF_Z: case OP_BR_IF: case OP_BR_IF_EQZ: case OP_CALL:
@@ -302,7 +330,7 @@ static inline uint32_t lqe_op_imms(uint32_t op, const uint32_t *imm) {
     case OP_GET_LOAD64: case OP_TABLE_INIT: case OP_TABLE_COPY: case OP_COPY:
         return 2;
     case OP_BR_MOVE: case OP_BR_IF_MOVE: case OP_ADD32_SET: case OP_ADDK_SET: case OP_ADDK_TEE:
-    case OP_STORE32_LL: case OP_STORE64_LL:
+    case OP_STORE32_LL: case OP_STORE64_LL: case OP_LOADLK32: case OP_LOADLK64: case OP_ADD32_TEE:
         return 3;
     default:
         return 0;
