@@ -16,7 +16,12 @@ export interface AppNeeds {
   memoryPages: number;
   /** Module bytes the target's store must take (0 when it already holds the module). */
   storeBytes: number;
+  /** What the app does with the pins it holds (known from a snapshot): the caps each needs. */
+  pinCaps: { pin: string; caps: string[] }[];
 }
+
+/** gpio.mode values (hal/hal.json constants) and the pin capability each needs. */
+const MODE_CAPS: Record<number, string[]> = { 0: ["in"], 1: ["out"], 2: ["in", "pullup"], 3: ["in", "pulldown"] };
 
 const PAGE = 65536;
 
@@ -30,6 +35,10 @@ export function needsOf(manifest: AppManifest | undefined, runtime: RuntimeState
     buses,
     memoryPages: memoryPages ?? manifest?.memory?.initialPages ?? 0,
     storeBytes,
+    pinCaps: (runtime?.pins ?? []).map((p, handle) => ({
+      pin: p.name,
+      caps: [...(MODE_CAPS[p.mode] ?? []), ...(runtime!.watches.some((w) => w.pinHandle === handle) ? ["irq"] : [])],
+    })),
   };
 }
 
@@ -45,6 +54,11 @@ export function targetProblems(needs: AppNeeds, target: CapabilityDocument): str
   const pins = (target.pins ?? []).map((p) => p.name);
   for (const p of needs.pins) {
     if (!pins.includes(p)) problems.push(`it has no pin ${p} (its pins: ${list(pins)})`);
+  }
+  for (const { pin, caps: wanted } of needs.pinCaps) {
+    const has = (target.pins ?? []).find((p) => p.name === pin)?.caps;
+    const missing = has ? wanted.filter((c) => !has.includes(c)) : [];
+    if (missing.length) problems.push(`its pin ${pin} cannot do ${missing.join(", ")} as the app uses it (it can: ${list(has!)})`);
   }
   const buses = (target.buses ?? []).map((b) => b.name);
   for (const b of needs.buses) {
