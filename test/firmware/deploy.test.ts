@@ -404,7 +404,8 @@ describe("posix device: deploy and run apps", () => {
     expect(base.heapSize).toBeGreaterThan(base.heapUsed);
     for (let i = 0; i < 20; i++) {
       await c.start("counter");
-      await c.start("boom"); // traps in start()
+      await c.start("boom"); // traps in start(), an event after START's answer
+      await dev.waitForCount((l) => /^app \d+ boom trapped/.test(l), i + 1);
       const snap = await c.snapshot("counter", { stop: true });
       await c.restore("counter", snap, { start: i % 2 === 0 });
       await c.stop("counter");

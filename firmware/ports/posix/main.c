@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
@@ -128,12 +129,14 @@ static int open_pty(void) {
 }
 
 static void accept_client(void) {
-  int fd;
+  int fd, one = 1;
   if (listen_fd < 0) return;
   fd = accept(listen_fd, NULL, NULL);
   if (fd < 0) return;
   set_nonblock(fd);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
+  /* small request/response frames: Nagle plus delayed ACKs would stall each answer ~40 ms */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (client_fd >= 0) { /* a new host takes over the link */
     close(client_fd);
     pending_close = 1;
