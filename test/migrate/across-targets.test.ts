@@ -2,9 +2,10 @@
 // devkit, the posix firmware (x86-64, ASan/UBSan), the firmware on QEMU's Cortex-M4F, and
 // back to the simulator. Each target lacks the module and gets it along with the snapshot.
 // The counts logged on all devices together must be 1, 2, 3, ... without a gap or a repeat.
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate, type MigrationReport } from "../../compiler/src/migrate/migrate.js";
-import { app, appState, counts, install, POSIX_BINARY, QEMU_IMAGE, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
+import { app, appLog, appState, counts, install, POSIX_BINARY, ROOT, waitFor, QEMU_IMAGE, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
 
 afterAll(stopAll);
 
@@ -67,5 +68,33 @@ describe.skipIf(!POSIX_BINARY)(`a 100 ms counter migrated live across targets${P
     const onPosix = await counts(posix, "ticker");
     const back = await waitCounts(sim, "ticker", onSim.length + 3);
     expectSeamless([onSim, onPosix, back.slice(onSim.length)]);
+  });
+
+  it("the thermometer moves from a simulated board at 30 C to the x86-64 firmware: LED2 stays lit, then the firmware's TMP105 (23.5 C) turns it off", async () => {
+    const thermometer = await app(join(ROOT, "examples", "thermometer"));
+    const sim = await simTcp();
+    const posix = await posixDevice();
+    sim.sim!.board.set("I2C0.tmp105.temperature", 30);
+    await install(sim, thermometer);
+    await waitFor(async () => (await appLog(sim, "thermometer")).includes("30.00 C"), () => "a first reading on the simulator");
+    const r = await migrate({
+      app: "thermometer",
+      from: { connector: sim.connector, label: sim.url },
+      to: { connector: posix.connector, label: posix.url },
+      module: async () => thermometer,
+    });
+    expect(r.pins).toEqual([{ name: "LED2", level: 1 }]);
+    expect(r.buses).toEqual(["I2C0"]);
+    const onPosix = await waitFor(
+      async () => {
+        const log = await appLog(posix, "thermometer");
+        return log.length >= 1 ? log : undefined;
+      },
+      () => `a reading on the firmware:\n${posix.lines.join("\n")}`,
+    );
+    expect(onPosix[0]).toBe("23.50 C");
+    const led2 = () => posix.lines.flatMap((l) => (/^gpio \d+ LED2 (\d)$/.exec(l) ? [Number(/(\d)$/.exec(l)![1])] : []));
+    await waitFor(async () => led2().length >= 2, () => `LED2 edges on the firmware: ${led2()}`);
+    expect(led2()).toEqual([1, 0]);
   });
 });

@@ -148,7 +148,7 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on th
     const ticker = await app("ticker");
     const source = await posixDevice();
     const target = await posixDevice();
-    await install(source, ticker);
+    await install(source, ticker, true, true);
     const before = (await waitCounts(source, "ticker", 3)).length;
     const corrupting = intercept(target.connector, (frame) => {
       if (frame[3] !== Cmd.RESTORE_CHUNK) return frame;
@@ -163,6 +163,9 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on th
     expect(err).toMatchObject({ step: "restore", appIs: "source" });
     expect((err as Error).message).toMatch(/snapshot sha256 mismatch/);
     await expectKeptRunning(source, "ticker", before);
+    // Autostart was off while the app was frozen (a reboot then must not start a fresh copy)
+    // and is back on.
+    expect((await withClient(source, (c) => c.list()))[0]).toMatchObject({ name: "ticker", state: "running", autostart: true });
     // The target was left as it was before: no module, nothing running.
     expect(await withClient(target, (c) => c.list())).toEqual([]);
     expect(await counts(target, "ticker")).toEqual([]);

@@ -141,8 +141,8 @@ export async function withClient<T>(d: TestDevice, body: (c: DeviceClient) => Pr
 }
 
 /** Installs a module (and starts it). */
-export async function install(d: TestDevice, m: ModuleCopy, start = true): Promise<void> {
-  await withClient(d, (c) => c.put(m.manifest.name, m.wasm, m.manifestText, { start }).then(() => undefined));
+export async function install(d: TestDevice, m: ModuleCopy, start = true, autostart = false): Promise<void> {
+  await withClient(d, (c) => c.put(m.manifest.name, m.wasm, m.manifestText, { start, autostart }).then(() => undefined));
 }
 
 /** What an app logged on a device, oldest first. */
