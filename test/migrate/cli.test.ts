@@ -1,10 +1,11 @@
 // `liquid migrate` as a user runs it: usage errors, the human report, --json, the module taken
 // from a built APP.wasm or fetched from a module repository by its hash.
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRepository, type RunningRepository } from "../../hub/src/server.js";
 import { liquid } from "../cli/support.js";
-import { app, appState, counts, install, simTcp, stopAll, waitCounts, WORK } from "./support.js";
+import { app, appState, counts, install, simTcp, stopAll, waitCounts, withClient, WORK } from "./support.js";
 
 let savedHome: string | undefined;
 beforeAll(() => {
@@ -91,5 +92,30 @@ describe("liquid migrate", () => {
     } finally {
       await repo?.close();
     }
+  });
+
+  it("--snapshot FILE resumes a frozen app's state on a device (the journal's way back)", async () => {
+    const ticker = await app("ticker");
+    const a = await simTcp();
+    const b = await simTcp();
+    await install(a, ticker);
+    await waitCounts(a, "ticker", 3);
+    const file = join(WORK, "ticker.lqsn");
+    writeFileSync(file, await withClient(a, (c) => c.snapshot("ticker", { stop: true })));
+    const frozenAt = (await counts(a, "ticker")).at(-1)!;
+
+    expect(await liquid("migrate", "ticker", "--snapshot", file, "--from", a.url, "--to", b.url)).toMatchObject({ code: 2, err: expect.stringMatching(/give --to, not --from/) });
+    const noModule = await liquid("migrate", "ticker", "--snapshot", file, "--to", b.url);
+    expect(noModule).toMatchObject({ code: 1, err: expect.stringMatching(/does not hold 'ticker' \(sha256 [0-9a-f]{12}\): pass --module or --repo/) });
+    const junk = join(WORK, "junk.lqsn");
+    writeFileSync(junk, "not a snapshot");
+    expect(await liquid("migrate", "ticker", "--snapshot", junk, "--to", b.url)).toMatchObject({ code: 1, err: expect.stringMatching(/is not a usable snapshot: not a Liquid snapshot/) });
+
+    const run = await liquid("migrate", "ticker", "--snapshot", file, "--to", b.url, "--module", ticker.origin);
+    expect(run).toMatchObject({ code: 0, out: expect.stringMatching(/^resumed ticker from .* on sim-devkit /m) });
+    const onB = await waitCounts(b, "ticker", 2);
+    expect(onB.slice(0, 2)).toEqual([frozenAt + 1, frozenAt + 2]);
+    // A second resume of the same file while it runs is refused.
+    expect(await liquid("migrate", "ticker", "--snapshot", file, "--to", b.url)).toMatchObject({ code: 1, err: expect.stringMatching(/already runs on/) });
   });
 });

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { flag, opt, parseArgs, UsageError } from "../args.js";
 import { CliError, type Command } from "../command.js";
 import { migrate, MigrationError, type MigrationReport } from "../migrate/migrate.js";
+import { resumeFromFile } from "../migrate/recover.js";
 import { moduleFromPath, moduleFromRepository, type ModuleCopy } from "../migrate/module-source.js";
 import { bytes } from "../protocol/format.js";
 import { stateDir } from "../transport/registry.js";
@@ -31,6 +32,7 @@ export const migrateCommand: Command = {
   name: "migrate",
   summary: "move a running app with its state from one device to another",
   usage: `usage: liquid migrate APP --from P1 --to P2 [--keep] [--module PATH] [--repo URL] [--json]
+       liquid migrate APP --snapshot FILE --to P [--module PATH] [--repo URL] [--json]
 
 Freezes APP on the device P1 between two events, moves its state (memory, globals, timers
 with the time they had left, pins with their levels, buses, subscriptions) to the device
@@ -47,6 +49,9 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
                  capabilities before freezing
   --repo URL     a module repository ('liquid repo serve') to fetch the code from by its
                  sha256 (default $LIQUID_REPO)
+  --snapshot F   resume APP on P from a snapshot file instead: the copy a failed
+                 migration keeps in $LIQUID_HOME/migrations/ (nothing checks that the app
+                 does not run elsewhere)
   --baud N       serial baud rate for serial ports (default 115200)
   --json         print the migration report as one JSON object`,
   async run(argv) {
@@ -58,13 +63,21 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
       { name: "repo", value: true },
       { name: "baud", value: true },
       { name: "json", value: false },
+      { name: "snapshot", value: true },
     ]);
     if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? "give exactly one app name" : "which app? give its NAME ('liquid ps --port P' lists them)");
     const app = args.positionals[0]!;
     const fromSpec = opt(args, "from");
     const toSpec = opt(args, "to");
-    if (!fromSpec || !toSpec) throw new UsageError("say where the app runs and where it goes: --from P1 --to P2");
-    if (fromSpec === toSpec) throw new UsageError("--from and --to name the same device");
+    const snapshotFile = opt(args, "snapshot");
+    if (snapshotFile !== undefined) {
+      if (fromSpec) throw new UsageError("--snapshot resumes from a file: give --to, not --from");
+      if (!toSpec) throw new UsageError("say where to resume it: --snapshot FILE --to P");
+      if (flag(args, "keep")) throw new UsageError("--keep has no meaning with --snapshot");
+    } else {
+      if (!fromSpec || !toSpec) throw new UsageError("say where the app runs and where it goes: --from P1 --to P2");
+      if (fromSpec === toSpec) throw new UsageError("--from and --to name the same device");
+    }
     const json = flag(args, "json");
     const baudText = opt(args, "baud");
     let serial = {};
@@ -84,16 +97,25 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
     };
     let from, to;
     try {
-      from = connectorFor(fromSpec, serial);
-      to = connectorFor(toSpec, serial);
+      to = connectorFor(toSpec!, serial);
+      from = fromSpec ? connectorFor(fromSpec, serial) : to;
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
     try {
+      if (snapshotFile !== undefined) {
+        const r = await resumeFromFile({ app, file: snapshotFile, to: { connector: to, label: toSpec! }, module });
+        if (json) console.log(JSON.stringify(r));
+        else {
+          console.log(`resumed ${app} from ${snapshotFile} on ${r.to.board} ${r.to.id}${r.moduleBytesSent ? ` (module sent, ${bytes(r.moduleBytesSent)})` : ""}`);
+          console.log(`  the file is no longer needed: delete it, or it can resume the same state again`);
+        }
+        return 0;
+      }
       const report = await migrate({
         app,
-        from: { connector: from, label: fromSpec },
-        to: { connector: to, label: toSpec },
+        from: { connector: from, label: fromSpec! },
+        to: { connector: to, label: toSpec! },
         keep: flag(args, "keep"),
         module,
         journalDir: join(stateDir(), "migrations"),

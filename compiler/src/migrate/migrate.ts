@@ -279,7 +279,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
         await src.restore(app, snapshot, { start: true });
       } catch (err) {
         throw new MigrationError(
-          `migration of '${app}' failed at ${at}: ${reason}; resuming it on the source failed too: ${why(err)}. Its state is ${journal ? `saved in ${journal}` : "lost"}`,
+          `migration of '${app}' failed at ${at}: ${reason}; resuming it on the source failed too: ${why(err)}. ${
+            journal
+              ? `Its state is saved in ${journal}: resume it with 'liquid migrate ${app} --snapshot ${journal} --to DEVICE'`
+              : "Its state was only in this process and is lost"
+          }`,
           at,
           "nowhere",
           journal,
