@@ -206,6 +206,7 @@ static int sec_imports(lq_module *m, lqe_reader *r) {
             if (!lqe_u32(r, &t)) return 0;
             if (t >= m->ntypes) return lqe_rfail(r, "invalid: unknown type");
             im->index = t;
+            im->func_index = m->nfunc_imports;
             m->func_types[m->nfunc_imports++] = t;
             break;
         }
@@ -300,6 +301,31 @@ static int sec_globals(lq_module *m, lqe_reader *r) {
     return 1;
 }
 
+/* Duplicate export names, found with a hash table so that a module with many exports
+ * cannot make validation quadratic. */
+static int unique_export_names(lq_module *m, lqe_reader *r) {
+    uint32_t cap = 16;
+    while (cap < 2 * m->nexports) cap *= 2;
+    uint32_t *slots = (uint32_t *)lqe_malloc(m->engine, cap * sizeof(uint32_t));   /* export index + 1 */
+    if (!slots) { r->failed = 1; lqe_fail(r->err, LQ_ERROR, "out of memory"); return 0; }
+    int ok = 1;
+    for (uint32_t i = 0; i < m->nexports && ok; i++) {
+        const lqe_export *ex = &m->exports[i];
+        uint32_t h = 2166136261u;
+        for (uint32_t k = 0; k < ex->name_len; k++) h = (h ^ (uint8_t)ex->name[k]) * 16777619u;
+        for (uint32_t at = h & (cap - 1);; at = (at + 1) & (cap - 1)) {
+            if (!slots[at]) { slots[at] = i + 1; break; }
+            const lqe_export *o = &m->exports[slots[at] - 1];
+            if (o->name_len == ex->name_len && memcmp(o->name, ex->name, ex->name_len) == 0) {
+                ok = lqe_rfail(r, "invalid: duplicate export name");
+                break;
+            }
+        }
+    }
+    lqe_free(m->engine, slots);
+    return ok;
+}
+
 static int sec_exports(lq_module *m, lqe_reader *r) {
     if (!read_count(r, &m->nexports)) return 0;
     m->exports = (lqe_export *)alloc_array(m, r, m->nexports, sizeof(lqe_export));
@@ -321,11 +347,8 @@ static int sec_exports(lq_module *m, lqe_reader *r) {
             return lqe_rfail(r, msgs[ex->kind]);
         }
         if (ex->kind == LQ_EXTERN_FUNC) m->declared_funcs[ex->index] = 1;
-        for (uint32_t k = 0; k < i; k++)
-            if (m->exports[k].name_len == ex->name_len && memcmp(m->exports[k].name, ex->name, ex->name_len) == 0)
-                return lqe_rfail(r, "invalid: duplicate export name");
     }
-    return 1;
+    return unique_export_names(m, r);
 }
 
 static int sec_start(lq_module *m, lqe_reader *r) {
@@ -551,11 +574,7 @@ lq_status lq_module_import(const lq_module *m, uint32_t i, lq_import_info *out) 
     const lqe_import *im = &m->imports[i];
     out->module = im->module; out->module_len = im->module_len;
     out->name = im->name; out->name_len = im->name_len;
-    /* per-kind index of this import */
-    uint32_t idx = im->kind == LQ_EXTERN_FUNC ? 0 : im->index;
-    if (im->kind == LQ_EXTERN_FUNC)
-        for (uint32_t k = 0; k < i; k++) idx += m->imports[k].kind == LQ_EXTERN_FUNC;
-    describe(m, im->kind, idx, &out->type);
+    describe(m, im->kind, im->kind == LQ_EXTERN_FUNC ? im->func_index : im->index, &out->type);
     return LQ_OK;
 }
 

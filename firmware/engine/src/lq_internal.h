@@ -57,6 +57,7 @@ typedef struct lqe_import {
     char *name; uint32_t name_len;
     uint8_t kind;
     uint32_t index;        /* type index (func) or index into the kind's space */
+    uint32_t func_index;   /* func imports: index in the function space */
 } lqe_import;
 
 typedef struct lqe_export {

@@ -45,10 +45,19 @@ static void encode_memory(out *o, const uint8_t *d, uint64_t n) {
     if (lit < n) { put_leb(o, ((n - lit) << 2) | TOK_LITERAL); put(o, d + lit, (size_t)(n - lit)); }
 }
 
+/* Function index of a reference: own functions by address arithmetic, imported ones by a
+ * search of the (usually few) imports. */
 static int func_index(const lq_instance *in, const void *ref, uint32_t *idx) {
+    const lq_module *m = in->module;
+    const lq_func *f = (const lq_func *)ref;
+    uint32_t nown = m->nfuncs - m->nfunc_imports;
     if (!ref) { *idx = NULL_INDEX; return 1; }
-    for (uint32_t i = 0; i < in->module->nfuncs; i++)
-        if (in->funcs[i] == ref) { *idx = i; return 1; }
+    if (f->inst == in && f >= in->own_funcs && f < in->own_funcs + nown) {
+        *idx = m->nfunc_imports + (uint32_t)(f - in->own_funcs);
+        return 1;
+    }
+    for (uint32_t i = 0; i < m->nfunc_imports; i++)
+        if (in->funcs[i] == f) { *idx = i; return 1; }
     return 0;
 }
 

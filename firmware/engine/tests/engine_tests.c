@@ -144,6 +144,52 @@ static void test_hostile_modules(lq_engine *eng) {
         else if (!err.message[0]) sane = 0;
     }
     check(sane, "corrupted modules fail with a message", "an error without message");
+    /* 60,000 exports (a quadratic duplicate check would take minutes), then one duplicate;
+     * 6,000 on the 4 MiB Cortex-M4 board */
+    {
+#ifdef __arm__
+        enum { N = 6000 };
+#else
+        enum { N = 60000 };
+#endif
+        size_t cap = 64 + (size_t)N * 12;
+        uint8_t *w = (uint8_t *)malloc(cap);
+        size_t n = 0;
+        static const uint8_t head[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0};
+        memcpy(w, head, sizeof head);
+        n = sizeof head;
+        for (int dup = 0; dup < 2; dup++) {
+            size_t at = sizeof head;
+            w[at++] = 7;                       /* export section, size as a 5-byte LEB */
+            size_t size_at = at;
+            at += 5;
+            size_t body = at;
+            uint32_t count = N;
+            w[at++] = (uint8_t)(0x80 | (count & 0x7F)); w[at++] = (uint8_t)(0x80 | ((count >> 7) & 0x7F)); w[at++] = (uint8_t)(count >> 14);
+            for (uint32_t i = 0; i < count; i++) {
+                char name[16];
+                int len = snprintf(name, sizeof name, "e%u", (unsigned)(dup && i == count - 1 ? 7 : i));
+                w[at++] = (uint8_t)len;
+                memcpy(w + at, name, (size_t)len);
+                at += (size_t)len;
+                w[at++] = 0; w[at++] = 0;     /* func 0 */
+            }
+            uint32_t sz = (uint32_t)(at - body);
+            for (int k = 0; k < 5; k++) w[size_at + k] = (uint8_t)(((sz >> (7 * k)) & 0x7F) | (k < 4 ? 0x80 : 0));
+            static const uint8_t code[] = {10, 4, 1, 2, 0, 0x0b};
+            memcpy(w + at, code, sizeof code);
+            n = at + sizeof code;
+            lq_module *m; lq_error err;
+            lq_status st = lq_module_load(eng, w, n, &m, &err);
+            if (!dup) {
+                check(st == LQ_OK && lq_module_export_count(m) == N, "many exports load", err.message);
+                if (st == LQ_OK) lq_module_free(m);
+            } else {
+                check(st == LQ_ERROR && strstr(err.message, "duplicate export name"), "duplicate among many exports found", err.message);
+            }
+        }
+        free(w);
+    }
     lq_limits small = {0};
     small.max_module_size = 100;
     lq_engine *tiny = new_engine(small);
