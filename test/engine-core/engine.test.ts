@@ -35,6 +35,7 @@ describe("engine C unit tests", () => {
     "imported mutable global is shared",
     "out-of-fuel call resumes to the right result",
     "one unit of fuel per loop iteration",
+    "suspended at every call, resumed to the right result",
     "restored instance behaves like the original",
     "corrupt or truncated snapshots are rejected with a message",
     "everything returned to the arena",

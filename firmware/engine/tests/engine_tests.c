@@ -291,6 +291,19 @@ static void test_fuel(lq_engine *eng) {
     /* 100000 taken back edges at 1000 per slice: the 100th slice ends exactly as the loop
      * leaves through its forward br_if, so 99 suspensions */
     check(suspensions == 99, "one unit of fuel per loop iteration", why);
+    /* one unit per slice: suspended at each of the 300 nested calls (the entry call is not
+     * charged), in the middle of `1 + recurse(n - 1)` with values on the stack */
+    lq_value depth = lq_i32(300), rr[1];
+    lq_set_fuel(in, 0);
+    st = lq_call(lq_instance_func(in, "recurse"), &depth, 1, rr, 1, &err);
+    int slices = 0;
+    while (st == LQ_SUSPENDED && slices < 10000) {
+        slices++;
+        lq_set_fuel(in, 1);
+        st = lq_resume(in, rr, 1, &err);
+    }
+    snprintf(why, sizeof why, "status %d after %d slices, result %d", st, slices, (int)rr[0].of.i32);
+    check(st == LQ_OK && rr[0].of.i32 == 300 && slices == 300, "suspended at every call, resumed to the right result", why);
     lq_set_fuel(in, 10);
     st = lq_call(sum, &n, 1, r, 1, &err);
     check(st == LQ_SUSPENDED && lq_is_suspended(in) && strcmp(err.message, "out of fuel") == 0, "suspension reported", err.message);
