@@ -32,9 +32,10 @@ typedef struct app_model {
 typedef struct state {
   int n;
   app_model a[MAXA];
+  uint32_t flags; /* store-wide flags */
 } state;
 
-typedef enum { OP_INSTALL, OP_REMOVE, OP_AUTOSTART } op_kind;
+typedef enum { OP_INSTALL, OP_REMOVE, OP_AUTOSTART, OP_FLAGS } op_kind;
 typedef struct op {
   op_kind kind;
   const char *name;
@@ -59,6 +60,8 @@ static const op SEQ[] = {
     {OP_REMOVE, "zeta", 0, 0, 0, 0},
     {OP_INSTALL, "eta", 28000, 9, 1, 0}, /* 7 blocks: only fits after compaction */
     {OP_AUTOSTART, "gamma", 0, 0, 1, 0},
+    {OP_FLAGS, "", 0, 0, 1, 0}, /* the boot guard's flag: set, then cleared */
+    {OP_FLAGS, "", 0, 0, 0, 0},
     {OP_REMOVE, "alpha", 0, 0, 0, 0},
     {OP_INSTALL, "theta", 1000, 10, 0, 0},
 };
@@ -101,6 +104,10 @@ static int do_install(const char *name, uint32_t size, uint32_t seed, int flags)
 
 static void apply(state *s, const op *o) {
   int i;
+  if (o->kind == OP_FLAGS) {
+    s->flags = (uint32_t)o->flag;
+    return;
+  }
   for (i = 0; i < s->n; i++)
     if (strcmp(s->a[i].name, o->name) == 0) break;
   if (o->kind == OP_INSTALL) {
@@ -122,13 +129,14 @@ static void apply(state *s, const op *o) {
 static int run_op(const op *o) {
   if (o->kind == OP_INSTALL) return do_install(o->name, o->size, o->seed, o->flag);
   if (o->kind == OP_REMOVE) return lq_store_remove(o->name);
+  if (o->kind == OP_FLAGS) return lq_store_set_flags((uint32_t)o->flag);
   return lq_store_set_autostart(o->name, o->flag);
 }
 
 /* Does the mounted store hold exactly state s, with intact bytes? */
 static int matches(const state *s) {
   int i;
-  if (lq_store_count() != s->n) return 0;
+  if (lq_store_count() != s->n || lq_store_flags() != s->flags) return 0;
   for (i = 0; i < s->n; i++) {
     const lq_store_entry *e = lq_store_find(s->a[i].name);
     static uint8_t got[48 * 1024];
