@@ -31,6 +31,8 @@ export interface BuildOptions {
   force?: boolean;
   /** Also write the module in the text format as NAME.wat beside the .wasm. */
   wat?: boolean;
+  /** Build a library other modules import by "NAME@RANGE" (no start() needed; docs/linking.md). */
+  library?: boolean;
 }
 
 export interface BuildResult {
@@ -69,7 +71,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   const manifestPath = manifestPathFor(wasmPath);
   const debug = options.debug ?? false;
   const fingerprint = buildFingerprint(
-    { entry: app.entry, name: app.name, version: app.version, pages, debug, wat: options.wat ?? false, spec: options.spec ? JSON.stringify(options.spec) : "default" },
+    { entry: app.entry, name: app.name, version: app.version, pages, debug, wat: options.wat ?? false, spec: options.spec ? JSON.stringify(options.spec) : "default", ...(options.library ? { library: true } : {}) },
     app.configPath,
   );
   const watMissing = (options.wat ?? false) && !existsSync(wasmPath.replace(/\.wasm$/, ".wat"));
@@ -93,7 +95,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   if (!compiled.wasm || result.diagnostics.some((d) => d.category === "error")) return finish();
 
   const desc = await postprocess(compiled.wasm, { exportGlobals: true, wat: options.wat ?? false });
-  result.errors.push(...checkImports(spec, desc, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc));
+  result.errors.push(...checkImports(spec, desc, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc, options.library ?? false));
   if (result.errors.length) return finish();
 
   const capabilities = capabilitiesOf(spec, desc);
@@ -103,14 +105,15 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   const merge = (found: string[], listed: string[] | undefined) => [...found, ...(listed ?? []).filter((n) => !found.includes(n))];
   const pins = capabilities.includes("gpio") ? merge(scan.pins, extra.pins) : (extra.pins ?? []);
   const buses = capabilities.includes("i2c") ? merge(scan.buses, extra.buses) : (extra.buses ?? []);
-  if (capabilities.includes("gpio") && !pins.length) {
+  // A library opens nothing itself: it works on handles the importing app passes in.
+  if (!options.library && capabilities.includes("gpio") && !pins.length) {
     result.warnings.push("the app imports gpio.open but no pin name was found; list its pins in liquid.json \"resources.pins\"");
   }
-  if (capabilities.includes("i2c") && !buses.length) {
+  if (!options.library && capabilities.includes("i2c") && !buses.length) {
     result.warnings.push("the app imports i2c.open but no bus name was found; list its buses in liquid.json \"resources.buses\"");
   }
 
-  const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses });
+  const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses, library: options.library ?? false });
   mkdirSync(dirname(wasmPath), { recursive: true });
   writeFileAtomic(wasmPath, desc.wasm);
   if (desc.wat !== undefined) writeFileAtomic(wasmPath.replace(/\.wasm$/, ".wat"), desc.wat);

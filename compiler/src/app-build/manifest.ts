@@ -20,9 +20,22 @@ export interface AppManifest {
   capabilities: string[];
   resources: { pins: string[]; buses: string[] };
   memory: { initialPages: number; maximumPages: number };
+  /** "library" for modules built with --library (no start(); other modules import them). */
+  kind?: "library";
+  /** The library modules this module imports, as named in its imports (see docs/linking.md). */
+  libraries?: { name: string; range: string }[];
 }
 
 export class ManifestError extends Error {}
+
+/**
+ * An import module named "NAME@RANGE" (e.g. "bme280@^1") is a library the device links on
+ * demand, not the HAL; see docs/linking.md.
+ */
+export function parseLibraryImport(module: string): { name: string; range: string } | undefined {
+  const m = /^([a-z0-9][a-z0-9._-]{0,63})@(\S+)$/.exec(module);
+  return m ? { name: m[1]!, range: m[2]! } : undefined;
+}
 
 function sig(params: readonly ValueType[], results: readonly ValueType[]): string {
   return `(${params.join(", ")}) -> ${results.length ? results.join(", ") : "nothing"}`;
@@ -53,6 +66,7 @@ export function checkImports(spec: HalSpec, desc: ModuleDescription, origins: Ma
       errors.push(`${file} imports ${imp.kind} ${key}: apps may import only HAL functions (memory, tables and globals are their own)`);
       continue;
     }
+    if (parseLibraryImport(imp.module)) continue; // linked on the device, checked there
     const fn = byName.get(key);
     if (!fn) {
       errors.push(`unknown host function ${key} imported by ${file}: not in the HAL spec${hintFor(key)}`);
@@ -66,7 +80,7 @@ export function checkImports(spec: HalSpec, desc: ModuleDescription, origins: Ma
 }
 
 /** Exported entry points must match hal.json; an app must export start(). */
-export function checkEntryPoints(spec: HalSpec, desc: ModuleDescription): string[] {
+export function checkEntryPoints(spec: HalSpec, desc: ModuleDescription, library = false): string[] {
   const errors: string[] = [];
   const exports = new Map(desc.exports.map((e) => [e.name, e]));
   for (const ep of spec.entryPoints) {
@@ -83,7 +97,7 @@ export function checkEntryPoints(spec: HalSpec, desc: ModuleDescription): string
       errors.push(`entry point ${ep.name} has signature ${got}; it must be \`export function ${ep.name}(${params}): void\``);
     }
   }
-  if (!exports.has("start")) errors.push("the app exports no start() entry point: add `export function start(): void { ... }`");
+  if (!library && !exports.has("start")) errors.push("the app exports no start() entry point: add `export function start(): void { ... }`");
   return errors;
 }
 
@@ -108,9 +122,15 @@ export function buildManifest(input: {
   capabilities: string[];
   pins: string[];
   buses: string[];
+  library?: boolean;
 }): AppManifest {
   const { desc } = input;
   const memory = desc.memory ?? { initial: 0, maximum: 0 };
+  const libraries: { name: string; range: string }[] = [];
+  for (const imp of desc.imports) {
+    const lib = parseLibraryImport(imp.module);
+    if (lib && !libraries.some((l) => l.name === lib.name && l.range === lib.range)) libraries.push(lib);
+  }
   return {
     liquid: 1,
     name: input.name,
@@ -122,5 +142,7 @@ export function buildManifest(input: {
     capabilities: input.capabilities,
     resources: { pins: input.pins, buses: input.buses },
     memory: { initialPages: memory.initial, maximumPages: memory.maximum ?? memory.initial },
+    ...(input.library ? { kind: "library" as const } : {}),
+    ...(libraries.length ? { libraries } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { type Board, BoardError, loadBoard } from "../boards.js";
 import { formatDiagnostic } from "../app-build/compile.js";
 import { CliError, type Command } from "../command.js";
 
-const usage = `usage: liquid build APP... [-o OUT.wasm] [--board B] [--debug] [--wat] [--pages N] [--json] [--force]
+const usage = `usage: liquid build APP... [-o OUT.wasm] [--board B] [--debug] [--wat] [--pages N] [--json] [--force] [--library]
 
 Compiles an AssemblyScript app (a .ts file, or a folder with app.ts or index.ts) into
 APP.wasm plus APP.manifest.json (name, version, sha256, exports, imports, capabilities,
@@ -23,7 +23,9 @@ options:
                    "memoryPages" in liquid.json)
   --json           print each manifest as one JSON line instead of a summary
   --force          rebuild even if nothing changed (unchanged apps are otherwise answered
-                   from build/.NAME.buildinfo.json without running the compiler)`;
+                   from build/.NAME.buildinfo.json without running the compiler)
+  --library        build a library that apps import as "NAME@RANGE" (no start() entry
+                   point; the manifest says "kind": "library"; see docs/linking.md)`;
 
 function short(path: string): string {
   return relative(process.cwd(), path) || path;
@@ -42,6 +44,7 @@ export const build: Command = {
       { name: "force", value: false },
       { name: "board", value: true },
       { name: "wat", value: false },
+      { name: "library", value: false },
     ]);
     if (!args.positionals.length) throw new CliError(`missing APP\n\n${usage}`, 2);
     const out = opt(args, "out");
@@ -72,6 +75,7 @@ export const build: Command = {
           debug: flag(args, "debug"),
           force: flag(args, "force"),
           wat: flag(args, "wat"),
+          library: flag(args, "library"),
           ...(pages ? { pages } : {}),
         });
       } catch (err) {
