@@ -28,7 +28,7 @@ import {
 afterAll(stopAll);
 
 /** Runs `onFrame` on every request frame the host writes (one frame per write) before it leaves. */
-function intercept(connector: Connector, onFrame: (frame: Uint8Array) => Uint8Array | undefined): Connector {
+function intercept(connector: Connector, onFrame: (frame: Uint8Array, stream: Transport) => Uint8Array | undefined): Connector {
   return async () => {
     const inner = await connector();
     const t: Transport = {
@@ -39,7 +39,7 @@ function intercept(connector: Connector, onFrame: (frame: Uint8Array) => Uint8Ar
         return inner.closed;
       },
       write(data) {
-        const out = onFrame(data);
+        const out = onFrame(data, inner);
         if (out && !inner.closed) inner.write(out);
       },
       onData: (l) => inner.onData(l),
@@ -169,5 +169,60 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on th
     // The target was left as it was before: no module, nothing running.
     expect(await withClient(target, (c) => c.list())).toEqual([]);
     expect(await counts(target, "ticker")).toEqual([]);
+  });
+
+  it("the answers to SNAPSHOT are lost until the client gives up: the state the source holds is read and the move completes", async () => {
+    const ticker = await app("ticker");
+    const source = await posixDevice();
+    const target = await simTcp();
+    await install(source, ticker);
+    await waitCounts(source, "ticker", 3);
+    // From the freeze request on, the host hears nothing and its resends go nowhere, until it
+    // sends another request (having given up on SNAPSHOT).
+    let freezeFrame: Uint8Array | undefined;
+    let deaf = false;
+    const blackout: Connector = async () => {
+      const inner = await source.connector();
+      let listener: (d: Uint8Array) => void = () => {};
+      inner.onData((d) => {
+        if (!deaf) listener(d);
+      });
+      return {
+        get url() {
+          return inner.url;
+        },
+        get closed() {
+          return inner.closed;
+        },
+        write(frame: Uint8Array) {
+          const isFreeze = frame[3] === Cmd.SNAPSHOT && frame[9 + (frame[7]! | (frame[8]! << 8)) - 1] === 1;
+          if (isFreeze && !freezeFrame) {
+            freezeFrame = frame;
+            deaf = true;
+            inner.write(frame);
+            return;
+          }
+          if (deaf && freezeFrame && Buffer.from(frame).equals(Buffer.from(freezeFrame))) return;
+          if (frame.length > 1) deaf = false;
+          inner.write(frame);
+        },
+        onData: (l) => void (listener = l),
+        onClose: (l) => inner.onClose(l),
+        close: () => inner.close(),
+      };
+    };
+    const r = await migrate({
+      app: "ticker",
+      from: side(source, blackout),
+      to: side(target),
+      module: async () => ticker,
+      clientOptions: { timeoutMs: 500, retries: 1 },
+    });
+    expect(freezeFrame).toBeDefined();
+    expect(r.warnings.join("\n")).toMatch(/the answer to SNAPSHOT was lost \(no answer .*\); the snapshot the source held was read instead/);
+    const onSource = await counts(source, "ticker");
+    const onTarget = await waitCounts(target, "ticker", 3);
+    const all = [...onSource, ...onTarget];
+    expect(all).toEqual(all.map((_, i) => i + 1));
   });
 });

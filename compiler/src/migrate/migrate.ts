@@ -19,7 +19,8 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DeviceClient, type ClientOptions } from "../protocol/client.js";
-import { Status } from "../protocol/constants.js";
+import { BodyWriter } from "../protocol/body.js";
+import { Cmd, Status } from "../protocol/constants.js";
 import { DeviceError } from "../protocol/errors.js";
 import type { AppEntry, AppManifest, CapabilityDocument, HelloInfo } from "../protocol/types.js";
 import type { Connector } from "../transport/transport.js";
@@ -115,6 +116,31 @@ async function bounded(request: Promise<unknown>, ms = 1500): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Reads the snapshot a device holds without taking a new one: after a SNAPSHOT whose answer was
+ * lost, the device froze the app and keeps its state for SNAPSHOT_READ. No sha256 came with it
+ * (that was in the lost answer); frames are CRC-checked and the caller parses the result.
+ */
+async function readHeldSnapshot(client: DeviceClient, app: string): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const step = client.maxPayload - 1;
+  for (;;) {
+    const part = await client.request(Cmd.SNAPSHOT_READ, new BodyWriter().str8(app).u32(offset).u16(step).done());
+    if (part.length === 0) break;
+    parts.push(part.slice());
+    offset += part.length;
+    if (part.length < step) break;
+  }
+  const out = new Uint8Array(offset);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Freezes the app, retrying while it is inside an event (EBUSY: a fuel-sliced call in progress). */
 async function freeze(client: DeviceClient, app: string): Promise<Uint8Array> {
   for (let attempt = 0; ; attempt++) {
@@ -200,9 +226,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     // Without a manifest, a snapshot of the running app (not stopped) says which pins and buses
     // it holds and how big its memory is.
     let probe: SnapshotInfo | undefined;
+    let probeBytes: Uint8Array | undefined;
     if (!manifest) {
       try {
-        probe = readSnapshot(await src.snapshot(app, { stop: false }));
+        probeBytes = await src.snapshot(app, { stop: false });
+        probe = readSnapshot(probeBytes);
       } catch (err) {
         refuse(`could not inspect '${app}' on the source: ${why(err)}`);
       }
@@ -242,19 +270,32 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     const targetBytes = () => wire.target.sent + wire.target.received;
     const t0 = performance.now();
     const w0 = { source: sourceBytes(), target: targetBytes() };
-    let snapshot: Uint8Array;
+    let snapshot: Uint8Array | undefined;
     try {
       snapshot = await freeze(src, app);
     } catch (err) {
-      // SNAPSHOT either failed (the app still runs) or its answer was lost; ask.
-      const state = (await src.list().catch(() => []))?.find((a) => a.name === app)?.state;
-      if (running.autostart) await src.autostart(app, true).catch(() => undefined);
-      if (state === "running") throw new MigrationError(`freezing '${app}' on the source failed: ${why(err)}; it keeps running there`, "freeze", "source");
-      throw new MigrationError(
-        `freezing '${app}' on the source failed: ${why(err)}; the source reports it ${state ?? "unreachable"}: check it with 'liquid ps --port ${options.from.label}'`,
-        "freeze",
-        "nowhere",
-      );
+      // SNAPSHOT either failed (the app still runs) or its answer was lost: a resent SNAPSHOT
+      // then finds the app stopped. Ask the source.
+      const now = (await src.list().catch(() => undefined))?.find((a) => a.name === app);
+      if (now?.state === "stopped" && !now.error) {
+        // Frozen by our SNAPSHOT: the state is held there. (A held snapshot equal to the
+        // probe above would be the probe's, not the freeze's: not used.)
+        const held = await readHeldSnapshot(src, app).catch(() => undefined);
+        if (held && held.length > 0 && !(probeBytes && Buffer.from(held).equals(Buffer.from(probeBytes)))) {
+          snapshot = held;
+          warnings.push(`the answer to SNAPSHOT was lost (${why(err)}); the snapshot the source held was read instead`);
+        }
+      }
+      if (!snapshot) {
+        if (running.autostart) await src.autostart(app, true).catch(() => undefined);
+        if (now?.state === "running") throw new MigrationError(`freezing '${app}' on the source failed: ${why(err)}; it keeps running there`, "freeze", "source");
+        const state = now?.state;
+        throw new MigrationError(
+          `freezing '${app}' on the source failed: ${why(err)}; the source reports it ${state ?? "unreachable"}: check it with 'liquid ps --port ${options.from.label}'`,
+          "freeze",
+          "nowhere",
+        );
+      }
     }
     const tFrozen = performance.now();
     let journal: string | undefined;
