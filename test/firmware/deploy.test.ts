@@ -1,11 +1,12 @@
 // End to end on the posix firmware (liquid-device under ASan/UBSan): the examples built by
 // `liquid build`, deployed over the device protocol with the TypeScript client, observed on the
 // device's stdout (LED edges with device time, log records) and through the protocol.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
-import type { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import { DeviceError } from "../../compiler/src/protocol/errors.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { ROOT } from "../helpers/native-build.js";
@@ -414,6 +415,52 @@ describe("posix device: deploy and run apps", () => {
     expect((await heap()).heapUsed).toBe(base.heapUsed);
     await c.close();
     await stopClean(dev);
+  });
+
+  test("power lost at every flash write of an install over the protocol: the device comes back with the old apps or the new one, never a broken one", async () => {
+    const base = join(tmp.dir, "pc-base.img");
+    const first = await PosixDevice.start(base);
+    devices.push(first);
+    const c0 = await first.client();
+    await c0.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { autostart: true });
+    await c0.close();
+    await stopClean(first);
+    const image = join(tmp.dir, "pc.img");
+    let cut = 0;
+    let installed = false;
+    for (; !installed && cut < 60; cut++) {
+      copyFileSync(base, image);
+      const dying = await PosixDevice.start(image, ["--power-cut-after", String(cut)]);
+      devices.push(dying);
+      const c = await DeviceClient.open(() => connectTcp(dying.url), { timeoutMs: 2000, retries: 0, reconnectWindowMs: 0 });
+      try {
+        await c.put("thermometer", apps.thermometer!.wasm, apps.thermometer!.manifest);
+        installed = true;
+      } catch {
+        await dying.waitFor(() => dying.exitCode !== null, 10_000).catch(() => undefined);
+        expect(dying.exitCode).toBe(5); // died of the power cut, nothing else
+        expect(dying.stderr).toMatch(/flash: power cut after \d+ operations/);
+      }
+      await c.close().catch(() => undefined);
+      if (installed) await stopClean(dying);
+
+      const back = await PosixDevice.start(image);
+      devices.push(back);
+      const cb = await back.client();
+      const names = (await cb.list()).map((a) => a.name);
+      expect([["blinky"], ["blinky", "thermometer"]]).toContainEqual(names);
+      await back.waitFor((l) => /^app \d+ blinky running$/.test(l)); // still autostarts
+      if (names.includes("thermometer")) {
+        await cb.start("thermometer");
+        await back.waitFor((l) => / info thermometer: 23\.50 C$/.test(l));
+      }
+      if (installed) expect(names).toContain("thermometer");
+      await cb.close();
+      await stopClean(back);
+    }
+    expect(installed).toBe(true);
+    expect(cut).toBeGreaterThan(4); // the install took several flash writes, each one cut once
+    console.log(`install over the protocol: ${cut - 1} power-cut points, each recovered`);
   });
 
   test("bad installs and commands get clear errors and change nothing", async () => {

@@ -16,7 +16,8 @@ static struct {
   lq_flash_geometry geo;
   long ops, cut_at; /* cut_at < 0: no cut scheduled */
   int dead;
-} F = {NULL, -1, {0, 0, 0}, 0, -1, 0};
+  int exit_code;
+} F = {NULL, -1, {0, 0, 0}, 0, -1, 0, 0};
 
 static void persist(uint32_t addr, uint32_t len) {
   if (F.fd >= 0 && pwrite(F.fd, F.mem + addr, len, (off_t)addr) != (ssize_t)len)
@@ -62,6 +63,15 @@ void lq_flash_sim_close(void) {
 }
 
 void lq_flash_sim_cut_after(long ops) { F.cut_at = ops < 0 ? -1 : F.ops + ops; }
+void lq_flash_sim_exit_on_cut(int code) { F.exit_code = code; }
+
+static void power_lost(void) {
+  if (F.exit_code) {
+    fprintf(stderr, "flash: power cut after %ld operations\n", F.ops);
+    _exit(F.exit_code);
+  }
+}
+
 void lq_flash_sim_power_on(void) { F.dead = 0; F.cut_at = -1; }
 long lq_flash_sim_ops(void) { return F.ops; }
 
@@ -98,7 +108,10 @@ int lq_port_flash_program(uint32_t addr, const void *buf, uint32_t len) {
   if (cut_now()) n = len / 2; /* torn: the first half of the bytes made it */
   for (i = 0; i < n; i++) F.mem[addr + i] &= p[i];
   persist(addr, n);
-  if (n != len) return LQ_PORT_EPOWER;
+  if (n != len) {
+    power_lost();
+    return LQ_PORT_EPOWER;
+  }
   F.ops++;
   return 0;
 }
@@ -110,7 +123,10 @@ int lq_port_flash_erase(uint32_t block_addr) {
   if (cut_now()) n = F.geo.block_size / 3; /* torn: the erase stopped a third of the way */
   memset(F.mem + block_addr, 0xFF, n);
   persist(block_addr, n);
-  if (n != F.geo.block_size) return LQ_PORT_EPOWER;
+  if (n != F.geo.block_size) {
+    power_lost();
+    return LQ_PORT_EPOWER;
+  }
   F.ops++;
   return 0;
 }

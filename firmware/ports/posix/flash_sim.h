@@ -14,6 +14,9 @@ void lq_flash_sim_close(void);
 /* After `ops` more successful program/erase operations the next one is torn (a prefix of it is
  * applied) and it and every later one fail with LQ_PORT_EPOWER. -1 disables. */
 void lq_flash_sim_cut_after(long ops);
+/* With a code other than 0, the process exits with it right after the torn operation, as a
+ * device loses power (used by liquid-device --power-cut-after). */
+void lq_flash_sim_exit_on_cut(int code);
 /* Power back on: operations work again (the torn state stays, as on real flash). */
 void lq_flash_sim_power_on(void);
 /* Program/erase operations done since open. */

@@ -327,6 +327,7 @@ int main(int argc, char **argv) {
   const char *board = NULL, *flash = NULL, *listen_spec = NULL, *id = NULL;
   int use_pty = 0, i;
   unsigned long seed = 0;
+  long power_cut_after = -1;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -343,6 +344,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--id")) id = v;
     else if (!strcmp(a, "--seed")) seed = strtoul(v, NULL, 0);
     else if (!strcmp(a, "--watchdog")) watchdog_ms = strtoul(v, NULL, 0);
+    else if (!strcmp(a, "--power-cut-after")) power_cut_after = strtol(v, NULL, 0);
     else if (!strcmp(a, "--inherit-listen")) inherited_listen_fd = atoi(v);
     else {
       fprintf(stderr, "liquid-device: unknown option '%s'\n", a);
@@ -392,6 +394,10 @@ int main(int argc, char **argv) {
   if (lq_runtime_init() != 0) {
     fprintf(stderr, "liquid-device: the board file %s is not usable\n", board);
     return 1;
+  }
+  if (power_cut_after >= 0) { /* a test hook: lose power in the middle of the Nth flash write */
+    lq_flash_sim_cut_after(power_cut_after);
+    lq_flash_sim_exit_on_cut(5);
   }
   while (!stop_requested) {
     uint64_t next = lq_runtime_poll();
