@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "liquid_port.h"
+#include "lq_hal.h"
 #include "lq_runtime.h"
 #include "lq_store.h"
 
@@ -199,7 +200,9 @@ size_t lq_board_info_json(char *buf, size_t cap) {
     }
     OUT("]}");
   }
-  OUT("],\"capabilities\":[\"gpio\",\"i2c\",\"time\",\"log\",\"device\",\"msg\",\"random\"],\"apps\":[");
+  OUT("],\"capabilities\":[");
+  for (i = 0; i < LQ_HAL_CAPABILITY_COUNT; i++) OUT("%s\"%s\"", i ? "," : "", lq_hal_capability_names[i]);
+  OUT("],\"apps\":[");
   for (i = 0; i < lq_store_count(); i++) {
     const lq_store_entry *e = lq_store_at(i);
     lq_json_quote(e->name, strlen(e->name), q, sizeof q);
