@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ENTRY_POINTS, HAL_BY_IMPORT, HAL_CAPABILITIES, HAL_VERSION } from "../hal.js";
+import { parseLibraryRef } from "../linking/library-ref.js";
 
 export interface AppManifest {
   liquid: number;
@@ -123,6 +124,7 @@ export function checkModule(module: WebAssembly.Module, wasm: Uint8Array, manife
     if (imp.kind !== "function") {
       throw new AppLoadError(`${app} imports ${imp.kind} ${key}; apps may import only HAL functions (their memory is their own)`);
     }
+    if (parseLibraryRef(imp.module)) continue; // a library, linked at its first call (docs/linking.md)
     const fn = HAL_BY_IMPORT.get(key);
     if (!fn) throw new AppLoadError(`${app} imports ${key}, which is not a function of the HAL (hal/hal.json v${HAL_VERSION})`);
     if (!manifest.capabilities.includes(fn.capability)) {

@@ -13,6 +13,8 @@ import type { I2CBus } from "../i2c/bus.js";
 import { AppHal } from "./app-hal.js";
 import type { AppManifest } from "./manifest.js";
 import { METER_MODULE } from "./metering.js";
+import { AppLinker } from "../linking/app-linker.js";
+import { libraryImportsOf } from "../linking/module-imports.js";
 
 /** Thrown from the metering hook when an entry point used up its step budget. */
 class WatchdogExpired extends Error {}
@@ -68,6 +70,8 @@ export class SimApp {
   private instance: WebAssembly.Instance | undefined;
   private readonly fuel = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
   private readonly warned = new Set<string>();
+  /** The libraries linked into the current instance (a new linker at every start). */
+  linker: AppLinker | undefined;
 
   // Runtime-side state, reset at every start.
   pins: BoardPin[] = [];
@@ -210,6 +214,11 @@ export class SimApp {
         throw new WatchdogExpired();
       },
     };
+    // Library imports ("NAME@RANGE") link at their first call, through trampolines.
+    this.linker = new AppLinker(this.name, this.manifest.capabilities, this.board.libraries, hal, imports[METER_MODULE], (lib, how) =>
+      this.board.emit({ type: "log", app: null, level: "info", msg: `app '${this.name}': library ${lib.name}@${lib.version} ${how}` }),
+    );
+    Object.assign(imports, this.linker.importsFor(`app '${this.name}'`, libraryImportsOf(this.wasm)));
     return this.guarded("start", () => {
       this.instance = new WebAssembly.Instance(this.metered, imports);
       memory = this.instance.exports.memory as WebAssembly.Memory;

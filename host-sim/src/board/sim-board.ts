@@ -6,6 +6,7 @@
 import { type AppManifest, AppLoadError, checkImportSignatures, checkModule, compile, deriveManifest } from "../app/manifest.js";
 import { MeteringError, instrumentForFuel } from "../app/metering.js";
 import { SimApp } from "../app/sim-app.js";
+import { LibraryStore } from "../linking/library-store.js";
 import type { SimEvent } from "../events.js";
 import { HAL_VERSION, HalConst } from "../hal.js";
 import { QuantityError } from "../i2c/device.js";
@@ -38,6 +39,8 @@ export class SimBoard {
   readonly pins = new Map<string, BoardPin>();
   readonly buses = new Map<string, I2CBus>();
   readonly apps = new Map<string, SimApp>();
+  /** Libraries this board holds locally, linked into apps at their first call (docs/linking.md). */
+  readonly libraries = new LibraryStore();
   readonly random: SeededRandom;
   private messagesInFlight = 0;
   private readonly publishHooks = new Set<PublishHook>();

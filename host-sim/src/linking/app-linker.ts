@@ -1,0 +1,205 @@
+/**
+ * The libraries of one running app. Every library import of the app (and of its libraries) is
+ * bound to a trampoline; the first call through it resolves the library in the board's store,
+ * checks it (exports and signatures the importer expects, capabilities the app holds),
+ * instantiates it and links it — then the call proceeds. A failure traps the calling app with
+ * a message naming the library. Because every call goes through the trampoline, a library can
+ * be swapped for another version between two events (hot swap) or unloaded, and the next call
+ * links again.
+ *
+ * Libraries are isolated: each has its own linear memory, scalar arguments pass by value, and
+ * its HAL calls run with the importing app's grants and handles (a driver reads the bus the app
+ * opened). One instance of a library serves the app and all of its libraries.
+ */
+import { satisfies } from "../../../hub/src/semver.js";
+import { createHalImports, HalTrap } from "../hal.js";
+import type { AppHal } from "../app/app-hal.js";
+import { METER_MODULE } from "../app/metering.js";
+import { formatLibraryRef, type LibraryRef, parseLibraryRef } from "./library-ref.js";
+import { formatType, type FunctionType, type LibraryModule, LinkError, type LibraryStore } from "./library-store.js";
+
+interface LinkedLibrary {
+  lib: LibraryModule;
+  instance: WebAssembly.Instance;
+  memory: WebAssembly.Memory;
+}
+
+/** What one importer expects of a library: its range and the functions with their types. */
+interface Expectation {
+  ref: LibraryRef;
+  importer: string;
+  functions: Map<string, FunctionType>;
+}
+
+export interface LoadedLibraryInfo {
+  name: string;
+  version: string;
+  sha256: string;
+  /** Module bytes plus the linear memory its instance holds. */
+  codeBytes: number;
+  memoryBytes: number;
+}
+
+export class AppLinker {
+  private readonly linked = new Map<string, LinkedLibrary>();
+  private readonly expectations = new Map<string, Expectation[]>();
+  private readonly linking = new Set<string>();
+
+  constructor(
+    private readonly appName: string,
+    private readonly capabilities: readonly string[],
+    private readonly store: LibraryStore,
+    private readonly hal: AppHal,
+    /** The app's fuel meter: time in a library counts against the calling app's budget. */
+    private readonly meter: WebAssembly.ModuleImports,
+    /** Called after a library was linked (for the simulator's event log). */
+    private readonly onLink: (lib: LibraryModule, how: "linked" | "swapped" | "unloaded") => void = () => {},
+  ) {}
+
+  /**
+   * Import object entries for the library imports among `imports` (an app's or a library's),
+   * each a trampoline that links on first call. `importer` names the module in messages.
+   */
+  importsFor(importer: string, imports: readonly { module: string; name: string; params: string[]; results: string[] }[]): WebAssembly.Imports {
+    const out: WebAssembly.Imports = {};
+    for (const imp of imports) {
+      const ref = parseLibraryRef(imp.module);
+      if (!ref) continue;
+      let list = this.expectations.get(ref.name);
+      if (!list) this.expectations.set(ref.name, (list = []));
+      let exp = list.find((e) => e.importer === importer && e.ref.range === ref.range);
+      if (!exp) list.push((exp = { ref, importer, functions: new Map() }));
+      exp.functions.set(imp.name, { params: imp.params, results: imp.results });
+      const name = imp.name;
+      const target = (out[imp.module] ??= {}) as Record<string, WebAssembly.ImportValue>;
+      target[name] = (...args: unknown[]) => {
+        const fn = this.ensure(ref).instance.exports[name] as (...a: unknown[]) => unknown;
+        return fn(...args);
+      };
+    }
+    return out;
+  }
+
+  /** The linked instance of `ref.name`, linking it now if needed (traps the app on failure). */
+  private ensure(ref: LibraryRef): LinkedLibrary {
+    const have = this.linked.get(ref.name);
+    if (have) return have;
+    try {
+      const lib = this.store.resolve(ref.name, ref.range);
+      const linked = this.instantiate(lib);
+      this.onLink(lib, "linked");
+      return linked;
+    } catch (err) {
+      if (err instanceof LinkError) throw new HalTrap(`cannot link ${formatLibraryRef(ref)} for app '${this.appName}': ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** Every importer's expectation of library `name` that `lib` does not meet. */
+  private problems(name: string, lib: LibraryModule): string[] {
+    const out: string[] = [];
+    for (const exp of this.expectations.get(name) ?? []) {
+      for (const [fn, want] of exp.functions) {
+        const got = lib.exportTypes.get(fn);
+        if (!got) out.push(`${exp.importer} imports ${fn} from it, which ${lib.name}@${lib.version} does not export`);
+        else if (formatType(got) !== formatType(want)) {
+          out.push(`${exp.importer} imports ${fn} as ${formatType(want)}, ${lib.name}@${lib.version} exports ${formatType(got)}`);
+        }
+      }
+    }
+    const missing = lib.capabilities.filter((c) => !this.capabilities.includes(c));
+    if (missing.length) out.push(`it needs the capabilities [${missing.join(", ")}], which app '${this.appName}' is not granted`);
+    return out;
+  }
+
+  private instantiate(lib: LibraryModule): LinkedLibrary {
+    if (this.linking.has(lib.name)) throw new LinkError(`library ${lib.name} imports itself through a cycle of libraries`);
+    const problems = this.problems(lib.name, lib);
+    if (problems.length) throw new LinkError(`${lib.name}@${lib.version} does not fit: ${problems.join("; ")}`);
+    this.linking.add(lib.name);
+    try {
+      let memory: WebAssembly.Memory | undefined;
+      const imports: WebAssembly.Imports = {
+        ...createHalImports(this.hal, () => {
+          if (!memory) throw new HalTrap(`library ${lib.name} called the HAL while being instantiated`);
+          return memory;
+        }),
+        ...this.importsFor(`library ${lib.name}@${lib.version}`, lib.imports),
+        [METER_MODULE]: this.meter,
+      };
+      let instance: WebAssembly.Instance;
+      try {
+        instance = new WebAssembly.Instance(lib.metered, imports);
+      } catch (err) {
+        if (err instanceof WebAssembly.LinkError || err instanceof WebAssembly.RuntimeError) {
+          throw new LinkError(`${lib.name}@${lib.version} failed to instantiate: ${err.message.replace(/^WebAssembly\.Instance\(\): /, "")}`);
+        }
+        throw err;
+      }
+      memory = instance.exports.memory as WebAssembly.Memory;
+      const linked = { lib, instance, memory };
+      this.linked.set(lib.name, linked);
+      return linked;
+    } finally {
+      this.linking.delete(lib.name);
+    }
+  }
+
+  /**
+   * Hot swap: replaces library `name` with `lib` (another version from the store) between two
+   * events; the next call goes to the new instance. The new version must satisfy every
+   * importer's range and signatures; otherwise nothing changes and LinkError says why. The old
+   * instance's memory (its state) is dropped: a library that must carry state across versions
+   * keeps it in the app's memory (shared-everything, docs/linking.md).
+   */
+  swap(lib: LibraryModule): void {
+    const exps = this.expectations.get(lib.name);
+    if (!exps?.length) throw new LinkError(`app '${this.appName}' does not import library ${lib.name}`);
+    const outside = exps.filter((e) => !satisfiesRange(lib.version, e.ref.range));
+    if (outside.length) {
+      throw new LinkError(`cannot swap in ${lib.name}@${lib.version}: ${outside.map((e) => `${e.importer} asks for ${formatLibraryRef(e.ref)}`).join("; ")}`);
+    }
+    const old = this.linked.get(lib.name);
+    this.linked.delete(lib.name);
+    try {
+      this.instantiate(lib);
+    } catch (err) {
+      if (old) this.linked.set(lib.name, old);
+      throw err;
+    }
+    this.onLink(lib, "swapped");
+  }
+
+  /** Drops the instance of `name` (its memory becomes garbage); the next call links it again. */
+  unload(name: string): boolean {
+    const had = this.linked.get(name);
+    if (!had) return false;
+    this.linked.delete(name);
+    this.onLink(had.lib, "unloaded");
+    return true;
+  }
+
+  loaded(): LoadedLibraryInfo[] {
+    return [...this.linked.values()].map((l) => ({
+      name: l.lib.name,
+      version: l.lib.version,
+      sha256: l.lib.sha256,
+      codeBytes: l.lib.wasm.length,
+      memoryBytes: l.memory.buffer.byteLength,
+    }));
+  }
+
+  /** Every library an importer named, with the range it asked for. */
+  references(): LibraryRef[] {
+    return [...this.expectations.values()].flatMap((l) => l.map((e) => e.ref));
+  }
+}
+
+
+function satisfiesRange(version: string, range: string): boolean {
+  try {
+    return satisfies(version, range);
+  } catch {
+    return false;
+  }
+}
