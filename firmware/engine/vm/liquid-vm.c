@@ -1,5 +1,6 @@
 /*
- * liquid-vm: the engine's command-line runner on posix.
+ * liquid-vm: the engine's command-line runner on posix (and, for the spec tests, on a
+ * Cortex-M4 under QEMU with semihosting: see arm/).
  *
  *   liquid-vm FILE.wasm [--invoke NAME [ARG...]] [--stub-imports] [--fuel N] [--stats]
  *   liquid-vm --spectest SCRIPT.json [SCRIPT.json...] [--fuel N] [--stats]
@@ -12,7 +13,6 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +57,7 @@ static const char usage_text[] =
 
 /* ---------------------------------------------------------------- timing */
 
+#if defined(CLOCK_MONOTONIC) && defined(CLOCK_PROCESS_CPUTIME_ID)
 static double clock_ms(clockid_t clock) {
     struct timespec ts;
     clock_gettime(clock, &ts);
@@ -72,6 +73,16 @@ static double now_ms(void) {
 static double cpu_ms(void) {
     return clock_ms(CLOCK_PROCESS_CPUTIME_ID);
 }
+#else
+/* Targets without POSIX clocks (the ARM build under QEMU): C99 clock() for both. */
+static double now_ms(void) {
+    return (double)clock() * 1e3 / CLOCKS_PER_SEC;
+}
+
+static double cpu_ms(void) {
+    return now_ms();
+}
+#endif
 
 /* ---------------------------------------------------------------- arguments */
 
@@ -306,14 +317,14 @@ static void print_stats(const run_stats *t, const vm_alloc_stats *mem) {
     fprintf(stderr, "stats: load %.3f ms, instantiate %.3f ms, call %.3f ms\n", t->load_ms,
             t->instantiate_ms, t->call_ms);
     fprintf(stderr, "stats: call cpu %.3f ms\n", t->call_cpu_ms);
-    fprintf(stderr, "stats: peak engine memory %zu bytes\n", mem->peak);
+    fprintf(stderr, "stats: peak engine memory %lu bytes\n", (unsigned long)mem->peak);
 }
 
 /* Parses the --invoke arguments against the function's parameter types. */
 static int build_args(const options *o, const char *params, lq_value *args) {
     size_t want = strlen(params);
     if ((size_t)o->nargs != want) {
-        fprintf(stderr, "error: function '%s' takes %zu argument%s (", o->invoke, want,
+        fprintf(stderr, "error: function '%s' takes %lu argument%s (", o->invoke, (unsigned long)want,
                 want == 1 ? "" : "s");
         for (size_t i = 0; i < want; i++) {
             fprintf(stderr, "%s%s", i ? ", " : "", vm_type_name(vm_type_from_letter(params[i])));
@@ -329,7 +340,7 @@ static int build_args(const options *o, const char *params, lq_value *args) {
         }
         uint8_t type = vm_type_from_letter(params[i]);
         if (args[i].type != type) {
-            fprintf(stderr, "error: argument %zu of '%s' must be %s, got '%s'\n", i + 1,
+            fprintf(stderr, "error: argument %lu of '%s' must be %s, got '%s'\n", (unsigned long)(i + 1),
                     o->invoke, vm_type_name(type), o->args[i]);
             return 0;
         }
@@ -441,8 +452,8 @@ static int run_module(const options *o) {
         code = EXIT_TRAP;
         break;
     case LQ_SUSPENDED:
-        fprintf(stderr, "fuel: exhausted after %" PRIu64 " units (--fuel %" PRIu64 ")\n",
-                o->fuel - lq_fuel(instance), o->fuel);
+        fprintf(stderr, "fuel: exhausted after %llu units (--fuel %llu)\n",
+                (unsigned long long)(o->fuel - lq_fuel(instance)), (unsigned long long)o->fuel);
         lq_abort(instance);
         code = EXIT_FUEL;
         break;
@@ -495,7 +506,7 @@ static int run_scripts(const options *o) {
     fflush(stdout);
     if (o->stats) {
         fprintf(stderr, "stats: scripts %.3f ms\n", elapsed);
-        fprintf(stderr, "stats: peak engine memory %zu bytes\n", mem.peak);
+        fprintf(stderr, "stats: peak engine memory %lu bytes\n", (unsigned long)mem.peak);
     }
     lq_engine_free(engine);
     if (code == EXIT_OK && totals.failed > 0) code = 1;

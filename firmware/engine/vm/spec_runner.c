@@ -386,7 +386,7 @@ static int perform(script_run *run, const json_node *action, action_result *resu
     for (const json_node *a = args_node ? args_node->first_child : NULL; a; a = a->next, i++) {
         if (!parse_json_value(a, &args[i])) {
             free(args);
-            fail(run, "invoke \"%s\": unsupported argument %zu", quoted, i);
+            fail(run, "invoke \"%s\": unsupported argument %lu", quoted, (unsigned long)i);
             return 0;
         }
     }

@@ -1,7 +1,9 @@
 #include "vm_values.h"
 
+/* Formats use long long casts, not <inttypes.h> macros: newlib-nano on the ARM build lacks
+ * the 64-bit ones. */
+
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,16 +173,16 @@ void vm_format_value(const lq_value *value, char out[VM_VALUE_TEXT_MAX]) {
     uint64_t n;
     switch (value->type) {
     case LQ_I32:
-        snprintf(out, VM_VALUE_TEXT_MAX, "i32:%" PRId32, (int32_t)value->of.i32);
+        snprintf(out, VM_VALUE_TEXT_MAX, "i32:%ld", (long)(int32_t)value->of.i32);
         break;
     case LQ_I64:
-        snprintf(out, VM_VALUE_TEXT_MAX, "i64:%" PRId64, (int64_t)value->of.i64);
+        snprintf(out, VM_VALUE_TEXT_MAX, "i64:%lld", (long long)(int64_t)value->of.i64);
         break;
     case LQ_F32:
-        snprintf(out, VM_VALUE_TEXT_MAX, "f32:0x%08" PRIx32, value->of.f32);
+        snprintf(out, VM_VALUE_TEXT_MAX, "f32:0x%08lx", (unsigned long)value->of.f32);
         break;
     case LQ_F64:
-        snprintf(out, VM_VALUE_TEXT_MAX, "f64:0x%016" PRIx64, value->of.f64);
+        snprintf(out, VM_VALUE_TEXT_MAX, "f64:0x%016llx", (unsigned long long)value->of.f64);
         break;
     case LQ_FUNCREF:
         /* Function identities are addresses, which differ run to run: only say which. */
@@ -188,7 +190,7 @@ void vm_format_value(const lq_value *value, char out[VM_VALUE_TEXT_MAX]) {
         break;
     case LQ_EXTERNREF:
         if (vm_externref_to_number(value->of.ref, &n)) {
-            snprintf(out, VM_VALUE_TEXT_MAX, "externref:%" PRIu64, n);
+            snprintf(out, VM_VALUE_TEXT_MAX, "externref:%llu", (unsigned long long)n);
         } else {
             snprintf(out, VM_VALUE_TEXT_MAX, "externref:null");
         }
