@@ -80,18 +80,21 @@ describe.skipIf(!HAVE_ARM_GCC)(title, () => {
       const size = (name: string) => s.get(name)?.size ?? 0;
       const flash = size(".vectors") + size(".text") + size(".ARM.exidx") + size(".init_array") + size(".data");
       const ram = size(".data") + size(".bss");
+      const arena = size(".arena"); // the engine's arena: all RAM the static data leaves
       const store = size(".store");
       const stack = 8 * 1024;
+      const heap = 1024;
       const sizeLine = execFileSync("arm-none-eabi-size", [image(elf)], { encoding: "utf8" }).trim().split("\n")[1]!.trim().replace(/\s+\S*\/(\S+)$/, " $1");
       console.log(
         `nrf52840 ${layout}: flash ${flash} B (${((flash / CHIP_FLASH) * 100).toFixed(1)} % of 1 MiB), ` +
-          `RAM ${ram} B static + ${stack} B stack = ${(((ram + stack) / CHIP_RAM) * 100).toFixed(1)} % of 256 KiB, ` +
+          `RAM: ${ram} B static data, ${arena} B engine arena for apps, ${heap} B heap, ${stack} B stack (${ram + arena + heap + stack} of ${CHIP_RAM}), ` +
           `module store ${store / 1024} KiB of flash  [size: ${sizeLine}]`,
       );
       expect(s.get(".vectors")).toBeDefined();
       expect(store).toBe(256 * 1024);
       expect(flash + store).toBeLessThanOrEqual(CHIP_FLASH);
-      expect(ram + stack).toBeLessThanOrEqual(CHIP_RAM);
+      expect(ram + arena + heap + stack).toBeLessThanOrEqual(CHIP_RAM);
+      expect(arena).toBeGreaterThanOrEqual(128 * 1024); // room for two apps' 64 KiB pages
       expect(s.get(".data")!.addr).toBeGreaterThanOrEqual(0x20000000);
     });
   }

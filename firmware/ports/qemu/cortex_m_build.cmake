@@ -2,8 +2,6 @@
 # their CMakeLists.txt. They adjust the shared libraries (engine, runtime, HAL) of this
 # build directory, which only ever builds one port.
 
-set(LIQUID_MCU_ARENA_SIZE 165888 CACHE STRING "engine arena bytes on the MCU ports")
-
 # -Os on 32-bit ARM brings warnings that the 64-bit posix build does not see; they are
 # false positives (the generated dispatch's out-parameters are set on every success path)
 # or guards sized for a 64-bit long, and must not fail the cross build under -Werror.
@@ -21,9 +19,10 @@ if(TARGET liquid_engine)
   target_link_libraries(liquid_engine INTERFACE m)
 endif()
 # The runtime's memory budget on a 256 KiB part (see docs/ports.md for the arithmetic): the
-# engine arena holds modules, instances and each app's 64 KiB linear-memory page.
+# engine arena holds modules, instances and each app's 64 KiB linear-memory page, and is all
+# the RAM the linker script finds left after the static data (LQ_ARENA_FROM_LINKER).
 set(LIQUID_MCU_RUNTIME_LIMITS
-  LQ_RUNTIME_ARENA_SIZE=${LIQUID_MCU_ARENA_SIZE}
+  LQ_ARENA_FROM_LINKER=1
   LQ_MODULE_MAX=12288
   LQ_APP_MAX_PAGES=1
   LQ_MAX_APPS=2

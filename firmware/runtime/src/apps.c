@@ -31,7 +31,18 @@
 
 uint8_t lq_module_buf[LQ_MODULE_MAX];
 char lq_scratch[LQ_SCRATCH_SIZE];
+#ifdef LQ_ARENA_FROM_LINKER
+/* The port's linker script gives the engine all RAM left between the static data and the
+ * stack (__lq_arena_start/__lq_arena_end), so the arena follows the runtime's own statics
+ * instead of a size tuned by hand (the Cortex-M ports do this). */
+extern uint8_t __lq_arena_start[], __lq_arena_end[];
+#define ARENA_BASE __lq_arena_start
+#define ARENA_BYTES ((size_t)(__lq_arena_end - __lq_arena_start))
+#else
 static uint8_t arena_mem[LQ_RUNTIME_ARENA_SIZE] __attribute__((aligned(16)));
+#define ARENA_BASE arena_mem
+#define ARENA_BYTES sizeof arena_mem
+#endif
 static lq_arena arena;
 static lq_engine *engine;
 static lq_app apps[LQ_MAX_APPS];
@@ -57,14 +68,14 @@ static const char *EV_NAMES[] = {"start", "on_timer", "on_pin", "on_message"};
 /* ---- engine ------------------------------------------------------------------------------ */
 
 size_t lq_engine_heap_used(void) { return engine ? arena.used : 0; }
-size_t lq_engine_heap_size(void) { return sizeof arena_mem; }
+size_t lq_engine_heap_size(void) { return ARENA_BYTES; }
 
 static int engine_up(void) {
   lq_config cfg;
   lq_error err;
   if (engine) return 0;
   memset(&cfg, 0, sizeof cfg);
-  lq_arena_init(&arena, arena_mem, sizeof arena_mem);
+  lq_arena_init(&arena, ARENA_BASE, ARENA_BYTES);
   cfg.alloc = lq_arena_alloc;
   cfg.alloc_user = &arena;
   cfg.limits.max_module_size = LQ_MODULE_MAX;
