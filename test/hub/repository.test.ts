@@ -73,12 +73,15 @@ for (let i = start; ; i++) {
   const tag = Buffer.from("v" + i);
   const wasm = new Uint8Array([0,0x61,0x73,0x6d,1,0,0,0,0,4+tag.length,3,0x74,0x61,0x67,...tag]);
   await repo.publish(wasm, { name: "m", version: "1.0." + i, sha256: sha256Hex(wasm), size: wasm.length });
+  process.stdout.write(".");
 }`,
     );
     let start = 0;
     for (let round = 0; round < 8; round++) {
-      const child = spawn(process.execPath, [script, dir, String(start)], { stdio: "ignore" });
-      await new Promise((r) => setTimeout(r, 150 + round * 37));
+      const child = spawn(process.execPath, [script, dir, String(start)], { stdio: ["ignore", "pipe", "inherit"] });
+      // Kill it at a different moment of its publish loop each round, once it is publishing.
+      await new Promise((r) => child.stdout!.once("data", r));
+      await new Promise((r) => setTimeout(r, round * 13));
       const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
       expect(child.exitCode).toBeNull(); // still publishing when killed
       child.kill("SIGKILL");
