@@ -97,4 +97,24 @@ describe.skipIf(!POSIX_BINARY)(`a 100 ms counter migrated live across targets${P
     await waitFor(async () => led2().length >= 2, () => `LED2 edges on the firmware: ${led2()}`);
     expect(led2()).toEqual([1, 0]);
   });
+
+  it("device-local data stays behind on the way to the firmware: calibrated again there (TMP105 at 23.5 C), the count goes on", async () => {
+    const calibrated = await app("calibrated");
+    const sim = await simTcp();
+    const posix = await posixDevice();
+    sim.sim!.board.set("I2C0.tmp105.temperature", 30);
+    await install(sim, calibrated);
+    await waitCounts(sim, "calibrated", 2);
+    const r = await migrate({
+      app: "calibrated",
+      from: { connector: sim.connector, label: sim.url },
+      to: { connector: posix.connector, label: posix.url },
+      module: async () => calibrated,
+    });
+    expect(r.deviceLocal).toEqual(["local_raw"]);
+    const last = (await counts(sim, "calibrated")).at(-1)!;
+    await waitCounts(posix, "calibrated", 2);
+    const onPosix = await appLog(posix, "calibrated");
+    expect(onPosix.slice(0, 3)).toEqual(["calibrated 6016", `count ${last + 1} raw 6016`, `count ${last + 2} raw 6016`]);
+  });
 });

@@ -128,4 +128,21 @@ describe("migration between simulated devices (virtual time)", () => {
     expect((await cb.list()).map(({ name, state, autostart }) => ({ name, state, autostart }))).toEqual([{ name: "ticker", state: "running", autostart: true }]);
     await cb.close();
   });
+
+  it("device-local data (a global exported as local_*) stays behind: the app calibrates again on the target, its count goes on", async () => {
+    const calibrated = await app("calibrated");
+    const a = await sim("cal-a");
+    const b = await sim("cal-b");
+    a.board.set("I2C0.tmp105.temperature", 30); // raw 0x1E00 = 7680
+    b.board.set("I2C0.tmp105.temperature", 27.5); // raw 0x1B80 = 7040
+    const ca = await DeviceClient.open(memoryConnector(a.server));
+    await ca.put("calibrated", calibrated.wasm, calibrated.manifestText, { start: true });
+    await ca.close();
+    a.simulation.runFor(250);
+    expect((await logs(a, "calibrated")).map((r) => r.msg)).toEqual(["calibrated 7680", "count 1 raw 7680", "count 2 raw 7680"]);
+    const report = await migrate({ app: "calibrated", from: side(a), to: side(b), module: async () => calibrated });
+    expect(report.deviceLocal).toEqual(["local_raw"]);
+    b.simulation.runFor(200);
+    expect((await logs(b, "calibrated")).map((r) => r.msg)).toEqual(["calibrated 7040", "count 3 raw 7040", "count 4 raw 7040"]);
+  });
 });

@@ -24,6 +24,7 @@ import { Cmd, Status } from "../protocol/constants.js";
 import { DeviceError } from "../protocol/errors.js";
 import type { AppEntry, AppManifest, CapabilityDocument, HelloInfo } from "../protocol/types.js";
 import type { Connector } from "../transport/transport.js";
+import { localGlobals, resetLocalGlobals } from "./device-local.js";
 import type { ModuleCopy } from "./module-source.js";
 import { needsOf, targetProblems } from "./preflight.js";
 import { readSnapshot, SnapshotFormatError, type SnapshotInfo } from "./snapshot-info.js";
@@ -77,6 +78,11 @@ export interface MigrationReport {
   timersPending: { periodic: boolean; periodMs: number; remainingMs: number }[];
   pins: { name: string; level: number }[];
   buses: string[];
+  /**
+   * Device-local globals (exported as local_*) reset to their initial values on the target;
+   * undefined when the host had no copy of the module to find them in.
+   */
+  deviceLocal?: string[];
   /** From sending SNAPSHOT to the answer of START on the target: the app ran nowhere. */
   downtimeMs: number;
   phasesMs: { freeze: number; restore: number; resume: number };
@@ -235,6 +241,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
         refuse(`could not inspect '${app}' on the source: ${why(err)}`);
       }
     }
+    // Device-local globals (local_*) are found in the module now, not while the app is frozen.
+    let locals: ReturnType<typeof localGlobals> | undefined;
+    if (copy) {
+      try {
+        locals = localGlobals(copy.wasm);
+      } catch (err) {
+        refuse(`the module given for '${app}' (${copy.origin}) cannot be read: ${why(err)}`);
+      }
+    }
+    const deviceLocal = locals?.map((l) => l.name);
     const needs = needsOf(manifest, probe?.runtime, probe?.memoryPages, targetHasModule ? 0 : copy!.wasm.length);
     const problems = targetProblems(needs, dstInfo);
     if (problems.length) {
@@ -350,9 +366,20 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       `module ${info.moduleSha256.slice(0, 12)}, ${info.memoryPages} page(s) with ${info.memoryNonZero} non-zero bytes, ${info.runtime!.timers.length} timer(s), ${info.runtime!.pins.length} pin(s), ${info.runtime!.buses.length} bus(es)`,
     );
 
+    // Device-local data stays behind: the target gets those globals at their initial values.
+    let forTarget = snapshot;
+    if (locals?.length) {
+      try {
+        forTarget = resetLocalGlobals(snapshot, locals);
+      } catch (err) {
+        return await rollback("verify", `the device-local globals could not be reset: ${why(err)}`);
+      }
+      step("verify", `device-local, reset on the target: ${deviceLocal!.join(", ")}`);
+    }
+
     // ---- restore + resume ----
     try {
-      await dst.restore(app, snapshot, { start: false });
+      await dst.restore(app, forTarget, { start: false });
       tRestored = performance.now();
     } catch (err) {
       return await rollback("restore", `the target refused or lost the snapshot: ${why(err)}`);
@@ -405,6 +432,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       timersPending: rt.timers.map((t) => ({ periodic: t.periodic, periodMs: t.periodMs, remainingMs: t.remainingMs })),
       pins: rt.pins.map((p) => ({ name: p.name, level: p.level })),
       buses: rt.buses,
+      ...(deviceLocal ? { deviceLocal } : {}),
       downtimeMs,
       phasesMs: { freeze: tFrozen - t0, restore: tRestored - tFrozen, resume: tResumed - tRestored },
       downtimeWireBytes: downtimeWire.source + downtimeWire.target,
