@@ -103,8 +103,8 @@ describe.skipIf(!runnable)(title, () => {
     expect(qemu.console).toContain("I2C0: device at 0x48 is a tmp105");
     const scanned = /^log (\d+) info -: I2C0: device at 0x48/m.exec(qemu.console);
     if (scanned) console.log(`qemu runtime boot: store mounted and I2C scanned at device t=${scanned[1]} ms`);
-    // Idle with no app for longer than the watchdog's 1 s: the runtime's loop keeps kicking it.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Idle with no app for longer than the watchdog's 2 s: the runtime's loop keeps kicking it.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     expect((await client.hello()).firmware).toBe("liquid");
     expect(qemu.console).not.toContain("WATCHDOG");
     expect(qemu.console.match(/mps2-an386 port up/g)).toHaveLength(1);

@@ -10,8 +10,8 @@
  *              are virtual buttons set from the host over the console UART
  *              (console_input.h: QEMU 7.2 models no drivable input on this board)
  *   i2c        bus 0 = the SBCon bit-banged controller with QEMU's TMP105
- *   watchdog   the CMSDK watchdog: 1 s without a kick reports on the console (NMI), the
- *              next second resets the board (runaway apps are stopped earlier by fuel)
+ *   watchdog   the CMSDK watchdog: 2 s without a kick reports on the console (NMI), the
+ *              next 2 s reset the board (runaway apps are stopped earlier by fuel)
  *   trace      UART1, the debug console (the runtime's event lines: logs, app states, and
  *              "gpio <ms> <pin> <value>" for every pin write, with the event's device time)
  */
