@@ -171,7 +171,12 @@ static void resolve(comp *c, uint32_t list, uint32_t to) {
 static int fuse_br_if(comp *c) {
     uint32_t *code = c->m->code;
     uint32_t L = c->last, P = c->prev;
-    if (!live(c) || L < c->barrier || c->m->code_len != L + 1) return 0;
+    if (!live(c) || L < c->barrier) return 0;
+    if (LQE_WIDE_FUSION && code[L] == OP_LOCAL_GET && c->m->code_len == L + 2) {
+        code[L] = OP_BR_IF_L;        /* local.get x; br_if: the target word follows x */
+        return 1;
+    }
+    if (c->m->code_len != L + 1) return 0;
     uint32_t o = code[L];
     if (o == OP_I32_EQZ) { code[L] = OP_BR_IF_EQZ; return 1; }
     if (o < OP_I32_EQ || o > OP_I32_GE_U) return 0;
@@ -495,6 +500,10 @@ static int compile_body(comp *c, uint32_t fidx) {
                     /* local.get a; i32.const k; i32.add; local.set/tee x */
                     m->code[c->last] = o == 0x21 ? OP_ADDK_SET : OP_ADDK_TEE;
                     emit(c, x);
+                } else if (LQE_WIDE_FUSION && o == 0x21 && live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_CONST32) {
+                    /* i32/f32.const k; local.set x: stored as SETK k x */
+                    m->code[c->last] = OP_SETK;
+                    emit(c, x);
                 } else if (o == 0x21 && live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_LOCAL_GET) {
                     m->code[c->last] = OP_COPY;        /* local.get a; local.set x */
                     emit(c, x);
@@ -540,7 +549,11 @@ static int compile_body(comp *c, uint32_t fidx) {
             static const uint8_t nat[9] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
             static const uint8_t ty[9] = {LQ_I32, LQ_I64, LQ_F32, LQ_F64, LQ_I32, LQ_I32, LQ_I64, LQ_I64, LQ_I64};
             if (!memarg(c, nat[o - 0x36], &x) || !pop(c, ty[o - 0x36], NULL) || !pop(c, LQ_I32, NULL)) return 0;
-            if (o <= 0x39 && live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_GET_GET) {
+            if (LQE_WIDE_FUSION && (o == 0x36 || o == 0x3A) && live(c) && c->last >= c->barrier && m->code_len == c->last + 2 && m->code[c->last] == OP_CONST32) {
+                /* store of a constant to the address on the stack: STOREK k offset */
+                m->code[c->last] = o == 0x36 ? OP_STOREK32 : OP_STOREK8;
+                emit(c, x);
+            } else if (o <= 0x39 && live(c) && c->last >= c->barrier && m->code_len == c->last + 3 && m->code[c->last] == OP_GET_GET) {
                 m->code[c->last] = (o == 0x36 || o == 0x38) ? OP_STORE32_LL : OP_STORE64_LL;
                 emit(c, x);
             } else if (op(c, o)) emit(c, x);

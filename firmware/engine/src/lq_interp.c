@@ -412,6 +412,18 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     FFAMILY(F64_SUB, double, lqe_f64, lqe_bits64, a - b)
     FFAMILY(F64_MUL, double, lqe_f64, lqe_bits64, a * b)
 #undef FFAMILY
+    CASE(SETK) fp[ip[1]] = ip[0]; ip += 2; NEXT();
+    CASE(BR_IF_L) if (I32(fp[ip[0]])) { ip += 1; BRANCH(*ip); } else ip += 2; NEXT();
+    CASE(STOREK8) {
+        uint64_t ea = (uint64_t)I32(tos) + ip[1];
+        if (UNLIKELY(ea + 1 > memsize)) TRAP("out of bounds memory access");
+        mem[ea] = (uint8_t)ip[0]; POP(); ip += 2; NEXT();
+    }
+    CASE(STOREK32) {
+        uint64_t ea = (uint64_t)I32(tos) + ip[1];
+        if (UNLIKELY(ea + 4 > memsize)) TRAP("out of bounds memory access");
+        memcpy(mem + ea, &ip[0], 4); POP(); ip += 2; NEXT();
+    }
     CASE(ADD32_TEE) { uint64_t v = (uint32_t)(fp[ip[0]] + fp[ip[1]]); fp[ip[2]] = v; PUSH(v); ip += 3; NEXT(); }
     /* address = (uint32)(base + k) exactly as i32.add would wrap it, then + offset */
     CASE(LOADK32) {

@@ -303,12 +303,16 @@
     X(F64_ADD_LL, 0x147) \
     X(F64_SUB_LL, 0x148) \
     X(F64_MUL_LL, 0x149) \
+    X(SETK, 0x14A) \
+    X(BR_IF_L, 0x14B) \
+    X(STOREK8, 0x14C) \
+    X(STOREK32, 0x14D) \
 
 enum lqe_op {
 #define LQE_OP_ENUM(n, c) OP_##n = c,
     LQE_OPS(LQE_OP_ENUM)
 #undef LQE_OP_ENUM
-    OP_COUNT_ = OP_F64_MUL_LL + 1   /* keep F64_MUL_LL the highest code */
+    OP_COUNT_ = OP_STOREK32 + 1   /* keep STOREK32 the highest code */
 };
 /* Number of immediate words after each opcode word (walks translated code). */
 static inline uint32_t lqe_op_imms(uint32_t op, const uint32_t *imm) {
@@ -317,7 +321,8 @@ static inline uint32_t lqe_op_imms(uint32_t op, const uint32_t *imm) {
         (op >= OP_OPK_ADD && op <= OP_OPK_SHR_U) || (op >= OP_OPSL_ADD && op <= OP_F64_MUL_L))
         return 1;
     if ((op >= OP_OPLK_ADD && op <= OP_OPLL_SHR_U) || (op >= OP_BRSK_EQ && op <= OP_BRSK_GE_U) ||
-        (op >= OP_F32_ADD_LL && op <= OP_F64_MUL_LL) || op == OP_LOADK32 || op == OP_LOADK64)
+        (op >= OP_F32_ADD_LL && op <= OP_F64_MUL_LL) || op == OP_LOADK32 || op == OP_LOADK64 ||
+        (op >= OP_SETK && op <= OP_STOREK32))
         return 2;
     if ((op >= OP_BRCK_EQ && op <= OP_BRCK_GE_U) || (op >= OP_BRLL_EQ && op <= OP_BRLL_GE_U)) return 3;
     switch (op) {
