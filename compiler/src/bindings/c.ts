@@ -277,6 +277,8 @@ function dispatch(spec: HalSpec): string {
   out.push("    char msg[LQ_MESSAGE_MAX];");
   out.push("    size_t at;");
   out.push("    lq_memory *memory = caller ? lq_instance_memory(caller) : NULL;");
+  out.push("    *mem = NULL; /* defined on every path, so optimising builds see no uninitialised use */");
+  out.push("    *size = 0;");
   out.push("    if (!memory) {");
   out.push("        at = lq_hal_put(msg, 0, fn->module);");
   out.push("        at = lq_hal_put(msg, lq_hal_put(msg, at, \".\"), fn->name);");

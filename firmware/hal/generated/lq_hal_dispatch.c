@@ -63,6 +63,8 @@ static int lq_hal_memory(lq_instance *caller, const lq_hal_function *fn, uint8_t
     char msg[LQ_MESSAGE_MAX];
     size_t at;
     lq_memory *memory = caller ? lq_instance_memory(caller) : NULL;
+    *mem = NULL; /* defined on every path, so optimising builds see no uninitialised use */
+    *size = 0;
     if (!memory) {
         at = lq_hal_put(msg, 0, fn->module);
         at = lq_hal_put(msg, lq_hal_put(msg, at, "."), fn->name);
