@@ -17,7 +17,10 @@ import {
   parseSetting,
   readManifestBeside,
   ScenarioError,
+  type SimBoard,
 } from "../../../host-sim/src/index.js";
+import { LinkError, fetchLibraries, parseLibraryRef } from "../../../host-sim/src/linking/index.js";
+import { libraryImportsOf } from "../../../host-sim/src/linking/module-imports.js";
 
 const DEFAULT_BOARD = "sim-devkit";
 const DEFAULT_LIMIT_MS = 10_000;
@@ -42,6 +45,11 @@ options:
   --budget N         watchdog budget of one entry-point call, in steps (default 1000000)
   --stats            print the speed (virtual seconds per real second) on stderr
   --fail-on-trap     exit with status 3 when an app trapped (default: 0, traps are printed)
+  --lib FILE.wasm    put a library (built with liquid build --library, manifest beside it) in
+                     the board's store; apps importing "NAME@RANGE" link it at the first call
+                     (repeatable; docs/linking.md)
+  --repo URL         fetch the libraries the apps import from a module repository
+                     (liquid repo serve) before the run, verifying each module's hash
 
 exit status: 0 when the simulation ran (even if apps trapped), 1 when it could not run (bad
 board, module, manifest, scenario), 2 on usage errors, 3 with --fail-on-trap after a trap.`;
@@ -68,6 +76,30 @@ function positiveInt(text: string, what: string, max = 0xffffffff): number {
   return Number(text);
 }
 
+/** Puts --lib files and the libraries the apps import from --repo into the board's store. */
+async function stockLibraries(board: SimBoard, files: string[], repo: string | undefined): Promise<void> {
+  try {
+    for (const path of files) {
+      let wasm: Uint8Array;
+      try {
+        wasm = readFileSync(path);
+      } catch {
+        throw new CliError(`cannot read library ${path}`);
+      }
+      const manifest = readManifestBeside(path);
+      if (!manifest) throw new CliError(`library ${path} has no manifest beside it; build it with liquid build --library`);
+      board.libraries.add(wasm, manifest);
+    }
+    if (repo !== undefined) {
+      const refs = [...board.apps.values()].flatMap((app) => libraryImportsOf(app.wasm).map((i) => parseLibraryRef(i.module)!));
+      await fetchLibraries(repo, refs, board.libraries);
+    }
+  } catch (err) {
+    if (err instanceof LinkError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 export const sim: Command = {
   name: "sim",
   summary: "run apps on a simulated board (virtual LEDs, buttons, I2C sensors)",
@@ -85,6 +117,8 @@ export const sim: Command = {
       { name: "budget", value: true },
       { name: "stats", value: false },
       { name: "fail-on-trap", value: false },
+      { name: "lib", value: true, repeat: true },
+      { name: "repo", value: true },
     ]);
     if (args.positionals.length === 0) throw new UsageError("give at least one APP.wasm");
     let duration: number | undefined;
@@ -173,6 +207,8 @@ export const sim: Command = {
           );
         }
       }
+
+      await stockLibraries(board, opts(args, "lib"), opt(args, "repo"));
 
       const startWall = performance.now();
       const startVirtual = simulation.now;

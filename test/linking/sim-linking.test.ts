@@ -1,0 +1,329 @@
+// Execution-time linking in the simulator: library imports ("NAME@RANGE") resolved at their
+// first call, version ranges, failures that trap naming the library, hot swap, unload, and
+// libraries fetched from the module repository with their hashes verified.
+import binaryen from "binaryen";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import { type AppManifest, type SimEvent, Simulation, loadBoard, parseBoard, sha256Hex } from "../../host-sim/src/index.js";
+import { LinkError, fetchLibraries } from "../../host-sim/src/linking/index.js";
+import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "liquid-link-"));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function wat(text: string): Uint8Array {
+  const mod = binaryen.parseText(text);
+  try {
+    return mod.emitBinary();
+  } finally {
+    mod.dispose();
+  }
+}
+
+function manifestOf(name: string, version: string, wasm: Uint8Array, capabilities: string[] = [], resources = { pins: [] as string[], buses: [] as string[] }): AppManifest {
+  return { liquid: 1, name, version, sha256: sha256Hex(wasm), size: wasm.length, exports: [], imports: [], capabilities, resources };
+}
+
+/** A library "fake" whose value() answers `answer`. */
+function fakeLib(version: string, answer: number, extra = ""): { wasm: Uint8Array; manifest: AppManifest } {
+  const wasm = wat(`(module ${extra} (memory (export "memory") 1)
+    (func (export "value") (result i32) (i32.const ${answer})))`);
+  return { wasm, manifest: manifestOf("fake", version, wasm) };
+}
+
+/** An app that logs the value of `range`'s value() (as a decimal number) every second. */
+function valueApp(range: string, signature = "(result i32)"): { wasm: Uint8Array; manifest: AppManifest } {
+  const wasm = wat(`(module
+    (import "log" "write" (func $log (param i32 i32 i32)))
+    (import "time" "timer_start" (func $timer_start (param i32 i32) (result i32)))
+    (import "fake@${range}" "value" (func $value ${signature}))
+    (memory (export "memory") 1)
+    (global $calls (export "calls") (mut i32) (i32.const 0))
+    (func (export "start") (drop (call $timer_start (i32.const 1000) (i32.const 1))))
+    (func (export "on_timer") (param i32) (local $v i32) (local $p i32)
+      (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (local.set $v (call $value ${signature.includes("param") ? "(i32.const 0)" : ""}))
+      ;; decimal digits of v, written backwards from offset 32
+      (local.set $p (i32.const 32))
+      (loop $digits
+        (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+        (i32.store8 (local.get $p) (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10))))
+        (local.set $v (i32.div_u (local.get $v) (i32.const 10)))
+        (br_if $digits (local.get $v)))
+      (call $log (i32.const 1) (local.get $p) (i32.sub (i32.const 32) (local.get $p)))))`);
+  return { wasm, manifest: manifestOf("user", "0.1.0", wasm, ["time", "log"]) };
+}
+
+function sim(boardJson?: unknown) {
+  const simulation = new Simulation();
+  const board = boardJson ? simulation.addBoard(parseBoard(boardJson, "test board"), "b") : simulation.addBoard(loadBoard("sim-devkit"));
+  const events: SimEvent[] = [];
+  simulation.onEvent((e) => events.push(e));
+  return { simulation, board, events };
+}
+
+const appLogs = (events: SimEvent[], app: string) =>
+  events.filter((e): e is Extract<SimEvent, { type: "log" }> => e.type === "log" && e.app === app).map((e) => [e.t, e.msg]);
+const notes = (events: SimEvent[]) => events.filter((e): e is Extract<SimEvent, { type: "log" }> => e.type === "log" && e.app === null).map((e) => e.msg);
+const trapsOf = (events: SimEvent[]) => events.filter((e): e is Extract<SimEvent, { type: "trap" }> => e.type === "trap").map((e) => [e.t, e.message]);
+
+interface Built {
+  wasm: Uint8Array;
+  manifest: AppManifest;
+}
+let probe: Built, tmp105: Built, bme280: Built;
+
+async function build(path: string, library: boolean): Promise<Built> {
+  const out = join(tempDir(), "m.wasm");
+  const r = await buildApp(join(ROOT, path), { out, library, force: true });
+  if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
+  return { wasm: r.wasm!, manifest: r.manifest as unknown as AppManifest };
+}
+
+beforeAll(async () => {
+  probe = await build("examples/probe", false);
+  tmp105 = await build("examples/probe/drivers/tmp105", true);
+  bme280 = await build("examples/probe/drivers/bme280", true);
+}, 60_000);
+
+describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
+  it("builds: the app lists its libraries, the drivers are libraries", () => {
+    expect(probe.manifest.libraries).toEqual([
+      { name: "tmp105", range: "^1" },
+      { name: "bme280", range: "^1" },
+    ]);
+    expect(tmp105.manifest.kind).toBe("library");
+    expect(tmp105.manifest.capabilities).toEqual(["i2c"]);
+  });
+
+  it("on a board with a TMP105 it reads through the tmp105 driver and never loads the bme280 one", () => {
+    const { simulation, board, events } = sim();
+    board.libraries.add(tmp105.wasm, tmp105.manifest);
+    board.libraries.add(bme280.wasm, bme280.manifest);
+    board.set("I2C0.tmp105.temperature", 26.5);
+    const app = board.install(probe.wasm, probe.manifest);
+    simulation.runFor(2000);
+    expect(appLogs(events, "probe")).toEqual([
+      [0, "found tmp105"],
+      [1000, "26.50 C"],
+      [2000, "26.50 C"],
+    ]);
+    expect(notes(events)).toEqual(["app 'probe': library tmp105@1.0.0 linked"]);
+    expect(app.linker!.loaded().map((l) => l.name)).toEqual(["tmp105"]);
+  });
+
+  it("on a board with only a BME280 it loads the bme280 driver, which keeps its calibration between calls", () => {
+    const def = JSON.parse(readFileSync(join(ROOT, "boards", "sim-devkit.json"), "utf8"));
+    for (const bus of def.buses) bus.devices = bus.devices.filter((d: { driver: string }) => d.driver !== "tmp105");
+    const { simulation, board, events } = sim(def);
+    board.libraries.add(tmp105.wasm, tmp105.manifest);
+    board.libraries.add(bme280.wasm, bme280.manifest);
+    board.set("I2C0.bme280.temperature", 19.25);
+    const app = board.install(probe.wasm, probe.manifest);
+    simulation.runFor(3000);
+    const logged = appLogs(events, "probe");
+    expect(logged[0]).toEqual([0, "found bme280"]);
+    expect(logged.slice(1).map(([, m]) => m)).toEqual(["19.25 C", "19.25 C", "19.25 C"]);
+    expect(app.linker!.loaded().map((l) => l.name)).toEqual(["bme280"]);
+  });
+
+  it("a driver missing from the device traps the app at the first call, naming the library", () => {
+    const { simulation, board, events } = sim();
+    const app = board.install(probe.wasm, probe.manifest);
+    simulation.runFor(1500);
+    expect(trapsOf(events)).toEqual([[1000, "cannot link tmp105@^1 for app 'probe': library tmp105@^1 is not on this device and was not fetched from a repository"]]);
+    expect(app.state).toBe("trapped");
+  });
+});
+
+describe("resolution and its failures", () => {
+  it("a version range chooses the highest matching build", () => {
+    for (const [range, want] of [
+      ["^1", "142"],
+      ["~1.0", "100"],
+      ["2", "200"],
+      ["*", "200"],
+    ] as const) {
+      const { simulation, board, events } = sim();
+      for (const [v, n] of [["1.0.0", 100], ["1.4.2", 142], ["2.0.0", 200]] as const) {
+        const lib = fakeLib(v, n);
+        board.libraries.add(lib.wasm, lib.manifest);
+      }
+      const app = valueApp(range);
+      board.install(app.wasm, app.manifest);
+      simulation.runFor(1000);
+      expect(appLogs(events, "user"), range).toEqual([[1000, want]]);
+    }
+  });
+
+  it("no matching version, a wrong signature, a missing export and an ungranted capability each trap with the reason", () => {
+    const cases: [string, Built, Built, RegExp][] = [
+      ["^3", valueApp("^3"), fakeLib("1.0.0", 1), /cannot link fake@\^3 for app 'user': no version of library fake matches '\^3' \(this device has 1\.0\.0\)/],
+      ["signature", valueApp("^1", "(param i32) (result i32)"), fakeLib("1.0.0", 1), /fake@1\.0\.0 does not fit: app 'user' imports value as \(i32\) -> i32, fake@1\.0\.0 exports \(\) -> i32/],
+      [
+        "capability",
+        valueApp("^1"),
+        (() => {
+          const lib = fakeLib("1.0.0", 1, `(import "gpio" "open" (func (param i32 i32) (result i32)))`);
+          return { wasm: lib.wasm, manifest: lib.manifest };
+        })(),
+        /it needs the capabilities \[gpio\], which app 'user' is not granted/,
+      ],
+      [
+        "export",
+        valueApp("^1"),
+        (() => {
+          const wasm = wat(`(module (memory (export "memory") 1) (func (export "other") (result i32) (i32.const 1)))`);
+          return { wasm, manifest: manifestOf("fake", "1.0.0", wasm) };
+        })(),
+        /app 'user' imports value from it, which fake@1\.0\.0 does not export/,
+      ],
+    ];
+    for (const [label, app, lib, message] of cases) {
+      const { simulation, board, events } = sim();
+      board.libraries.add(lib.wasm, lib.manifest);
+      const installed = board.install(app.wasm, app.manifest);
+      simulation.runFor(1000);
+      const traps = trapsOf(events);
+      expect(traps.length, label).toBe(1);
+      expect(traps[0]![1], label).toMatch(message);
+      expect(installed.state, label).toBe("trapped");
+    }
+  });
+
+  it("the store refuses a library whose bytes do not match its manifest, or that is not wasm", () => {
+    const { board } = sim();
+    const lib = fakeLib("1.0.0", 7);
+    const tampered = lib.wasm.slice();
+    tampered[tampered.length - 1] = 8;
+    expect(() => board.libraries.add(tampered, lib.manifest)).toThrow(/library fake@1\.0\.0 rejected: its bytes hash to [0-9a-f]{64}, its manifest says/);
+    const junk = new Uint8Array([1, 2, 3]);
+    expect(() => board.libraries.add(junk, manifestOf("fake", "1.0.0", junk))).toThrow(LinkError);
+    expect(() => board.libraries.add(junk, manifestOf("fake", "1.0.0", junk))).toThrow(/not a valid WebAssembly module/);
+  });
+
+  it("time spent in a library counts against the calling app's watchdog budget", () => {
+    const { simulation, board, events } = sim();
+    const wasm = wat(`(module (memory (export "memory") 1) (func (export "value") (result i32) (loop $l (br $l)) (i32.const 0)))`);
+    board.libraries.add(wasm, manifestOf("fake", "1.0.0", wasm));
+    const app = valueApp("^1");
+    board.install(app.wasm, app.manifest);
+    simulation.runFor(1000);
+    expect(trapsOf(events)).toEqual([[1000, "stopped by the watchdog: on_timer did not return within its budget (1,000,000 steps)"]]);
+  });
+});
+
+describe("hot swap and unload", () => {
+  it("swapping in a new version between two events changes behaviour without restarting the app", () => {
+    const { simulation, board, events } = sim();
+    const v1 = fakeLib("1.0.0", 10);
+    const v2 = fakeLib("1.1.0", 11);
+    board.libraries.add(v1.wasm, v1.manifest);
+    const def = valueApp("^1");
+    const app = board.install(def.wasm, def.manifest);
+    simulation.runFor(2500);
+    const lib2 = board.libraries.add(v2.wasm, v2.manifest);
+    app.linker!.swap(lib2);
+    simulation.runFor(2000);
+    expect(appLogs(events, "user")).toEqual([
+      [1000, "10"],
+      [2000, "10"],
+      [3000, "11"],
+      [4000, "11"],
+    ]);
+    // Same instance all along: started once, its call counter kept counting.
+    expect(events.filter((e) => e.type === "app")).toHaveLength(1);
+    expect((app.wasmInstance!.exports.calls as WebAssembly.Global).value).toBe(4);
+    expect(notes(events)).toEqual(["app 'user': library fake@1.0.0 linked", "app 'user': library fake@1.1.0 swapped"]);
+  });
+
+  it("a swap to a version outside the app's range is refused and the old version keeps serving", () => {
+    const { simulation, board, events } = sim();
+    const v1 = fakeLib("1.0.0", 10);
+    const v2 = fakeLib("2.0.0", 20);
+    board.libraries.add(v1.wasm, v1.manifest);
+    const def = valueApp("^1");
+    const app = board.install(def.wasm, def.manifest);
+    simulation.runFor(1000);
+    const lib2 = board.libraries.add(v2.wasm, v2.manifest);
+    expect(() => app.linker!.swap(lib2)).toThrow("cannot swap in fake@2.0.0: app 'user' asks for fake@^1");
+    simulation.runFor(1000);
+    expect(appLogs(events, "user")).toEqual([
+      [1000, "10"],
+      [2000, "10"],
+    ]);
+  });
+
+  it("unload frees the library's memory (measured) and the next call links it again", () => {
+    const { simulation, board, events } = sim();
+    const v1 = fakeLib("1.0.0", 10);
+    board.libraries.add(v1.wasm, v1.manifest);
+    const def = valueApp("^1");
+    const app = board.install(def.wasm, def.manifest);
+    simulation.runFor(1000);
+    const held = app.linker!.loaded();
+    expect(held).toEqual([{ name: "fake", version: "1.0.0", sha256: v1.manifest.sha256, codeBytes: v1.wasm.length, memoryBytes: 65536 }]);
+    expect(app.linker!.unload("fake")).toBe(true);
+    expect(app.linker!.loaded()).toEqual([]);
+    simulation.runFor(1000);
+    expect(appLogs(events, "user")).toEqual([
+      [1000, "10"],
+      [2000, "10"],
+    ]);
+    expect(notes(events)).toEqual(["app 'user': library fake@1.0.0 linked", "app 'user': library fake@1.0.0 unloaded", "app 'user': library fake@1.0.0 linked"]);
+  });
+});
+
+describe("libraries from the module repository", () => {
+  let server: RunningRepository;
+  beforeAll(async () => {
+    server = await serveRepository(tempDir(), 0);
+    await server.repo.publish(tmp105.wasm, tmp105.manifest as never);
+    await server.repo.publish(bme280.wasm, bme280.manifest as never);
+  });
+  afterAll(() => server.close());
+
+  it("fetches what the app imports, verified, and the app links it lazily", async () => {
+    const { simulation, board, events } = sim();
+    const app = board.install(probe.wasm, probe.manifest);
+    const fetched = await fetchLibraries(server.url, app.linker ? app.linker.references() : probe.manifest.libraries!, board.libraries);
+    expect(fetched.map((l) => `${l.name}@${l.version}`)).toEqual(["tmp105@1.0.0", "bme280@1.0.0"]);
+    simulation.runFor(1000);
+    expect(appLogs(events, "probe")).toEqual([
+      [0, "found tmp105"],
+      [1000, "23.50 C"],
+    ]);
+  });
+
+  it("a module tampered with in the repository is rejected by its hash and never reaches the store", async () => {
+    const { board } = sim();
+    const lib = fakeLib("1.0.0", 5);
+    const pub = await server.repo.publish(lib.wasm, lib.manifest as never);
+    const tampered = lib.wasm.slice();
+    tampered[tampered.length - 1] = 6;
+    writeFileSync(join(server.repo.dir, "blobs", `${pub.sha256}.wasm`), tampered);
+    await expect(fetchLibraries(server.url, [{ name: "fake", range: "^1" }], board.libraries)).rejects.toThrow(
+      /cannot fetch library fake@\^1: module fake@1\.0\.0 from .* rejected: its bytes hash to [0-9a-f]{64}, the index says/,
+    );
+    expect(board.libraries.list()).toEqual([]);
+  });
+
+  it("an unreachable repository and a missing library are errors naming the library", async () => {
+    const { board } = sim();
+    await expect(fetchLibraries(server.url, [{ name: "nosuch", range: "^1" }], board.libraries)).rejects.toThrow(
+      "cannot fetch library nosuch@^1: no module named 'nosuch' in the repository",
+    );
+    await expect(fetchLibraries("http://127.0.0.1:9", [{ name: "tmp105", range: "^1" }], board.libraries)).rejects.toThrow(
+      /cannot fetch library tmp105@\^1: module repository at http:\/\/127\.0\.0\.1:9 is unreachable/,
+    );
+  });
+});
