@@ -55,6 +55,8 @@ export interface TestDevice {
   connector: Connector;
   /** Lines the device process printed (posix: gpio edges and logs; qemu: its console). */
   lines: string[];
+  /** Every app log record the device produced, oldest first (not limited by its log ring). */
+  logs: { app: string; msg: string }[];
   sim?: SimDevice;
   kill(): void;
   stop(): Promise<void>;
@@ -70,11 +72,16 @@ export async function stopAll(): Promise<void> {
 export async function simTcp(board = "sim-devkit"): Promise<TestDevice> {
   const sim = await createSimDevice({ board, realtime: true });
   const listener = await listenTcp(sim.server, 0);
+  const logs: TestDevice["logs"] = [];
+  sim.simulation.onEvent((e) => {
+    if (e.type === "log" && e.app) logs.push({ app: e.app, msg: e.msg });
+  });
   const d: TestDevice = {
     kind: "sim",
     url: listener.url,
     connector: () => connectTcp(listener.url),
     lines: [],
+    logs,
     sim,
     kill: () => void listener.close().then(() => sim.stop()),
     stop: async () => {
@@ -88,17 +95,24 @@ export async function simTcp(board = "sim-devkit"): Promise<TestDevice> {
 
 async function processDevice(kind: "posix" | "qemu"): Promise<TestDevice> {
   const lines: string[] = [];
+  const logs: TestDevice["logs"] = [];
+  // The firmware traces every log record on its console ("log T LEVEL APP: MSG"): read them
+  // there, since the device's own log ring keeps only the last 16 (QEMU) or 64 records.
+  const onLine = (raw: string) => {
+    const line = raw.replace(/\r$/, "");
+    lines.push(line);
+    const m = /^log \d+ \w+ (\S+): (.*)$/.exec(line);
+    if (m && m[1] !== "-") logs.push({ app: m[1]!, msg: m[2]! });
+  };
   const port = await freePort();
-  const started =
-    kind === "posix"
-      ? await startPosixDevice(POSIX_BINARY!, { port }, (l) => lines.push(l))
-      : await startQemuDevice(QEMU_IMAGE!, { port }, (l) => lines.push(l));
+  const started = kind === "posix" ? await startPosixDevice(POSIX_BINARY!, { port }, onLine) : await startQemuDevice(QEMU_IMAGE!, { port }, onLine);
   const child = started.child;
   const d: TestDevice = {
     kind,
     url: started.url,
     connector: () => connectTcp(started.url),
     lines,
+    logs,
     kill: () => void child.kill("SIGKILL"),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -147,7 +161,7 @@ export async function install(d: TestDevice, m: ModuleCopy, start = true, autost
 
 /** What an app logged on a device, oldest first. */
 export async function appLog(d: TestDevice, appName: string): Promise<string[]> {
-  return withClient(d, async (c) => (await c.allLogs()).filter((r) => r.app === appName).map((r) => r.msg));
+  return d.logs.filter((r) => r.app === appName).map((r) => r.msg);
 }
 
 /** The N of every "count N..." line an app logged on a device. */
