@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The quick start's main job, end to end on this machine: compile the toolchain, build the
-# example apps with `liquid build`, and run them on the simulated board (boards/sim-devkit.json)
-# in virtual time with `liquid sim`. Later sections (real firmware, QEMU, migration) are
-# appended by their owners.
+# The quick start's main job, end to end on this machine: install what is missing, compile the
+# toolchain, build the example apps with `liquid build`, run them on the simulated board
+# (boards/sim-devkit.json) in virtual time with `liquid sim`, then start a real firmware process
+# (the posix port) and deploy apps to it over the device protocol, as to a board.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,13 @@ step() { printf '\n== %s\n' "$*"; }
 liquid() { node bin/liquid.js "$@"; }
 
 scenario="$(mktemp)"
-trap 'rm -f "$scenario"' EXIT
+device_log="$(mktemp)"
+device_pid=""
+cleanup() {
+  if [ -n "$device_pid" ]; then kill "$device_pid" 2>/dev/null || true; wait "$device_pid" 2>/dev/null || true; fi
+  rm -f "$scenario" "$device_log"
+}
+trap cleanup EXIT
 
 step "setup and compile the toolchain"
 bash scripts/setup.sh >/dev/null
@@ -41,3 +47,27 @@ cat >"$scenario" <<'JSON'
  { "t": 3000, "set": "BUTTON0", "value": 1 }, { "t": 3200, "set": "BUTTON0", "value": 0 }]
 JSON
 liquid sim examples/button/build/button.wasm --for 4s --scenario "$scenario"
+
+step "a device: the Liquid firmware as a Linux process (posix port), protocol over TCP"
+liquid emulate --board posix >"$device_log" 2>&1 &
+device_pid=$!
+port=""
+for _ in $(seq 1 600); do
+  port="$(grep -o 'tcp://127.0.0.1:[0-9]*' "$device_log" | head -1 || true)"
+  [ -n "$port" ] && break
+  if ! kill -0 "$device_pid" 2>/dev/null; then cat "$device_log"; echo "demo: the device did not start" >&2; exit 1; fi
+  sleep 0.5
+done
+[ -n "$port" ] || { cat "$device_log"; echo "demo: the device did not start in time" >&2; exit 1; }
+echo "device at $port"
+
+step "deploy blinky and thermometer to it (upload, hash check, start), then list its apps"
+liquid deploy examples/blinky --start --port "$port"
+liquid deploy examples/thermometer --start --port "$port"
+liquid ps --port "$port"
+liquid info --port "$port"
+
+step "what the device did in the next 2.5 s: its LED events and its log"
+sleep 2.5
+grep -E "LED|started" "$device_log" | tail -8
+liquid logs --port "$port" | tail -4
