@@ -197,10 +197,11 @@ typedef struct link_context {
     char *failed_import; /* first import that could not be stubbed, for the message */
 } link_context;
 
+/* Prints `call MODULE.NAME(ARGS)` and returns zeros of the result types (which the engine
+ * has already set in results[]). */
 static lq_status stub_call(lq_instance *caller, void *user, const lq_value *args,
                            lq_value *results) {
     (void)caller;
-    (void)results; /* the engine set their types; zero them below */
     const stub *s = user;
     printf("call %s.%s(", s->module, s->name);
     for (size_t i = 0; s->params[i] != '\0'; i++) {
@@ -209,11 +210,15 @@ static lq_status stub_call(lq_instance *caller, void *user, const lq_value *args
         printf("%s%s", i ? ", " : "", text);
     }
     printf(")\n");
+    const char *params = NULL, *result_types = NULL;
+    lq_func_type(s->func, &params, &result_types);
+    for (size_t i = 0; result_types[i] != '\0'; i++) {
+        uint8_t type = results[i].type;
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].type = type;
+    }
     return LQ_OK;
 }
-
-static lq_status stub_call_zeroing(lq_instance *caller, void *user, const lq_value *args,
-                                   lq_value *results);
 
 static char *dup_name(const char *s, uint32_t len) {
     char *p = malloc((size_t)len + 1);
@@ -243,25 +248,12 @@ static lq_status resolve_import(void *user, const lq_import_info *import, lq_ext
     ctx->stubs = s;
     if (s->module == NULL || s->name == NULL || s->params == NULL) return LQ_ERROR;
     if (lq_func_new_host(ctx->engine, import->type.params, import->type.results,
-                         stub_call_zeroing, s, &s->func, NULL) != LQ_OK) {
+                         stub_call, s, &s->func, NULL) != LQ_OK) {
         return LQ_ERROR;
     }
     out->kind = LQ_EXTERN_FUNC;
     out->of.func = s->func;
     return LQ_OK;
-}
-
-static lq_status stub_call_zeroing(lq_instance *caller, void *user, const lq_value *args,
-                                   lq_value *results) {
-    const stub *s = user;
-    const char *params = NULL, *res = NULL;
-    lq_func_type(s->func, &params, &res);
-    for (size_t i = 0; res[i] != '\0'; i++) {
-        uint8_t type = results[i].type;
-        memset(&results[i], 0, sizeof results[i]);
-        results[i].type = type;
-    }
-    return stub_call(caller, user, args, results);
 }
 
 static void free_stubs(stub *s) {
