@@ -17,7 +17,7 @@
 // All three must return the same checksum, or the run fails. Prints per-workload ratios and
 // their geometric mean.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -163,6 +163,17 @@ async function main() {
     `geomean over ${rows.length} workloads: liquid-vm/native ${gVmNative.toFixed(2)}x, ` +
       `liquid-vm/node ${gVmNode.toFixed(2)}x, node/native ${gNodeNative.toFixed(2)}x\n`,
   );
+  const results = {
+    date: new Date().toISOString(),
+    unit: "ms of CPU time around the call, best of --repeat",
+    workloads: rows.map((r) => ({
+      name: r.lang === "as" ? `as-${r.name}` : r.name, kind: r.kind, n: r.n, checksum: r.vm.result,
+      native: r.nat.ms, liquidVm: r.vm.ms, node: r.v8.ms, sameChecksum: r.same,
+    })),
+    geomean: { liquidVmOverNative: gVmNative, liquidVmOverNode: gVmNode, nodeOverNative: gNodeNative },
+  };
+  writeFileSync(join(OUT, "results.json"), JSON.stringify(results, null, 2) + "\n");
+  process.stdout.write(`results written to ${join("build", "bench", "results.json")}\n`);
   if (mismatch) {
     process.stderr.write("bench: the engines disagree on a checksum (see RESULT MISMATCH above)\n");
     process.exitCode = 1;
