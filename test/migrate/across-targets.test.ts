@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate, type MigrationReport } from "../../compiler/src/migrate/migrate.js";
-import { app, appLog, appState, counts, install, POSIX_BINARY, ROOT, waitFor, QEMU_IMAGE, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
+import { app, appLog, appState, counts, install, POSIX_BINARY, ROOT, waitFor, QEMU_RUNNABLE, prepareQemuImage, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
 
 afterAll(stopAll);
 
@@ -30,7 +30,8 @@ function expectSeamless(perDevice: number[][]): void {
 }
 
 describe.skipIf(!POSIX_BINARY)(`a 100 ms counter migrated live across targets${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
-  it.skipIf(!QEMU_IMAGE)(`simulator -> posix -> QEMU Cortex-M4 -> simulator without a gap or a repeat${QEMU_IMAGE ? "" : " (SKIPPED: qemu-system-arm or build/qemu's liquid-qemu.elf is missing)"}`, async () => {
+  it.skipIf(!QEMU_RUNNABLE)(`simulator -> posix -> QEMU Cortex-M4 -> simulator without a gap or a repeat${QEMU_RUNNABLE ? "" : " (SKIPPED: qemu-system-arm is not installed, or no QEMU image and no arm-none-eabi-gcc to build it)"}`, { timeout: 600_000 }, async () => {
+    await prepareQemuImage();
     const ticker = await app("ticker");
     const sim = await simTcp();
     const posix = await posixDevice();

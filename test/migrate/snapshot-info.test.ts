@@ -1,11 +1,13 @@
 // The host's reading of a snapshot between freeze and restore: a real snapshot from a
 // simulated device is understood (module, memory, timers, pins), and every kind of damage is
 // refused with the reason before any target sees it.
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSnapshot, SnapshotFormatError } from "../../compiler/src/migrate/snapshot-info.js";
 import { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { createSimDevice, memoryConnector } from "../../host-sim/src/device/index.js";
-import { app } from "./support.js";
+import { app, stopAll } from "./support.js";
+
+afterAll(stopAll);
 
 let snapshot: Uint8Array;
 let moduleSha = "";

@@ -1,7 +1,7 @@
 // Shared pieces of the migration suites: the fixture apps (built once with liquid build's
 // library), devices of every kind on TCP, and reading what an app logged on a device.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApp } from "../../compiler/src/app-build/index.js";
@@ -27,8 +27,21 @@ function have(program: string): boolean {
     return false;
   }
 }
-/** The QEMU image is built by the qemu suites (or `liquid emulate --board qemu`); we only use it. */
-export const QEMU_IMAGE = have("qemu-system-arm") ? findQemuImage() : undefined;
+/** QEMU runs here when qemu-system-arm is installed and its image is built or can be built. */
+export const QEMU_RUNNABLE = have("qemu-system-arm") && (findQemuImage() !== undefined || have("arm-none-eabi-gcc"));
+let qemuImage: string | undefined;
+
+/** Brings build/qemu's image up to date (as the qemu suites do, under their lock); returns its path. */
+export async function prepareQemuImage(): Promise<string> {
+  if (qemuImage) return qemuImage;
+  if (have("arm-none-eabi-gcc")) {
+    const { buildArmPort, armImage } = await import("../qemu/qemu-harness.js");
+    const { dir } = await buildArmPort("qemu", ["liquid-qemu"]);
+    qemuImage = armImage(dir, "liquid-qemu");
+  } else qemuImage = findQemuImage();
+  if (!qemuImage) throw new Error("no QEMU firmware image (build/qemu) and no arm-none-eabi-gcc to build one");
+  return qemuImage;
+}
 
 const built = new Map<string, Promise<ModuleCopy>>();
 
@@ -64,8 +77,10 @@ export interface TestDevice {
 
 const running: TestDevice[] = [];
 
+/** Stops every device this file started and removes its scratch directory. */
 export async function stopAll(): Promise<void> {
   while (running.length) await running.pop()!.stop();
+  rmSync(WORK, { recursive: true, force: true });
 }
 
 /** A simulated devkit paced by the wall clock, on TCP like `liquid emulate`. */
@@ -105,7 +120,7 @@ async function processDevice(kind: "posix" | "qemu"): Promise<TestDevice> {
     if (m && m[1] !== "-") logs.push({ app: m[1]!, msg: m[2]! });
   };
   const port = await freePort();
-  const started = kind === "posix" ? await startPosixDevice(POSIX_BINARY!, { port }, onLine) : await startQemuDevice(QEMU_IMAGE!, { port }, onLine);
+  const started = kind === "posix" ? await startPosixDevice(POSIX_BINARY!, { port }, onLine) : await startQemuDevice(await prepareQemuImage(), { port }, onLine);
   const child = started.child;
   const d: TestDevice = {
     kind,

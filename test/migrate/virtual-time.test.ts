@@ -6,7 +6,7 @@ import { migrate } from "../../compiler/src/migrate/migrate.js";
 import { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { createSimDevice, memoryConnector, type SimDevice } from "../../host-sim/src/device/index.js";
 import type { SimEvent } from "../../host-sim/src/index.js";
-import { app, ROOT } from "./support.js";
+import { app, ROOT, stopAll } from "./support.js";
 import { join } from "node:path";
 
 interface Recorded extends SimDevice {
@@ -16,6 +16,7 @@ interface Recorded extends SimDevice {
 const devices: Recorded[] = [];
 afterAll(async () => {
   for (const d of devices) await d.stop();
+  await stopAll();
 });
 
 async function sim(id: string, board = "sim-devkit"): Promise<Recorded> {
