@@ -18,6 +18,7 @@ import { stop } from "./stop.js";
 import { publish } from "./publish.js";
 import { repo } from "./repo.js";
 import { migrateCommand } from "./migrate.js";
+import { relay } from "./relay.js";
 
 // Every subcommand, in the order `liquid help` lists them. Add a command by adding its file
 // under compiler/src/commands/ and one line here.
@@ -41,4 +42,5 @@ export const commands: Command[] = [
   repo,
   publish,
   migrateCommand,
+  relay,
 ];

@@ -69,6 +69,7 @@ export class DeviceClient {
   private waiter: Waiter | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private listeners = new Set<(event: DeviceEvent) => void>();
+  private fetchListeners = new Set<(name: string, range: string) => void>();
   private reconnectListeners = new Set<(error?: Error) => void>();
   private reconnecting: Promise<void> | undefined;
   private closing = false;
@@ -114,6 +115,12 @@ export class DeviceClient {
   onEvent(listener: (event: DeviceEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Listens to FETCH events: the device asks for library NAME@RANGE (docs/protocol.md). */
+  onFetch(listener: (name: string, range: string) => void): () => void {
+    this.fetchListeners.add(listener);
+    return () => this.fetchListeners.delete(listener);
   }
 
   /**
@@ -466,6 +473,16 @@ export class DeviceClient {
   }
 
   private onEventFrame(frame: Frame): void {
+    if (frame.command === Cmd.FETCH) {
+      const p = frame.payload;
+      const n = p[0] ?? 0;
+      const r = p[1 + n];
+      if (r === undefined || p.length !== 2 + n + r) return; // malformed: nothing to answer
+      const name = decodeText(p.subarray(1, 1 + n));
+      const range = decodeText(p.subarray(2 + n, 2 + n + r));
+      for (const l of [...this.fetchListeners]) l(name, range);
+      return;
+    }
     let event: DeviceEvent;
     try {
       const body = JSON.parse(decodeText(frame.payload));

@@ -10,6 +10,7 @@
 #include "liquid_port.h"
 #include "lq_app.h"
 #include "lq_hal_link.h"
+#include "lq_linker.h"
 #include "lq_sha256.h"
 #include "lq_store.h"
 
@@ -68,6 +69,7 @@ static const char *EV_NAMES[] = {"start", "on_timer", "on_pin", "on_message"};
 /* ---- engine ------------------------------------------------------------------------------ */
 
 size_t lq_engine_heap_used(void) { return engine ? arena.used : 0; }
+lq_engine *lq_app_engine(void) { return engine; }
 size_t lq_engine_heap_size(void) { return ARENA_BYTES; }
 
 static int engine_up(void) {
@@ -163,6 +165,7 @@ static void free_app(lq_app *app) {
     if (app->watches[i].active) lq_port_gpio_notify(lq_the_board.pins[app->pin_of[i]].port_pin, 0);
   if (app->inst && app->calling) lq_abort(app->inst); /* stopped in the middle of a sliced call */
   if (app->inst) lq_instance_free(app->inst);
+  lq_linker_release(app); /* its libraries' instances, after the app's that calls them */
   if (app->module) lq_module_free(app->module);
   if (lq_current_app == app) lq_current_app = NULL;
   memset(app, 0, sizeof *app);
@@ -209,6 +212,7 @@ static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t ca
                im.module, (int)im.name_len, im.name);
       return -1;
     }
+    if (lq_linker_is_library_import(&im)) continue; /* linked at start (linker.c) */
     bit = lq_hal_link_check(&im, msg, cap);
     if (!bit) return -1;
     if (!(grants->caps & bit)) {
@@ -263,6 +267,7 @@ int lq_apps_validate(const uint8_t *wasm, uint32_t len, const char *manifest, ui
 
 static lq_status resolve(void *user, const lq_import_info *im, lq_extern *out) {
   (void)user;
+  if (lq_linker_is_library_import(im)) return lq_linker_resolve(lq_current_app, im, out);
   return lq_hal_link_resolve(im, out);
 }
 
@@ -293,13 +298,15 @@ static int load_app(lq_app *app, const lq_store_entry *e, char *msg, size_t cap)
   }
   if (check_module(app->module, app, msg, cap) != 0) return LQ_P_EINVALID;
   lq_current_app = app;
+  lq_linker_clear_error();
   st = lq_instantiate(app->module, resolve, NULL, &app->inst, &err);
   lq_current_app = NULL;
   if (st != LQ_OK) {
     /* a trap in the start section still hands back the instance: it must be freed */
     if (st == LQ_TRAP && app->inst) lq_instance_free(app->inst);
     app->inst = NULL;
-    snprintf(msg, cap, "%s", err.message);
+    lq_linker_release(app);
+    snprintf(msg, cap, "%s", st == LQ_ERROR && lq_linker_error()[0] ? lq_linker_error() : err.message);
     return st == LQ_TRAP ? -1 : LQ_P_EINVALID; /* -1: trapped while initialising */
   }
   lq_instance_set_user(app->inst, app);

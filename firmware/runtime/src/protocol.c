@@ -9,6 +9,7 @@
 
 #include "liquid_port.h"
 #include "lq_crc32.h"
+#include "lq_linker.h"
 #include "lq_runtime.h"
 #include "lq_sha256.h"
 #include "lq_store.h"
@@ -462,6 +463,29 @@ static void cmd_app(uint8_t cmd, reader *r) {
   ok();
 }
 
+/* FETCH sent by the host (not an event): the answer to a FETCH event it could not serve.
+ * Body: str8 name, str8 range, str16 message (docs/protocol.md). */
+static void cmd_fetch_fail(reader *r) {
+  char name[LQ_STORE_NAME_MAX + 1], range[64], message[120];
+  uint8_t n;
+  uint16_t m;
+  const uint8_t *p;
+  if (rd_name(r, name) != 0) { bad_request(r, "FETCH"); return; }
+  n = rd_u8(r);
+  p = take(r, n);
+  if (!p || n >= sizeof range) { bad_request(r, "FETCH"); return; }
+  memcpy(range, p, n);
+  range[n] = 0;
+  m = rd_u16(r);
+  p = take(r, m);
+  if (!p || r->bad) { bad_request(r, "FETCH"); return; }
+  if (m >= sizeof message) m = sizeof message - 1;
+  memcpy(message, p, m);
+  message[m] = 0;
+  lq_linker_fetch_failed(name, range, message);
+  ok();
+}
+
 static void cmd_logs(reader *r) {
   uint32_t first = rd_u32(r);
   uint8_t f = rd_u8(r);
@@ -552,11 +576,12 @@ static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len
     case C_LIST: cmd_list(); break;
     case C_START: case C_STOP: case C_REMOVE: case C_AUTOSTART: cmd_app(cmd, &r); break;
     case C_LOGS: cmd_logs(&r); break;
+    case 0x30: cmd_fetch_fail(&r); break;
     case C_SNAPSHOT: case C_SNAPSHOT_READ: case C_RESTORE_BEGIN: case C_RESTORE_CHUNK:
     case C_RESTORE_END: cmd_snapshot(cmd, &r); break;
     default: {
       char msg[96];
-      if (cmd == 0x30 || (cmd >= 0x50 && cmd <= 0x52))
+      if (cmd >= 0x50 && cmd <= 0x52)
         snprintf(msg, sizeof msg, "command 0x%02x is not supported by this firmware yet", cmd);
       else
         snprintf(msg, sizeof msg, "unknown command 0x%02x", cmd);

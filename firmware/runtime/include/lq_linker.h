@@ -1,0 +1,59 @@
+/*
+ * lq_linker.h — libraries linked into apps at run time (docs/linking.md).
+ *
+ * An app import whose module is "NAME@RANGE" (e.g. "tmp105@^1") is a function of a library:
+ * a module in the store whose manifest says "kind": "library" and whose "version" satisfies
+ * the semver RANGE. The runtime links an app's libraries when the app starts, before start()
+ * runs: each library gets its own instance (isolated: own memory) that calls the HAL with the
+ * app's grants and handles, and runs on the app's fuel. Internal to the runtime.
+ */
+#ifndef LQ_LINKER_H
+#define LQ_LINKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "liquid_engine.h"
+#include "lq_app.h"
+
+#ifndef LQ_LINKER_MAX
+#define LQ_LINKER_MAX 8 /* library instances alive at once, over all apps */
+#endif
+#ifndef LQ_LINKER_LAZY_MAX
+#define LQ_LINKER_LAZY_MAX 16 /* library imports waiting for their first call, over all apps */
+#endif
+#ifndef LQ_LINKER_FETCH_MAX
+#define LQ_LINKER_FETCH_MAX 8 /* FETCH requests remembered */
+#endif
+#ifndef LQ_LINKER_CALL_FUEL
+#define LQ_LINKER_CALL_FUEL 1000000u /* fuel of one call into a library linked after its app started */
+#endif
+#define LQ_EVENT_FETCH 0x30
+
+/* True when the import names a library ("NAME@RANGE") rather than the HAL. */
+int lq_linker_is_library_import(const lq_import_info *im);
+
+/* Resolves one library import of `app` (called from the app's import resolver): loads and
+ * instantiates the library on first use by this app, then hands out its export. On failure
+ * returns LQ_ERROR and leaves a message naming the library in lq_linker_error(). */
+lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *out);
+const char *lq_linker_error(void);
+void lq_linker_clear_error(void);
+
+/* The runtime's engine (apps.c). */
+lq_engine *lq_app_engine(void);
+
+/* The host's answer that it could not fetch NAME@RANGE (FETCH request from the host): calls
+ * into it then trap with `message`. */
+void lq_linker_fetch_failed(const char *name, const char *range, const char *message);
+
+/* Frees every library instance linked into `app` (its instance must be freed first). */
+void lq_linker_release(lq_app *app);
+
+/* How many library instances `app` holds now. */
+int lq_linker_count(const lq_app *app);
+
+/* Semver: does VERSION ("1.4.2") satisfy RANGE ("^1", "~1.4", "1.4.2", "1.x", "*", ">=1.2.0")? */
+int lq_semver_satisfies(const char *version, const char *range, size_t range_len);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * Run-time linking of libraries into apps (docs/linking.md). A library is a module in the
+ * store whose manifest says "kind": "library"; an app imports its functions from the module
+ * "NAME@RANGE". Linking happens while the app is instantiated, i.e. before any of its events
+ * runs, so no host call ever waits for it. Each library instance belongs to one app: its HAL
+ * calls find that app through the instance's user pointer (grants, handles), and since the
+ * engine runs cross-instance calls inside the caller's interpreter loop, library code spends
+ * the calling app's fuel and is suspended and resumed with it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lq_hal_link.h"
+#include "liquid_port.h"
+#include "lq_linker.h"
+#include "lq_runtime.h"
+#include "lq_sha256.h"
+#include "lq_store.h"
+
+typedef struct lq_linked {
+  lq_app *app;
+  char name[LQ_STORE_NAME_MAX + 1];
+  lq_module *module;
+  lq_instance *inst;
+} lq_linked;
+
+static lq_linked linked[LQ_LINKER_MAX];
+static char error_msg[200];
+static char manifest_buf[2048];
+
+/* snprintf that may cut long names short without the compiler objecting: messages are for
+ * people, a truncated one is still useful. */
+static void say(char *dst, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(dst, cap, fmt, ap);
+  va_end(ap);
+}
+
+const char *lq_linker_error(void) { return error_msg; }
+void lq_linker_clear_error(void) { error_msg[0] = 0; }
+
+int lq_linker_is_library_import(const lq_import_info *im) {
+  return memchr(im->module, '@', im->module_len) != NULL;
+}
+
+/* ---- semver ------------------------------------------------------------------------------ */
+
+/* Parses up to three dot-separated numbers; missing or "x"/"*" parts are -1. Returns the
+ * number of characters used, or -1. */
+static int parse_partial(const char *s, size_t n, long v[3]) {
+  size_t i = 0;
+  int part;
+  v[0] = v[1] = v[2] = -1;
+  for (part = 0; part < 3; part++) {
+    if (i >= n) break;
+    if (s[i] == 'x' || s[i] == 'X' || s[i] == '*') {
+      i++;
+    } else if (s[i] >= '0' && s[i] <= '9') {
+      long x = 0;
+      while (i < n && s[i] >= '0' && s[i] <= '9') {
+        x = x * 10 + (s[i] - '0');
+        if (x > 1000000L) return -1;
+        i++;
+      }
+      v[part] = x;
+    } else {
+      return -1;
+    }
+    if (i < n && s[i] == '.') i++;
+    else break;
+  }
+  return (int)i;
+}
+
+static int cmp3(const long a[3], const long b[3]) {
+  int k;
+  for (k = 0; k < 3; k++)
+    if (a[k] != b[k]) return a[k] < b[k] ? -1 : 1;
+  return 0;
+}
+
+int lq_semver_satisfies(const char *version, const char *range, size_t n) {
+  long v[3], r[3], lo[3], hi[3];
+  int k, used;
+  char op = 0;
+  if (parse_partial(version, strlen(version), v) < 0 || v[0] < 0 || v[1] < 0 || v[2] < 0) return 0;
+  if (n == 1 && range[0] == '*') return 1;
+  if (n > 0 && (range[0] == '^' || range[0] == '~')) op = range[0];
+  else if (n > 1 && range[0] == '>' && range[1] == '=') op = '>';
+  range += op == '>' ? 2 : op ? 1 : 0;
+  n -= op == '>' ? 2 : op ? 1 : 0;
+  used = parse_partial(range, n, r);
+  if (used < 0 || (size_t)used != n || r[0] < 0) return 0;
+  for (k = 0; k < 3; k++) lo[k] = r[k] < 0 ? 0 : r[k];
+  if (op == '>') return cmp3(v, lo) >= 0;
+  /* upper bound (exclusive) */
+  if (op == '^') {
+    hi[0] = lo[0] + 1, hi[1] = 0, hi[2] = 0;
+    if (lo[0] == 0 && r[1] >= 0) { hi[0] = 0; hi[1] = lo[1] + 1; }
+    if (lo[0] == 0 && lo[1] == 0 && r[2] >= 0) { hi[1] = 0; hi[2] = lo[2] + 1; }
+  } else if (op == '~' || r[2] < 0) { /* ~1.2 / 1.2 / 1.2.x: same minor; ~1 / 1: same major */
+    if (r[1] < 0) { hi[0] = lo[0] + 1; hi[1] = 0; hi[2] = 0; }
+    else { hi[0] = lo[0]; hi[1] = lo[1] + 1; hi[2] = 0; }
+  } else {
+    return cmp3(v, lo) == 0; /* exact */
+  }
+  return cmp3(v, lo) >= 0 && cmp3(v, hi) < 0;
+}
+
+/* ---- linking ----------------------------------------------------------------------------- */
+
+static lq_status resolve_hal(void *user, const lq_import_info *im, lq_extern *out) {
+  (void)user;
+  return lq_hal_link_resolve(im, out);
+}
+
+static int fail(const lq_import_info *im, const char *fmt, const char *detail) {
+  char why[150];
+  say(why, sizeof why, fmt, detail);
+  say(error_msg, sizeof error_msg, "cannot link %.*s: %s", (int)im->module_len, im->module, why);
+  return -1;
+}
+
+/* Loads and instantiates library `name` for `app`; returns the slot or -1 (error_msg set). */
+static int link_library(lq_app *app, const lq_import_info *im, const char *name, size_t range_at) {
+  const lq_store_entry *e = lq_store_find(name);
+  lq_json doc, v;
+  char version[24], why[160];
+  uint8_t digest[32];
+  lq_sha256 h;
+  lq_error err;
+  lq_module *m = NULL;
+  lq_instance *inst = NULL;
+  uint32_t i, n;
+  int slot;
+  uint64_t t0 = lq_port_time_us();
+  size_t heap0 = lq_engine_heap_used();
+  if (!e) return fail(im, "%s is not in this device's store", name);
+  if (e->manifest_len >= sizeof manifest_buf || e->wasm_len > LQ_MODULE_MAX ||
+      lq_store_read_manifest(e, 0, manifest_buf, e->manifest_len) != 0 ||
+      lq_store_read_wasm(e, 0, lq_module_buf, e->wasm_len) != 0)
+    return fail(im, "cannot read %s from the store", name);
+  if (lq_json_parse(manifest_buf, e->manifest_len, &doc) != 0 || lq_json_get(doc, "kind", &v) != 0 ||
+      !lq_json_eq(v, "library"))
+    return fail(im, "'%s' in the store is an app, not a library", name);
+  if (lq_json_get(doc, "version", &v) != 0 || lq_json_string(v, version, sizeof version) < 0)
+    return fail(im, "the manifest of %s has no version", name);
+  if (!lq_semver_satisfies(version, im->module + range_at, im->module_len - range_at)) {
+    snprintf(why, sizeof why, "%s %s is in the store, which does not match", name, version);
+    return fail(im, "%s", why);
+  }
+  lq_sha256_init(&h);
+  lq_sha256_update(&h, lq_module_buf, e->wasm_len);
+  lq_sha256_final(&h, digest);
+  if (memcmp(digest, e->sha256, 32) != 0) return fail(im, "the stored module of %s is damaged (sha256 mismatch)", name);
+  for (slot = 0; slot < LQ_LINKER_MAX && linked[slot].app; slot++) {}
+  if (slot == LQ_LINKER_MAX) return fail(im, "%s", "too many libraries loaded on this device");
+  if (lq_module_load(lq_app_engine(), lq_module_buf, e->wasm_len, &m, &err) != LQ_OK)
+    return fail(im, "invalid module: %s", err.message);
+  n = lq_module_import_count(m);
+  for (i = 0; i < n; i++) {
+    lq_import_info li;
+    uint32_t bit;
+    lq_module_import(m, i, &li);
+    if (lq_linker_is_library_import(&li)) {
+      lq_module_free(m);
+      snprintf(why, sizeof why, "%s %s imports the library %.*s; libraries importing libraries are not supported on this runtime", name,
+               version, (int)li.module_len, li.module);
+      return fail(im, "%s", why);
+    }
+    bit = lq_hal_link_check(&li, why, sizeof why);
+    if (!bit || !(app->caps & bit)) {
+      lq_module_free(m);
+      if (bit) snprintf(why, sizeof why, "%s %s imports %.*s.%.*s, a capability app '%s' is not granted", name, version,
+                        (int)li.module_len, li.module, (int)li.name_len, li.name, app->name);
+      return fail(im, "%s", why);
+    }
+  }
+  if (lq_instantiate(m, resolve_hal, NULL, &inst, &err) != LQ_OK) {
+    if (inst) lq_instance_free(inst);
+    lq_module_free(m);
+    return fail(im, "instantiation failed: %s", err.message);
+  }
+  lq_instance_set_user(inst, app); /* its HAL calls act for the app */
+  lq_log(LQ_LOG_INFO, app->name, "linked library %s %s in %lu us (engine heap +%lu bytes)", name, version,
+         (unsigned long)(lq_port_time_us() - t0), (unsigned long)(lq_engine_heap_used() - heap0));
+  linked[slot].app = app;
+  snprintf(linked[slot].name, sizeof linked[slot].name, "%s", name);
+  linked[slot].module = m;
+  linked[slot].inst = inst;
+  return slot;
+}
+
+/* The slot of library `name` linked into `app`, linking it now if needed (-1: error_msg). */
+static int find_or_link(lq_app *app, const lq_import_info *im, char *name) {
+  const char *at = memchr(im->module, '@', im->module_len);
+  size_t nlen = at ? (size_t)(at - im->module) : 0;
+  int slot;
+  if (nlen == 0 || nlen > LQ_STORE_NAME_MAX) return fail(im, "%s", "not a valid library name");
+  memcpy(name, im->module, nlen);
+  name[nlen] = 0;
+  for (slot = 0; slot < LQ_LINKER_MAX; slot++)
+    if (linked[slot].app == app && strcmp(linked[slot].name, name) == 0) return slot;
+  return link_library(app, im, name, nlen + 1);
+}
+
+static lq_func *export_of(int slot, const lq_import_info *im) {
+  char fname[64];
+  lq_func *f;
+  const char *p, *r;
+  if (im->name_len >= sizeof fname) return NULL;
+  memcpy(fname, im->name, im->name_len);
+  fname[im->name_len] = 0;
+  f = lq_instance_func(linked[slot].inst, fname);
+  if (!f) {
+    fail(im, "the library does not export %s", fname);
+    return NULL;
+  }
+  lq_func_type(f, &p, &r);
+  if (strcmp(p, im->type.params) != 0 || strcmp(r, im->type.results) != 0) {
+    fail(im, "the library exports %s with another type", fname);
+    return NULL;
+  }
+  return f;
+}
+
+/* ---- fetches and lazy imports ------------------------------------------------------------ */
+
+/* A library import that could not be linked when its app started: bound to a host function
+ * that links it at the first call, from the store, where a FETCH may have put it by then. */
+typedef struct lq_lazy {
+  lq_app *app;
+  char module[LQ_STORE_NAME_MAX + 26], name[48];
+  char params[16], results[8];
+  lq_func *stub;
+  lq_func *target;
+  int slot;
+} lq_lazy;
+
+typedef struct lq_fetch {
+  char module[LQ_STORE_NAME_MAX + 26]; /* NAME@RANGE */
+  int failed;
+  char message[120];
+} lq_fetch;
+
+static lq_lazy lazies[LQ_LINKER_LAZY_MAX];
+static lq_fetch fetches[LQ_LINKER_FETCH_MAX];
+
+static lq_import_info lazy_import(const lq_lazy *lz) {
+  lq_import_info im;
+  memset(&im, 0, sizeof im);
+  im.module = lz->module;
+  im.module_len = (uint32_t)strlen(lz->module);
+  im.name = lz->name;
+  im.name_len = (uint32_t)strlen(lz->name);
+  im.type.kind = LQ_EXTERN_FUNC;
+  im.type.params = lz->params;
+  im.type.results = lz->results;
+  return im;
+}
+
+static lq_fetch *fetch_of(const char *module) {
+  int i;
+  for (i = 0; i < LQ_LINKER_FETCH_MAX; i++)
+    if (fetches[i].module[0] && strcmp(fetches[i].module, module) == 0) return &fetches[i];
+  return NULL;
+}
+
+/* Asks the host (FETCH event, docs/protocol.md) for a library, once per NAME@RANGE until the
+ * host answers it; a failed answer is remembered for the trap message. */
+static void request_fetch(const char *module) {
+  uint8_t body[2 + 2 * 64];
+  const char *at = strchr(module, '@');
+  size_t nlen = (size_t)(at - module), rlen = strlen(at + 1);
+  lq_fetch *f = fetch_of(module);
+  int i;
+  if (f && !f->failed) return;
+  if (!f) {
+    for (i = 0; i < LQ_LINKER_FETCH_MAX && fetches[i].module[0]; i++) {}
+    if (i == LQ_LINKER_FETCH_MAX) i = 0; /* forget the oldest request */
+    f = &fetches[i];
+  }
+  memset(f, 0, sizeof *f);
+  snprintf(f->module, sizeof f->module, "%s", module);
+  if (nlen > 63 || rlen > 63) return;
+  body[0] = (uint8_t)nlen;
+  memcpy(body + 1, module, nlen);
+  body[1 + nlen] = (uint8_t)rlen;
+  memcpy(body + 2 + nlen, at + 1, rlen);
+  lq_protocol_event(LQ_EVENT_FETCH, (const char *)body, 2 + nlen + rlen);
+  lq_log(LQ_LOG_INFO, NULL, "fetching library %s from the host", module);
+}
+
+void lq_linker_fetch_failed(const char *name, const char *range, const char *message) {
+  char module[LQ_STORE_NAME_MAX + 26];
+  lq_fetch *f;
+  snprintf(module, sizeof module, "%s@%s", name, range);
+  f = fetch_of(module);
+  if (!f) return;
+  f->failed = 1;
+  snprintf(f->message, sizeof f->message, "%s", message);
+  lq_log(LQ_LOG_WARN, NULL, "library %s could not be fetched: %s", module, message);
+}
+
+static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args, lq_value *results) {
+  lq_lazy *lz = (lq_lazy *)user;
+  char name[LQ_STORE_NAME_MAX + 1], msg[LQ_MESSAGE_MAX];
+  lq_error err;
+  lq_status st;
+  if (!lz->target) {
+    lq_import_info im = lazy_import(lz);
+    int slot = find_or_link(lz->app, &im, name);
+    lq_func *f = slot >= 0 ? export_of(slot, &im) : NULL;
+    if (!f) {
+      const lq_fetch *fe = fetch_of(lz->module);
+      if (fe && fe->failed) say(msg, sizeof msg, "cannot link %s: the host could not fetch it: %s", lz->module, fe->message);
+      else if (fe) say(msg, sizeof msg, "%s (fetch requested from the host, no answer yet)", error_msg);
+      else say(msg, sizeof msg, "%s", error_msg);
+      return lq_host_trap(caller, msg);
+    }
+    lz->target = f;
+    lz->slot = slot;
+  }
+  /* A nested call on the library's own stack, with its own fuel: it cannot be suspended
+   * with the app's slice, so it must finish within LQ_LINKER_CALL_FUEL. */
+  lq_set_fuel(linked[lz->slot].inst, LQ_LINKER_CALL_FUEL);
+  st = lq_call(lz->target, args, (uint32_t)strlen(lz->params), results, (uint32_t)strlen(lz->results), &err);
+  if (st == LQ_OK) return LQ_OK;
+  if (st == LQ_SUSPENDED) {
+    lq_abort(linked[lz->slot].inst);
+    say(msg, sizeof msg, "library %s: call of %s did not finish within %lu fuel units", lz->module, lz->name,
+             (unsigned long)LQ_LINKER_CALL_FUEL);
+  } else {
+    say(msg, sizeof msg, "in library %s: %s", lz->module, err.message);
+  }
+  return lq_host_trap(caller, msg);
+}
+
+lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *out) {
+  char name[LQ_STORE_NAME_MAX + 1];
+  int slot, i;
+  lq_lazy *lz;
+  lq_error err;
+  lq_func *f;
+  error_msg[0] = 0;
+  slot = find_or_link(app, im, name);
+  f = slot >= 0 ? export_of(slot, im) : NULL;
+  if (f) {
+    out->kind = LQ_EXTERN_FUNC;
+    out->of.func = f;
+    return LQ_OK;
+  }
+  /* Not linkable now: bind a trampoline that tries again at the first call, and ask the host
+   * for the library if the store lacks it (or holds a version outside the range). */
+  if (im->module_len >= sizeof lz->module || im->name_len >= sizeof lz->name || strlen(im->type.params) >= sizeof lz->params ||
+      strlen(im->type.results) >= sizeof lz->results)
+    return LQ_ERROR;
+  for (i = 0; i < LQ_LINKER_LAZY_MAX && lazies[i].app; i++) {}
+  if (i == LQ_LINKER_LAZY_MAX) {
+    fail(im, "%s", "too many unresolved library imports on this device");
+    return LQ_ERROR;
+  }
+  lz = &lazies[i];
+  memset(lz, 0, sizeof *lz);
+  memcpy(lz->module, im->module, im->module_len);
+  memcpy(lz->name, im->name, im->name_len);
+  strcpy(lz->params, im->type.params);
+  strcpy(lz->results, im->type.results);
+  if (lq_func_new_host(lq_app_engine(), lz->params, lz->results, lazy_call, lz, &lz->stub, &err) != LQ_OK) {
+    fail(im, "%s", err.message);
+    return LQ_ERROR;
+  }
+  lz->app = app;
+  if (!lq_store_find(name) || strstr(error_msg, "does not match")) request_fetch(lz->module);
+  error_msg[0] = 0;
+  out->kind = LQ_EXTERN_FUNC;
+  out->of.func = lz->stub;
+  return LQ_OK;
+}
+
+void lq_linker_release(lq_app *app) {
+  int i;
+  for (i = 0; i < LQ_LINKER_LAZY_MAX; i++) {
+    if (lazies[i].app != app) continue;
+    lq_func_free(lazies[i].stub);
+    memset(&lazies[i], 0, sizeof lazies[i]);
+  }
+  for (i = 0; i < LQ_LINKER_MAX; i++) {
+    if (linked[i].app != app) continue;
+    lq_instance_free(linked[i].inst);
+    lq_module_free(linked[i].module);
+    memset(&linked[i], 0, sizeof linked[i]);
+  }
+}
+
+int lq_linker_count(const lq_app *app) {
+  int i, n = 0;
+  for (i = 0; i < LQ_LINKER_MAX; i++) n += linked[i].app == app;
+  return n;
+}

@@ -1,0 +1,170 @@
+// Execution-time linking on the C runtime (posix port over TCP, ASan/UBSan build): a driver
+// library in the store linked when its app starts, a missing one fetched by the host's relay
+// from the module repository and linked at the first call, and the failures that trap the app
+// with a message naming the library.
+import binaryen from "binaryen";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import type { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetch-relay.js";
+import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
+import { ROOT } from "../helpers/native-build.js";
+import { PosixDevice, tempDir } from "../firmware/device.js";
+
+interface Built {
+  wasm: Uint8Array;
+  manifest: Record<string, unknown> & { name: string; version: string; sha256: string; size: number };
+}
+
+let tmp: { dir: string; cleanup: () => void };
+let probe: Built, tmp105: Built, bme280: Built;
+let server: RunningRepository;
+const devices: PosixDevice[] = [];
+
+function wat(text: string): Uint8Array {
+  const mod = binaryen.parseText(text);
+  try {
+    return mod.emitBinary();
+  } finally {
+    mod.dispose();
+  }
+}
+
+async function build(path: string, library: boolean): Promise<Built> {
+  const r = await buildApp(join(ROOT, path), { out: join(tmp.dir, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
+  if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
+  return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
+}
+
+async function device(name: string): Promise<{ dev: PosixDevice; c: DeviceClient }> {
+  const dev = await PosixDevice.start(join(tmp.dir, `${name}.img`));
+  devices.push(dev);
+  return { dev, c: await dev.client() };
+}
+
+async function stopClean(dev: PosixDevice, c: DeviceClient): Promise<void> {
+  await c.close();
+  expect(await dev.stop()).toBe(0);
+  expect(dev.stderr).not.toMatch(/Sanitizer|runtime error/);
+}
+
+beforeAll(async () => {
+  tmp = tempDir("lq-link-");
+  probe = await build("examples/probe", false);
+  tmp105 = await build("examples/probe/drivers/tmp105", true);
+  bme280 = await build("examples/probe/drivers/bme280", true);
+  server = await serveRepository(join(tmp.dir, "repo"), 0);
+  await server.repo.publish(tmp105.wasm, tmp105.manifest);
+  await server.repo.publish(bme280.wasm, bme280.manifest);
+}, 60_000);
+
+afterAll(async () => {
+  for (const d of devices) await d.kill();
+  await server?.close();
+  tmp?.cleanup();
+});
+
+describe("posix device: libraries linked at run time", () => {
+  test("a driver in the store is linked when the app starts; the missing one is only asked for", async () => {
+    const { dev, c } = await device("local");
+    const fetches: string[] = [];
+    c.onFetch((name, range) => fetches.push(`${name}@${range}`));
+    await c.put("tmp105", tmp105.wasm, tmp105.manifest);
+    const heapBefore = (await c.info()).memory as { heapUsed: number };
+    await c.put("probe", probe.wasm, probe.manifest, { start: true });
+    const linked = await dev.waitFor((l) => / info probe: linked library tmp105 1\.0\.0 in \d+ us \(engine heap \+\d+ bytes\)$/.test(l));
+    await dev.waitFor((l) => / info probe: 23\.50 C$/.test(l));
+    const mark = dev.lines.length;
+    dev.control("temp 26.5");
+    await dev.waitFor((l) => / info probe: 26\.50 C$/.test(l), 10_000, mark);
+    // bme280 is imported too but not in the store: the device asked the host for it
+    expect(fetches).toEqual(["bme280@^1"]);
+    const libHeap = Number(/heap \+(\d+) bytes/.exec(linked)![1]);
+    expect(libHeap).toBeGreaterThan(0);
+    // Stopping the app frees its library instances: the engine heap returns to where it was.
+    await c.stop("probe");
+    const heapAfter = (await c.info()).memory as { heapUsed: number };
+    expect(heapAfter.heapUsed).toBe(heapBefore.heapUsed);
+    await stopClean(dev, c);
+  });
+
+  test("a driver absent from the device is fetched through the host's relay and linked at the first call", async () => {
+    const { dev, c } = await device("relay");
+    const reports: FetchReport[] = [];
+    const off = relayFetches(c, server.url, (r) => reports.push(r));
+    expect((await c.list()).map((a) => a.name)).toEqual([]);
+    await c.put("probe", probe.wasm, probe.manifest, { start: true });
+    await dev.waitFor((l) => / info probe: linked library tmp105 1\.0\.0 in \d+ us/.test(l));
+    await dev.waitFor((l) => / info probe: 23\.50 C$/.test(l));
+    expect(reports.map((r) => [r.name, r.range, r.ok, r.version])).toEqual([
+      ["tmp105", "^1", true, "1.0.0"],
+      ["bme280", "^1", true, "1.0.0"],
+    ]);
+    expect((await c.list()).map((a) => a.name).sort()).toEqual(["bme280", "probe", "tmp105"]);
+    off();
+    await stopClean(dev, c);
+  });
+
+  test("no relay: the first call traps the app with a message naming the library", async () => {
+    const { dev, c } = await device("none");
+    await c.put("probe", probe.wasm, probe.manifest, { start: true });
+    const trap = await dev.waitFor((l) => /probe.*trapped|trapped.*probe/.test(l));
+    expect(trap).toMatch(/cannot link tmp105@\^1: tmp105 is not in this device's store \(fetch requested from the host, no answer yet\)/);
+    const list = await c.list();
+    expect(list.find((a) => a.name === "probe")).toMatchObject({ state: "trapped" });
+    await stopClean(dev, c);
+  });
+
+  test("a repository without a matching version: the host's reason reaches the trap message", async () => {
+    const { dev, c } = await device("norange");
+    const reports: FetchReport[] = [];
+    const off = relayFetches(c, server.url, (r) => reports.push(r));
+    // a probe variant that wants tmp105@^2, which the repository does not have
+    const wasm = Uint8Array.from(Buffer.from(probe.wasm).toString("latin1").replace("tmp105@^1", "tmp105@^2"), (ch) => ch.charCodeAt(0));
+    const { createHash } = await import("node:crypto");
+    const manifest = { ...probe.manifest, sha256: createHash("sha256").update(wasm).digest("hex") };
+    await c.put("probe", wasm, manifest, { start: true });
+    const trap = await dev.waitFor((l) => /probe.*trapped|trapped.*probe/.test(l));
+    expect(trap).toMatch(/cannot link tmp105@\^2: the host could not fetch it: no version of 'tmp105' matches '\^2' \(available: 1\.0\.0\)/);
+    expect(reports.find((r) => r.name === "tmp105")).toMatchObject({ ok: false });
+    off();
+    await stopClean(dev, c);
+  });
+
+  test("a library that needs a capability the app lacks traps the app at the first call", async () => {
+    const { dev, c } = await device("caps");
+    await c.put("tmp105", tmp105.wasm, tmp105.manifest);
+    // An app granted log and time but not i2c, calling the tmp105 driver from start().
+    const wasm = wat(`(module
+      (import "tmp105@^1" "read_centi" (func $read (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "start") (drop (call $read (i32.const 0) (i32.const 72)))))`);
+    await c.put("nocap", wasm, { liquid: 1, name: "nocap", version: "0.1.0", capabilities: ["log"], resources: { pins: [], buses: [] } }, { start: true });
+    const trap = await dev.waitFor((l) => /nocap.*trapped|trapped.*nocap/.test(l));
+    expect(trap).toMatch(/cannot link tmp105@\^1: tmp105 1\.0\.0 imports i2c\.write_read, a capability app 'nocap' is not granted/);
+    await stopClean(dev, c);
+  });
+
+  test("a module tampered with in the repository is rejected by its hash; the app's trap says so", async () => {
+    const { dev, c } = await device("tamper");
+    const reports: FetchReport[] = [];
+    const off = relayFetches(c, server.url, (r) => reports.push(r));
+    const blob = join(server.repo.dir, "blobs", `${tmp105.manifest.sha256}.wasm`);
+    const good = readFileSync(blob);
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] ^= 1;
+    writeFileSync(blob, bad);
+    try {
+      await c.put("probe", probe.wasm, probe.manifest, { start: true });
+      const trap = await dev.waitFor((l) => /probe.*trapped|trapped.*probe/.test(l));
+      expect(trap).toMatch(/cannot link tmp105@\^1: the host could not fetch it: module tmp105@1\.0\.0 from .* rejected: its bytes hash to/);
+      expect((await c.list()).map((a) => a.name)).not.toContain("tmp105");
+    } finally {
+      writeFileSync(blob, good);
+      off();
+    }
+    await stopClean(dev, c);
+  });
+});
