@@ -315,6 +315,16 @@ describe("posix device: deploy and run apps", () => {
     await c.put("pub", pub.build(), manifest("pub", ["msg"]), { start: true });
     await dev.waitFor((l) => / info sub: hello$/.test(l));
 
+    // log text with quotes, backslashes and control bytes still gives valid JSON records
+    const weird = new ModuleBuilder();
+    const wlog = weird.importFunc("log", "write", ["i32", "i32", "i32"], []);
+    weird.setMemory(1);
+    weird.exportFunc("start", weird.func([], [], [...store(0, 0x0a015c22), ...store(4, 0x6b6f7f), ...i32(1), ...i32(0), ...i32(7), op.call, wlog]));
+    await c.put("weird", weird.build(), manifest("weird", ["log"]), { start: true });
+    await dev.waitFor((l) => l.endsWith(" info weird: \"\\??\x3fok"));
+    const records = await c.logs(0, false);
+    expect(records.find((r) => r.app === "weird")!.msg).toBe('"\\\u0001\n\u007fok');
+
     const bad = new ModuleBuilder();
     const logw = bad.importFunc("log", "write", ["i32", "i32", "i32"], []);
     bad.setMemory(1);

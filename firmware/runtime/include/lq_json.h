@@ -28,7 +28,7 @@ int lq_json_string(lq_json v, char *buf, size_t cap);
 int lq_json_eq(lq_json v, const char *s);
 /* Integer value (fraction/exponent rejected). Returns 0 on success. */
 int lq_json_int(lq_json v, long *out);
-/* Writes s as a JSON string literal (with quotes) into buf; returns the length that the full
- * literal needs (may exceed cap; then buf holds a truncated, NUL-terminated prefix). */
+/* Writes s as a JSON string literal (with quotes, NUL-terminated) into buf, cutting the text
+ * short when it does not fit, so the result is always valid JSON. Returns its length. */
 size_t lq_json_quote(const char *s, size_t n, char *buf, size_t cap);
 #endif

@@ -231,17 +231,26 @@ int lq_json_int(lq_json v, long *out) {
 size_t lq_json_quote(const char *s, size_t n, char *buf, size_t cap) {
   static const char hex[] = "0123456789abcdef";
   size_t o = 0, i;
-#define PUT(c) do { if (o + 1 < cap) buf[o] = (c); o++; } while (0)
-  PUT('"');
+  if (cap < 3) {
+    if (cap) buf[0] = 0;
+    return 0;
+  }
+  buf[o++] = '"';
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\') { PUT('\\'); PUT((char)c); }
-    else if (c == '\n') { PUT('\\'); PUT('n'); }
-    else if (c < 0x20) { PUT('\\'); PUT('u'); PUT('0'); PUT('0'); PUT(hex[c >> 4]); PUT(hex[c & 15]); }
-    else PUT((char)c);
+    char esc[7];
+    size_t k = 0;
+    if (c == '"' || c == '\\') { esc[k++] = '\\'; esc[k++] = (char)c; }
+    else if (c == '\n') { esc[k++] = '\\'; esc[k++] = 'n'; }
+    else if (c < 0x20 || c == 0x7F) {
+      esc[k++] = '\\'; esc[k++] = 'u'; esc[k++] = '0'; esc[k++] = '0';
+      esc[k++] = hex[c >> 4]; esc[k++] = hex[c & 15];
+    } else esc[k++] = (char)c;
+    if (o + k + 2 > cap) break; /* keep room for the closing quote and the NUL */
+    memcpy(buf + o, esc, k);
+    o += k;
   }
-  PUT('"');
-#undef PUT
-  if (cap) buf[o < cap ? o : cap - 1] = 0;
+  buf[o++] = '"';
+  buf[o] = 0;
   return o;
 }

@@ -64,6 +64,8 @@ void lq_log_text(int level, const char *app, const char *text, size_t len) {
   r->msg[len] = 0;
   snprintf(trace, sizeof trace, "log %llu %s %s: %s", (unsigned long long)r->t_ms,
            level_name(r->level), app ? app : "-", r->msg);
+  for (n = 0; trace[n]; n++) /* one record, one line: control bytes become '?' */
+    if ((unsigned char)trace[n] < 0x20 || trace[n] == 0x7F) trace[n] = '?';
   lq_port_trace(trace);
   if (lq_protocol_follow_logs()) {
     n = lq_log_record_json(r->seq, json, sizeof json);

@@ -396,7 +396,7 @@ static void cmd_list(void) {
   out[o++] = '[';
   for (i = 0; i < lq_store_count(); i++) {
     const lq_store_entry *e = lq_store_at(i);
-    char hex[65], version[40] = "0.0.0", qname[80], qerr[200], item[512];
+    char hex[65], version[40] = "0.0.0", qname[80], qversion[96], qerr[200], item[512];
     const char *state_names[] = {"stopped", "running", "trapped"}, *err = NULL;
     int state = lq_apps_state(e->name, &err), n;
     lq_json doc, v;
@@ -405,16 +405,22 @@ static void cmd_list(void) {
       lq_json_string(v, version, sizeof version);
     lq_sha256_hex(e->sha256, hex);
     lq_json_quote(e->name, strlen(e->name), qname, sizeof qname);
+    lq_json_quote(version, strlen(version), qversion, sizeof qversion);
     n = snprintf(item, sizeof item,
-                 "%s{\"name\":%s,\"version\":\"%s\",\"sha256\":\"%s\",\"size\":%lu,\"state\":\"%s\","
+                 "%s{\"name\":%s,\"version\":%s,\"sha256\":\"%s\",\"size\":%lu,\"state\":\"%s\","
                  "\"autostart\":%s",
-                 i ? "," : "", qname, version, hex, (unsigned long)e->wasm_len, state_names[state],
+                 i ? "," : "", qname, qversion, hex, (unsigned long)e->wasm_len, state_names[state],
                  (e->flags & LQ_STORE_AUTOSTART) ? "true" : "false");
     if (err && state == LQ_APP_TRAPPED) {
+      int with;
       lq_json_quote(err, strlen(err), qerr, sizeof qerr);
-      n += snprintf(item + n, sizeof item - (size_t)n, ",\"error\":%s", qerr);
+      with = n + snprintf(item + n, sizeof item - (size_t)n, ",\"error\":%s}", qerr);
+      /* every app must be listed: drop an error text that would not fit in the frame */
+      if (o + (size_t)with + 1 + (size_t)(lq_store_count() - i - 1) * 240 < cap) n = with;
+      else n += snprintf(item + n, sizeof item - (size_t)n, "}");
+    } else {
+      n += snprintf(item + n, sizeof item - (size_t)n, "}");
     }
-    n += snprintf(item + n, sizeof item - (size_t)n, "}");
     if (o + (size_t)n + 1 >= cap) break;
     memcpy(out + o, item, (size_t)n);
     o += (size_t)n;
