@@ -226,3 +226,36 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on th
     expect(all).toEqual(all.map((_, i) => i + 1));
   });
 });
+
+describe.skipIf(!POSIX_BINARY)(`an app that is busy most of the time${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
+  /** The fixture's sum after `count` events, computed here the way the app does. */
+  function expectedSums(upTo: number): string[] {
+    const out: string[] = [];
+    let sum = 0;
+    for (let count = 0; count < upTo; count++) {
+      let x = (count + 1) >>> 0;
+      for (let i = 0; i < 150000; i++) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        sum = (sum + (x >>> 16)) >>> 0;
+      }
+      out.push(sum.toString(16));
+    }
+    return out;
+  }
+
+  it("is frozen between two of its events (the firmware answers EBUSY inside one) and its computation goes on exactly", async () => {
+    const busy = await app("busy");
+    const source = await posixDevice();
+    const target = await simTcp();
+    await install(source, busy);
+    await waitCounts(source, "busy", 5);
+    const r = await migrate({ app: "busy", from: side(source), to: side(target), module: async () => busy });
+    const onTarget = await waitCounts(target, "busy", 3);
+    const lines = [...(await appLog(source, "busy")), ...(await appLog(target, "busy"))];
+    const parsed = lines.map((l) => /^count (\d+) sum ([0-9a-f]+)$/.exec(l)!).map((m) => [Number(m[1]), m[2]]);
+    const expected = expectedSums(parsed.length);
+    expect(parsed).toEqual(expected.map((sum, i) => [i + 1, sum]));
+    expect(onTarget[0]).toBe((await counts(source, "busy")).at(-1)! + 1);
+    console.log(`busy app: ${r.warnings.join("; ") || "frozen at the first try"}; downtime ${r.downtimeMs.toFixed(1)} ms`);
+  });
+});

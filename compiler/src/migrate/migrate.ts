@@ -147,14 +147,20 @@ async function readHeldSnapshot(client: DeviceClient, app: string): Promise<Uint
   return out;
 }
 
-/** Freezes the app, retrying while it is inside an event (EBUSY: a fuel-sliced call in progress). */
-async function freeze(client: DeviceClient, app: string): Promise<Uint8Array> {
-  for (let attempt = 0; ; attempt++) {
+/**
+ * Freezes the app, retrying while it is inside an event (EBUSY: a fuel-sliced call in
+ * progress). A call cannot last longer than the runtime's call budget (2 s, then it is
+ * aborted), so retrying for a little longer than that always finds a point between events.
+ */
+async function freeze(client: DeviceClient, app: string, onBusy: () => void): Promise<Uint8Array> {
+  const deadline = performance.now() + 2500;
+  for (;;) {
     try {
       return await client.snapshot(app, { stop: true });
     } catch (err) {
-      if (err instanceof DeviceError && err.status === Status.EBUSY && attempt < 100) {
-        await new Promise((r) => setTimeout(r, 10));
+      if (err instanceof DeviceError && err.status === Status.EBUSY && performance.now() < deadline) {
+        onBusy();
+        await new Promise((r) => setTimeout(r, 2));
         continue;
       }
       throw err;
@@ -287,8 +293,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     const t0 = performance.now();
     const w0 = { source: sourceBytes(), target: targetBytes() };
     let snapshot: Uint8Array | undefined;
+    let busyRetries = 0;
     try {
-      snapshot = await freeze(src, app);
+      snapshot = await freeze(src, app, () => busyRetries++);
     } catch (err) {
       // SNAPSHOT either failed (the app still runs) or its answer was lost: a resent SNAPSHOT
       // then finds the app stopped. Ask the source.
@@ -314,6 +321,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       }
     }
     const tFrozen = performance.now();
+    if (busyRetries) warnings.push(`the app was inside an event ${busyRetries} time(s) when asked to freeze; frozen right after it returned`);
     let journal: string | undefined;
     if (options.journalDir) {
       mkdirSync(options.journalDir, { recursive: true });
