@@ -7,7 +7,7 @@
  * Apps (built here with liquid build's library):
  *   empty   a 100 ms counter: one page of memory, almost all zero (the sparse encoding sends
  *           a few hundred bytes)
- *   full    the same counter plus a buffer of pseudo-random bytes filling its 64 KiB page
+ *   full    the same counter plus 60 KiB of pseudo-random bytes in its one 64 KiB page
  *           (incompressible: the snapshot carries the whole page)
  *   12k     the same with 12 KiB of random bytes: the most the QEMU board takes (its snapshot
  *           buffer is 16 KiB, modules at most 12 KiB)
