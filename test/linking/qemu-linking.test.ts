@@ -1,0 +1,83 @@
+// Execution-time linking on the ARM firmware under QEMU (mps2-an386, Cortex-M4F), over its
+// UART: the probe example's TMP105 driver is not on the device; the device sends FETCH, the
+// host relays it from the module repository, and the first call links the driver. Prints the
+// figures docs/linking.md quotes (fetch over the UART, link time, engine heap per library).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetch-relay.js";
+import { socketTransport } from "../../compiler/src/transport/tcp.js";
+import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
+import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "../qemu/qemu-harness.js";
+
+const runnable = HAVE_QEMU && HAVE_ARM_GCC;
+
+interface Built {
+  wasm: Uint8Array;
+  manifest: Record<string, unknown> & { name: string; version: string; sha256: string; size: number };
+}
+
+describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the UART and linked at its first call", () => {
+  let kernel = "";
+  let tmp = "";
+  let server: RunningRepository;
+  let probe: Built, tmp105: Built, bme280: Built;
+  let qemu: Qemu | undefined;
+  let client: DeviceClient | undefined;
+
+  async function build(path: string, library: boolean): Promise<Built> {
+    const r = await buildApp(join(ROOT, path), { out: join(tmp, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
+    if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
+    return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
+  }
+
+  beforeAll(async () => {
+    const { dir } = await buildArmPort("qemu", ["liquid-qemu"]);
+    kernel = armImage(dir, "liquid-qemu");
+    tmp = mkdtempSync(join(tmpdir(), "lq-qemu-link-"));
+    probe = await build("examples/probe", false);
+    tmp105 = await build("examples/probe/drivers/tmp105", true);
+    bme280 = await build("examples/probe/drivers/bme280", true);
+    server = await serveRepository(join(tmp, "repo"), 0);
+    await server.repo.publish(tmp105.wasm, tmp105.manifest);
+    await server.repo.publish(bme280.wasm, bme280.manifest);
+  }, 300_000);
+
+  afterAll(async () => {
+    await client?.close().catch(() => undefined);
+    qemu?.kill();
+    await server?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("the probe app reads the TMP105 through a driver the device did not have", async () => {
+    qemu = await Qemu.start({ kernel, tmp105: true, qmp: true, semihosting: true });
+    await qemu.waitConsole(/^ready\r?$/m);
+    await qemu.setTemperature(23500);
+    client = await DeviceClient.open(async () => socketTransport("tcp://qemu-uart0", qemu!.uart), { timeoutMs: 3000 });
+    expect((await client.list()).map((a) => a.name)).toEqual([]);
+    const reports: FetchReport[] = [];
+    const off = relayFetches(client, server.url, (r) => reports.push(r));
+    const heap0 = ((await client.info()).memory as { heapUsed: number }).heapUsed;
+    await client.put("probe", probe.wasm, probe.manifest, { start: true });
+    const linked = await qemu.waitConsole(/^log \d+ info probe: linked library tmp105 1\.0\.0 in (\d+) us \(engine heap \+(\d+) bytes\)\r?$/m);
+    await qemu.waitConsole(/^log \d+ info probe: 23\.50 C\r?$/m);
+    expect(reports.map((r) => [r.name, r.ok, r.version])).toEqual([
+      ["tmp105", true, "1.0.0"],
+      ["bme280", true, "1.0.0"],
+    ]);
+    const m = linked;
+    console.log(
+      `qemu/UART: FETCH -> library installed: tmp105 ${reports[0]!.ms.toFixed(0)} ms (${tmp105.wasm.length} bytes), bme280 ${reports[1]!.ms.toFixed(0)} ms (${bme280.wasm.length} bytes); ` +
+        `link at the first call ${m[1]} us; engine heap per loaded library ${m[2]} bytes`,
+    );
+    await qemu.setTemperature(26500);
+    await qemu.waitConsole(/^log \d+ info probe: 26\.50 C\r?$/m);
+    await client.stop("probe");
+    expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+    off();
+  }, 120_000);
+});
