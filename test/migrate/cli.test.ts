@@ -118,4 +118,22 @@ describe("liquid migrate", () => {
     // A second resume of the same file while it runs is refused.
     expect(await liquid("migrate", "ticker", "--snapshot", file, "--to", b.url)).toMatchObject({ code: 1, err: expect.stringMatching(/already runs on/) });
   });
+
+  it("--dry-run checks everything up to the freeze and changes nothing", async () => {
+    const thermometer = await app(join(import.meta.dirname, "..", "..", "examples", "thermometer"));
+    const a = await simTcp();
+    const b = await simTcp();
+    const small = await simTcp(join(import.meta.dirname, "..", "protocol", "fixtures", "board.json"));
+    await install(a, thermometer);
+    const ok = await liquid("migrate", "thermometer", "--from", a.url, "--to", b.url, "--module", thermometer.origin, "--dry-run");
+    expect(ok).toMatchObject({ code: 0, out: expect.stringMatching(/^thermometer can move from sim-devkit \S+ to sim-devkit \S+: the module \([\d.]+ KiB\) would be sent first; nothing was changed/m) });
+    const json = await liquid("migrate", "thermometer", "--from", a.url, "--to", b.url, "--module", thermometer.origin, "--dry-run", "--json");
+    expect(JSON.parse(json.out)).toMatchObject({ dryRun: true, app: "thermometer", needs: { capabilities: expect.arrayContaining(["i2c", "gpio"]), pins: ["LED2"], buses: ["I2C0"] } });
+    const refused = await liquid("migrate", "thermometer", "--from", a.url, "--to", small.url, "--module", thermometer.origin, "--dry-run");
+    expect(refused).toMatchObject({ code: 1, err: expect.stringMatching(/it has no pin LED2/) });
+    expect(await appState(a, "thermometer")).toBe("running");
+    expect(await withClient(b, (c) => c.list())).toEqual([]);
+    const runtimeLog = await withClient(a, async (c) => (await c.allLogs()).filter((r) => r.app === null).map((r) => r.msg));
+    expect(runtimeLog.filter((m) => m.startsWith("snapshot"))).toEqual([]);
+  });
 });

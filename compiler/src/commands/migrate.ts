@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { flag, opt, parseArgs, UsageError } from "../args.js";
 import { CliError, type Command } from "../command.js";
-import { migrate, MigrationError, type MigrationReport } from "../migrate/migrate.js";
+import { checkMigration, migrate, MigrationError, type MigrationReport } from "../migrate/migrate.js";
 import { resumeFromFile } from "../migrate/recover.js";
 import { moduleFromPath, moduleFromRepository, type ModuleCopy } from "../migrate/module-source.js";
 import { bytes } from "../protocol/format.js";
@@ -31,7 +31,7 @@ function describe(r: MigrationReport): string[] {
 export const migrateCommand: Command = {
   name: "migrate",
   summary: "move a running app with its state from one device to another",
-  usage: `usage: liquid migrate APP --from P1 --to P2 [--keep] [--module PATH] [--repo URL] [--json]
+  usage: `usage: liquid migrate APP --from P1 --to P2 [--keep] [--module PATH] [--repo URL] [--dry-run] [--json]
        liquid migrate APP --snapshot FILE --to P [--module PATH] [--repo URL] [--json]
 
 Freezes APP on the device P1 between two events, moves its state (memory, globals, timers
@@ -49,6 +49,8 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
                  capabilities before freezing
   --repo URL     a module repository ('liquid repo serve') to fetch the code from by its
                  sha256 (default $LIQUID_REPO)
+  --dry-run      only check that the move can start (devices, app, module, capabilities);
+                 nothing is uploaded or frozen
   --snapshot F   resume APP on P from a snapshot file instead: the copy a failed
                  migration keeps in $LIQUID_HOME/migrations/ (nothing checks that the app
                  does not run elsewhere)
@@ -64,6 +66,7 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
       { name: "baud", value: true },
       { name: "json", value: false },
       { name: "snapshot", value: true },
+      { name: "dry-run", value: false },
     ]);
     if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? "give exactly one app name" : "which app? give its NAME ('liquid ps --port P' lists them)");
     const app = args.positionals[0]!;
@@ -73,7 +76,7 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
     if (snapshotFile !== undefined) {
       if (fromSpec) throw new UsageError("--snapshot resumes from a file: give --to, not --from");
       if (!toSpec) throw new UsageError("say where to resume it: --snapshot FILE --to P");
-      if (flag(args, "keep")) throw new UsageError("--keep has no meaning with --snapshot");
+      if (flag(args, "keep") || flag(args, "dry-run")) throw new UsageError("--keep and --dry-run have no meaning with --snapshot");
     } else {
       if (!fromSpec || !toSpec) throw new UsageError("say where the app runs and where it goes: --from P1 --to P2");
       if (fromSpec === toSpec) throw new UsageError("--from and --to name the same device");
@@ -109,6 +112,21 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
         else {
           console.log(`resumed ${app} from ${snapshotFile} on ${r.to.board} ${r.to.id}${r.moduleBytesSent ? ` (module sent, ${bytes(r.moduleBytesSent)})` : ""}`);
           console.log(`  the file is no longer needed: delete it, or it can resume the same state again`);
+        }
+        return 0;
+      }
+      if (flag(args, "dry-run")) {
+        const r = await checkMigration({
+          app,
+          from: { connector: from, label: fromSpec! },
+          to: { connector: to, label: toSpec! },
+          module,
+          onStep: json ? undefined : (step, detail) => console.error(`  ${step.padEnd(9)} ${detail}`),
+        });
+        if (json) console.log(JSON.stringify({ ...r, dryRun: true }));
+        else {
+          const what = r.moduleBytes ? `the module (${bytes(r.moduleBytes)}) would be sent first` : "the target holds the module";
+          console.log(`${app} can move from ${r.from.board} ${r.from.id} to ${r.to.board} ${r.to.id}: ${what}; nothing was changed (--dry-run)`);
         }
         return 0;
       }

@@ -44,6 +44,8 @@ export interface MigrateOptions {
   to: DeviceSide;
   /** Leave the app installed (stopped, autostart off) on the source instead of removing it. */
   keep?: boolean;
+  /** Only check: everything up to the freeze is verified, nothing is uploaded or frozen. */
+  dryRun?: boolean;
   /**
    * The module's code when the target lacks it (and its manifest, for the capability check).
    * Called at most once, only when needed or useful; given the sha256 running on the source.
@@ -95,6 +97,19 @@ export interface MigrationReport {
   source: "removed" | "kept-stopped";
   autostart: boolean;
   warnings: string[];
+}
+
+/** What a dry run found: the migration would be attempted (the checks passed). */
+export class DryRunResult {
+  constructor(
+    readonly app: string,
+    readonly from: DeviceSummary,
+    readonly to: DeviceSummary,
+    /** Module bytes the real run would upload first (0: the target holds the module). */
+    readonly moduleBytes: number,
+    readonly needs: { capabilities: string[]; pins: string[]; buses: string[]; memoryPages: number },
+    readonly deviceLocal: string[] | undefined,
+  ) {}
 }
 
 export class MigrationError extends Error {
@@ -166,6 +181,17 @@ async function freeze(client: DeviceClient, app: string, onBusy: () => void): Pr
       throw err;
     }
   }
+}
+
+/** Runs every check of a migration without moving anything (see MigrateOptions.dryRun). */
+export async function checkMigration(options: Omit<MigrateOptions, "dryRun">): Promise<DryRunResult> {
+  try {
+    await migrate({ ...options, dryRun: true });
+  } catch (result) {
+    if (result instanceof DryRunResult) return result;
+    throw result;
+  }
+  throw new Error("unreachable: a dry run always stops before the freeze");
 }
 
 export async function migrate(options: MigrateOptions): Promise<MigrationReport> {
@@ -263,6 +289,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       refuse(`the target ${options.to.label} (${dstInfo.board}) cannot run '${app}': ${problems.join("; ")}. Nothing was frozen: '${app}' keeps running on the source`);
     }
     step("check", `${from.board} ${from.id} -> ${to.board} ${to.id}: target offers ${needs.capabilities.length ? needs.capabilities.join(", ") : "what the app holds"}${needs.pins.length ? `, pins ${needs.pins.join(", ")}` : ""}${needs.buses.length ? `, buses ${needs.buses.join(", ")}` : ""}`);
+
+    if (options.dryRun) {
+      const { capabilities, pins, buses, memoryPages } = needs;
+      throw new DryRunResult(app, from, to, targetHasModule ? 0 : copy!.wasm.length, { capabilities, pins, buses, memoryPages }, deviceLocal);
+    }
 
     // ---- module ----
     let installedModule = false;
