@@ -98,6 +98,8 @@ describe("posix device: deploy and run apps", () => {
   test("blinky: LED0 toggles every 500 ms of device time; a rebooted device keeps and autostarts it", async () => {
     const dev = await device("blinky.img");
     const c = await dev.client();
+    const firstId = c.helloInfo!.deviceId;
+    expect(firstId).toMatch(/^posix-[0-9a-f]{4}$/);
     const put = await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { start: true, autostart: true });
     expect(put.name).toBe("blinky");
     await dev.waitForCount((l) => /^gpio \d+ LED0 /.test(l), 5);
@@ -119,6 +121,7 @@ describe("posix device: deploy and run apps", () => {
     expect(e2[1]!.t - e2[0]!.t).toBe(500);
     const c2 = await again.client();
     expect((await c2.list())[0]).toMatchObject({ name: "blinky", state: "running", autostart: true });
+    expect(c2.helloInfo!.deviceId).toBe(firstId); // the same flash image is the same device
 
     // RESET (reboot the runtime): the answer comes first, then the device boots again and
     // autostarts blinky; RESET 1 (factory reset) erases the store.

@@ -29,6 +29,7 @@
 
 #include "flash_sim.h"
 #include "liquid_port.h"
+#include "lq_crc32.h"
 #include "posix_sim.h"
 
 #define FLASH_SIZE (512u * 1024u)
@@ -374,8 +375,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   rng_state = seed ? seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
   if (!rng_state) rng_state = 1;
-  if (id) snprintf(device_id, sizeof device_id, "%s", id);
-  else snprintf(device_id, sizeof device_id, "posix-%04x", (unsigned)(lq_port_random() & 0xFFFF));
+
   if (listen_spec && open_listener(listen_spec) != 0) return 1;
   if (use_pty && open_pty() != 0) {
     fprintf(stderr, "liquid-device: cannot open a pseudo-terminal\n");
@@ -384,6 +384,16 @@ int main(int argc, char **argv) {
   if (lq_flash_sim_open(flash, FLASH_SIZE, FLASH_PAGE, FLASH_BLOCK) != 0) {
     fprintf(stderr, "liquid-device: cannot use flash image %s\n", flash ? flash : "(memory)");
     return 1;
+  }
+  if (id) {
+    snprintf(device_id, sizeof device_id, "%s", id);
+  } else if (flash) {
+    /* stable across restarts: the same flash image is the same device */
+    char full[4096];
+    const char *key = realpath(flash, full) ? full : flash;
+    snprintf(device_id, sizeof device_id, "posix-%04x", (unsigned)(lq_crc32(0, key, strlen(key)) & 0xFFFF));
+  } else {
+    snprintf(device_id, sizeof device_id, "posix-%04x", (unsigned)(lq_port_random() & 0xFFFF));
   }
   set_nonblock(0);
   if (watchdog_ms) start_watchdog(argc, argv);

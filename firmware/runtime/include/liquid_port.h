@@ -31,7 +31,8 @@ extern "C" {
 #define LQ_PORT_EIO (-3)      /* hardware error (bus stuck, flash verify failed) */
 #define LQ_PORT_ENOTSUP (-4)  /* the hardware cannot do this (e.g. no pull-down) */
 #define LQ_PORT_ECLOSED (-5)  /* transport: the peer disconnected (the runtime resets its
-                                 protocol state: partial frames, LOGS follow, uploads stay) */
+                                 protocol state: partial frames, replay cache and LOGS
+                                 follow are dropped; an upload in progress stays) */
 #define LQ_PORT_EPOWER (-6)   /* flash: simulated power cut (posix fault injection only) */
 
 /* ---- board descriptor ---------------------------------------------------------------------- */
