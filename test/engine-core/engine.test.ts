@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -91,6 +91,30 @@ describe("generated test modules", () => {
   });
 });
 
+// The official spec suite, converted once to the line format the microcontroller driver reads.
+const SUITE = join(ROOT, "..", "shared", "wasm-spec-testsuite", "json");
+const haveSuite = existsSync(SUITE);
+let specIndex: string | undefined;
+function specLines(): string {
+  if (specIndex) return specIndex;
+  const scripts = readdirSync(SUITE).map((d) => join(SUITE, d, `${d}.json`)).filter((f) => existsSync(f));
+  const out = join(work, "spec-lines");
+  execFileSync("node", [join(ROOT, "firmware", "engine", "tests", "spec-lines.mjs"), out, ...scripts]);
+  specIndex = join(out, "index.txt");
+  return specIndex;
+}
+
+describe.skipIf(!haveSuite)("spec suite through the line-format driver (posix, ASan)", () => {
+  it("passes every applicable command, like liquid-vm --spectest", () => {
+    const run = spawnSync(join(POSIX_BUILD, "firmware", "engine", "liquid_engine_spec_lines"), ["--index", specLines()],
+      { encoding: "utf8", env: { ...process.env, ASAN_OPTIONS: "detect_leaks=1" } });
+    expect(run.stderr).toBe("");
+    expect(run.stdout.split("\n").filter((l) => l.startsWith("FAIL"))).toEqual([]);
+    expect(run.stdout.trim().split("\n").at(-1)).toBe("total: pass 27356 fail 0 skip 567");
+    expect(run.status).toBe(0);
+  }, 120_000);
+});
+
 const armGcc = spawnSync("arm-none-eabi-gcc", ["--version"]).status === 0;
 const qemu = spawnSync("qemu-system-arm", ["--version"]).status === 0;
 
@@ -101,7 +125,7 @@ describe.skipIf(!armGcc)("Cortex-M4 build", () => {
   it("the engine library builds with -Os and no OS calls, within 40 KB of code", () => {
     execFileSync("cmake", ["-S", ROOT, "-B", dir, `-DCMAKE_TOOLCHAIN_FILE=${join(ROOT, "cmake", "arm-none-eabi.cmake")}`,
       "-DLIQUID_PORT=qemu", "-DCMAKE_BUILD_TYPE=MinSizeRel"], { stdio: "ignore" });
-    execFileSync("cmake", ["--build", dir, "-j2", "--target", "liquid_engine", "liquid_engine_tests_m4"],
+    execFileSync("cmake", ["--build", dir, "-j2", "--target", "liquid_engine", "liquid_engine_tests_m4", "liquid_engine_spec_m4"],
       { stdio: ["ignore", "ignore", "inherit"] });
     const lib = join(dir, "firmware", "engine", "libliquid_engine.a");
     expect(existsSync(lib)).toBe(true);
@@ -130,6 +154,25 @@ describe.skipIf(!armGcc)("Cortex-M4 build", () => {
     expect(lines.at(-1)).toBe("ALL OK");
     expect(run.status).toBe(0);
   }, 120_000);
+
+  it.skipIf(!qemu || !haveSuite)("the spec suite passes on the Cortex-M4 except memory.grow beyond the board's RAM", () => {
+    const index = specLines();
+    const spec = join(dir, "firmware", "engine", "liquid_engine_spec_m4.elf");
+    const semi = ["enable=on", "target=native", "arg=spec", "arg=--index", `arg=${index}`].join(",");
+    const run = spawnSync("qemu-system-arm", ["-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
+      "-kernel", spec, "-semihosting-config", semi], { encoding: "utf8", timeout: 300_000 });
+    const total = run.stdout.trim().split("\n").at(-1);
+    expect(total).toBe("total: pass 27351 fail 5 skip 567");
+    // the five: growing memory to 20-52 MiB on a board with 4 MiB (limit 40 pages here)
+    const failures = run.stdout.split("\n").filter((l) => l.startsWith("FAIL")).sort();
+    expect(failures).toEqual([
+      "FAIL line 345 return: result 0 is not i32:1", // local_tee: memory.grow 306 pages
+      "FAIL line 359 return: result 0 is not i32:1", // call: memory.grow 306 pages
+      "FAIL line 45 return: result 0 is not i32:3", // memory_grow: 800 pages
+      "FAIL line 48 return: result 0 is not i32:803",
+      "FAIL line 603 return: result 0 is not i32:1", // call_indirect: memory.grow 306 pages
+    ]);
+  }, 300_000);
 
   it.skipIf(!qemu)("snapshots move between x86-64 and the Cortex-M4 in both directions", () => {
     const expected = "count=3 pages=2 mark=90 hello=h wide=300000000 init_after_drop=trap table=4 global=5";
