@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { limiter } from "../helpers/liquid-vm.js";
+import { PROGRAM_KINDS, writeDifferentialScript } from "../helpers/random-programs.js";
 import { ROOT } from "../helpers/native-build.js";
 
 const SUITE_DIR = resolve(ROOT, "..", "shared", "wasm-spec-testsuite", "json");
@@ -37,6 +38,11 @@ const scripts = existsSync(SUITE_DIR)
       .sort()
   : [];
 
+beforeAll(() => {
+  const build = spawnSync("bash", [join(ROOT, "firmware", "engine", "vm", "arm", "build.sh")], { encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`ARM build of liquid-vm failed:\n${build.stderr}`);
+}, 300_000);
+
 function runQemu(script: string): Promise<{ status: number | null; out: string }> {
   const args = ["liquid-vm", "--spectest", script, ...LIMITS].map((a) => `arg=${a}`).join(",");
   return new Promise((resolvePromise, reject) => {
@@ -53,15 +59,28 @@ function runQemu(script: string): Promise<{ status: number | null; out: string }
   });
 }
 
+// The differential programs of test/engine/differential.test.ts, with V8's answers, on the M4:
+// the Cortex-M4's single-precision FPU and software f64 must agree with x86-64 bit for bit.
+describe.concurrent("random programs agree with V8 on a Cortex-M4 (QEMU mps2-an386)", () => {
+  const limit = limiter(2);
+  for (const [kind, types] of PROGRAM_KINDS) {
+    for (const seed of [1, 2, 3, 4]) {
+      test(`${kind} programs, seed ${seed}`, { timeout: 300_000 }, async () => {
+        const { script, functions } = writeDifferentialScript(seed, types, 150);
+        const r = await limit(() => runQemu(script));
+        const failures = r.out.split("\n").filter((l) => /^\S+\.json:\d+: /.test(l));
+        expect(failures.slice(0, 10), `module and script kept in ${script}`).toEqual([]);
+        expect(r.out).toContain(`${functions + 1} passed, 0 failed, 0 skipped`);
+        expect(r.status).toBe(0);
+      });
+    }
+  }
+});
+
 if (scripts.length === 0) {
   test.skip("spec test suite not found at ../shared/wasm-spec-testsuite (expected json/NAME/NAME.json beside the repository)", () => {});
 } else {
   const limit = limiter(2);
-
-  beforeAll(() => {
-    const build = spawnSync("bash", [join(ROOT, "firmware", "engine", "vm", "arm", "build.sh")], { encoding: "utf8" });
-    if (build.status !== 0) throw new Error(`ARM build of liquid-vm failed:\n${build.stderr}`);
-  }, 300_000);
 
   describe.concurrent("WebAssembly spec test suite on a Cortex-M4 (QEMU mps2-an386)", () => {
     for (const name of scripts) {
