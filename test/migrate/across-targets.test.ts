@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate, type MigrationReport } from "../../compiler/src/migrate/migrate.js";
-import { app, appLog, appState, counts, install, POSIX_BINARY, ROOT, waitFor, QEMU_RUNNABLE, prepareQemuImage, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
+import { app, appLog, appState, counts, install, withClient, POSIX_BINARY, ROOT, waitFor, QEMU_RUNNABLE, prepareQemuImage, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
 
 afterAll(stopAll);
 
@@ -29,7 +29,7 @@ function expectSeamless(perDevice: number[][]): void {
   expect(all).toEqual(all.map((_, i) => i + 1));
 }
 
-describe.skipIf(!POSIX_BINARY)(`a 100 ms counter migrated live across targets${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
+describe.skipIf(!POSIX_BINARY)(`live migration across the simulator, the posix firmware and QEMU${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
   it.skipIf(!QEMU_RUNNABLE)(`simulator -> posix -> QEMU Cortex-M4 -> simulator without a gap or a repeat${QEMU_RUNNABLE ? "" : " (SKIPPED: qemu-system-arm is not installed, or no QEMU image and no arm-none-eabi-gcc to build it)"}`, { timeout: 600_000 }, async () => {
     await prepareQemuImage();
     const ticker = await app("ticker");
@@ -117,5 +117,26 @@ describe.skipIf(!POSIX_BINARY)(`a 100 ms counter migrated live across targets${P
     await waitCounts(posix, "calibrated", 2);
     const onPosix = await appLog(posix, "calibrated");
     expect(onPosix.slice(0, 3)).toEqual(["calibrated 6016", `count ${last + 1} raw 6016`, `count ${last + 2} raw 6016`]);
+  });
+
+  it.skipIf(!QEMU_RUNNABLE)("56 KiB of state does not fit the QEMU board's 16 KiB snapshot buffer: refused before freezing", { timeout: 600_000 }, async () => {
+    await prepareQemuImage();
+    const ballast = await app("ballast");
+    const posix = await posixDevice();
+    const qemu = await qemuDevice();
+    await install(posix, ballast);
+    const before = (await waitCounts(posix, "ballast", 2)).length;
+    const err = await migrate({
+      app: "ballast",
+      from: { connector: posix.connector, label: posix.url },
+      to: { connector: qemu.connector, label: qemu.url },
+      module: async () => ballast,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ step: "check", appIs: "source" });
+    expect((err as Error).message).toMatch(/cannot hold 'ballast''s state: snapshot of \d+ bytes too large: this device takes at most 16384\. Nothing was frozen/);
+    expect(await appState(posix, "ballast")).toBe("running");
+    expect(await withClient(qemu, (c) => c.list())).toEqual([]);
+    const after = await waitCounts(posix, "ballast", before + 2);
+    expect(after).toEqual(after.map((_, i) => i + 1));
   });
 });

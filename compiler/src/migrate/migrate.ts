@@ -309,6 +309,25 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       step("module", `sent ${copy!.wasm.length} bytes of ${app} ${copy!.manifest.version} from ${copy!.origin}`);
     } else step("module", `target already holds ${app} ${onTarget!.version} (sha256 ${running.sha256.slice(0, 12)})`);
 
+    // Does the target have room for the snapshot? Its buffer size is not in INFO, but
+    // RESTORE_BEGIN refuses a size it cannot hold (ENOSPACE) before taking any byte. The size
+    // is that of a snapshot of the running app (not stopped); the session this opens is
+    // replaced by the real one. Any other answer tells nothing and is ignored.
+    let probedSize = probeBytes?.length;
+    if (probedSize === undefined) {
+      const r = await src.request(Cmd.SNAPSHOT, new BodyWriter().str8(app).u8(0).done()).catch(() => undefined);
+      if (r && r.length >= 4) probedSize = new DataView(r.buffer, r.byteOffset, r.byteLength).getUint32(0, true);
+    }
+    if (probedSize !== undefined) {
+      const room = await dst
+        .request(Cmd.RESTORE_BEGIN, new BodyWriter().str8(app).u32(probedSize).bytes(new Uint8Array(32)).done())
+        .then(() => undefined, (err: unknown) => err);
+      if (room instanceof DeviceError && room.status === Status.ENOSPACE) {
+        if (installedModule) await bounded(dst.remove(app));
+        refuse(`the target ${options.to.label} cannot hold '${app}''s state: ${room.detail}. Nothing was frozen: '${app}' keeps running on the source`);
+      }
+    }
+
     // A reboot of the source while the app is frozen must not start a second, fresh copy.
     if (running.autostart) {
       try {
