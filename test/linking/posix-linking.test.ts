@@ -11,6 +11,7 @@ import type { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetch-relay.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { ROOT } from "../helpers/native-build.js";
+import { liquid } from "../cli/support.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
 interface Built {
@@ -31,6 +32,8 @@ function wat(text: string): Uint8Array {
     mod.dispose();
   }
 }
+
+let probePath = "";
 
 async function build(path: string, library: boolean): Promise<Built> {
   const r = await buildApp(join(ROOT, path), { out: join(tmp.dir, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
@@ -53,6 +56,7 @@ async function stopClean(dev: PosixDevice, c: DeviceClient): Promise<void> {
 beforeAll(async () => {
   tmp = tempDir("lq-link-");
   probe = await build("examples/probe", false);
+  probePath = join(tmp.dir, "examples_probe.wasm");
   tmp105 = await build("examples/probe/drivers/tmp105", true);
   bme280 = await build("examples/probe/drivers/bme280", true);
   server = await serveRepository(join(tmp.dir, "repo"), 0);
@@ -96,8 +100,13 @@ describe("posix device: libraries linked at run time", () => {
     const off = relayFetches(c, server.url, (r) => reports.push(r));
     expect((await c.list()).map((a) => a.name)).toEqual([]);
     await c.put("probe", probe.wasm, probe.manifest, { start: true });
-    await dev.waitFor((l) => / info probe: linked library tmp105 1\.0\.0 in \d+ us/.test(l));
+    const linked = await dev.waitFor((l) => / info probe: linked library tmp105 1\.0\.0 in \d+ us/.test(l));
     await dev.waitFor((l) => / info probe: 23\.50 C$/.test(l));
+    const m = /in (\d+) us \(engine heap \+(\d+) bytes\)/.exec(linked)!;
+    console.log(
+      `posix/TCP (ASan build): FETCH -> library installed: tmp105 ${reports[0]?.ms.toFixed(0)} ms, bme280 ${reports[1]?.ms.toFixed(0)} ms; ` +
+        `link at the first call ${m[1]} us; engine heap per loaded library ${m[2]} bytes`,
+    );
     expect(reports.map((r) => [r.name, r.range, r.ok, r.version])).toEqual([
       ["tmp105", "^1", true, "1.0.0"],
       ["bme280", "^1", true, "1.0.0"],
@@ -166,5 +175,22 @@ describe("posix device: libraries linked at run time", () => {
       off();
     }
     await stopClean(dev, c);
+  });
+  test("liquid deploy --repo serves the FETCHes of the app it starts, then exits", async () => {
+    const { dev, c } = await device("cli");
+    await c.close(); // the device serves one host at a time: the CLI takes over
+    const run = await liquid("deploy", probePath, "--start", "--repo", server.url, "--port", dev.url);
+    expect(run.err).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^fetched tmp105@\^1: 1\.0\.0 \(\d+ bytes, sha256 [0-9a-f]{12}\) in \d+ ms$/m);
+    expect(run.out).toMatch(/^fetched bme280@\^1: 1\.0\.0 /m);
+    await dev.waitFor((l) => / info probe: 23\.50 C$/.test(l));
+    const c2 = await dev.client();
+    await stopClean(dev, c2);
+  });
+
+  test("liquid relay: usage errors", async () => {
+    expect(await liquid("relay")).toMatchObject({ code: 2, err: expect.stringContaining("--repo URL is required") });
+    expect(await liquid("relay", "--repo", "ftp://x")).toMatchObject({ code: 2, err: expect.stringContaining("--repo must be an http:// or https:// URL") });
   });
 });

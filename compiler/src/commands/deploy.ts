@@ -10,6 +10,7 @@ import type { AppManifest, DeviceEvent } from "../protocol/types.js";
 import { DEVICE_OPTIONS, DEVICE_USAGE, explain, portChoice, wantsJson } from "../transport/cli-device.js";
 import { openDevice } from "../transport/select.js";
 import { followUntilInterrupted } from "./logs.js";
+import { type FetchReport, relayFetches } from "../protocol/fetch-relay.js";
 
 /** A module ready to upload, built from source or read from APP.wasm + APP.manifest.json. */
 interface Prepared {
@@ -140,10 +141,16 @@ function report(o: DeployOutcome, json: boolean, verb = "deployed"): void {
   if (!o.started && verb === "deployed") console.log(`start it with: liquid start ${o.name}`);
 }
 
+function reportFetch(r: FetchReport, json: boolean): void {
+  if (json) console.log(JSON.stringify({ event: "fetch", ...r, ms: Math.round(r.ms) }));
+  else if (r.ok) console.log(`fetched ${r.name}@${r.range}: ${r.version} (${r.size} bytes, sha256 ${r.sha256!.slice(0, 12)}) in ${Math.round(r.ms)} ms`);
+  else console.log(`cannot fetch ${r.name}@${r.range}: ${r.error}`);
+}
+
 export const deploy: Command = {
   name: "deploy",
   summary: "build (if given source), upload and start an app on a device",
-  usage: `usage: liquid deploy APP [--name N] [--start] [--autostart] [--watch] [--port P] [--json]
+  usage: `usage: liquid deploy APP [--name N] [--start] [--autostart] [--watch] [--repo URL] [--port P] [--json]
 
 APP is an app source (a .ts file or a folder with app.ts/index.ts; built first with liquid
 build) or a built APP.wasm with APP.manifest.json beside it. The upload is resumable: after a
@@ -155,6 +162,9 @@ sha256 before installing. A new version of a running app replaces it and keeps r
   --autostart    also start it at every boot of the device
   --watch        after deploying, rebuild and redeploy on every save, and stream the
                  device log until Ctrl-C (implies --start)
+  --repo URL     serve the device's FETCH requests for libraries the app imports from this
+                 module repository (docs/linking.md): without --watch, wait until they are
+                 served, then exit
 ${DEVICE_USAGE}`,
   async run(argv) {
     const args = parseArgs(argv, [
@@ -163,6 +173,7 @@ ${DEVICE_USAGE}`,
       { name: "start", value: false },
       { name: "autostart", value: false },
       { name: "watch", short: "w", value: false },
+      { name: "repo", value: true },
     ]);
     if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? "deploy takes one APP" : "which app? give an app source or APP.wasm");
     return runDeploy(args);
@@ -182,7 +193,10 @@ async function runDeploy(args: ParsedArgs): Promise<number> {
     client = await openDevice(portChoice(args));
     // The newest log record before this deploy: --watch streams what comes after it.
     const before = watching ? await client.allLogs() : [];
+    const repoUrl = opt(args, "repo");
+    const relay = repoUrl ? relayFetches(client, repoUrl, (r) => reportFetch(r, json)) : undefined;
     report(await deployOnce(client, prep, name, settings), json);
+    if (relay && !watching) await relay.idle();
     if (!watching) return 0;
     return await watchLoop(client, path, prep, name, settings, before.length ? before[before.length - 1]!.seq + 1 : 0);
   } catch (err) {

@@ -27,10 +27,15 @@ export function fetchFailBody(name: string, range: string, message: string): Uin
   return new BodyWriter().str8(name).str8(range).str16(message.slice(0, 400)).done();
 }
 
+/** Stops relaying when called; `idle` resolves once no FETCH arrived or ran for `quietMs`. */
+export type RelayHandle = (() => void) & { idle(quietMs?: number): Promise<void> };
+
 /** Serves the device's FETCH events from the repository at `repoUrl` until the returned function is called. */
-export function relayFetches(client: DeviceClient, repoUrl: string, onReport: (r: FetchReport) => void = () => {}): () => void {
+export function relayFetches(client: DeviceClient, repoUrl: string, onReport: (r: FetchReport) => void = () => {}): RelayHandle {
   const repo = new RepositoryClient(repoUrl);
   let chain: Promise<void> = Promise.resolve();
+  let lastActivity = performance.now();
+  let pending = 0;
   const serve = async (name: string, range: string): Promise<void> => {
     const t0 = performance.now();
     try {
@@ -45,10 +50,23 @@ export function relayFetches(client: DeviceClient, repoUrl: string, onReport: (r
         /* the device went away: nothing left to tell it */
       }
       onReport({ name, range, ok: false, error: message, ms: performance.now() - t0 });
+    } finally {
+      pending--;
+      lastActivity = performance.now();
     }
   };
   const off = client.onFetch((name, range) => {
+    pending++;
+    lastActivity = performance.now();
     chain = chain.then(() => serve(name, range));
   });
-  return off;
+  const handle = (() => off()) as RelayHandle;
+  handle.idle = async (quietMs = 300) => {
+    for (;;) {
+      const wait = lastActivity + quietMs - performance.now();
+      if (pending === 0 && wait <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(20, wait)));
+    }
+  };
+  return handle;
 }
