@@ -8,6 +8,7 @@ import { bytes } from "../protocol/format.js";
 import { stateDir } from "../transport/registry.js";
 import { connectorFor } from "../transport/select.js";
 import { parseBaud } from "../transport/serial.js";
+import { explain } from "../transport/cli-device.js";
 import { TransportError } from "../transport/transport.js";
 
 function describe(r: MigrationReport): string[] {
@@ -148,7 +149,7 @@ is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
         throw new CliError(err.message);
       }
       if (err instanceof TransportError) throw new CliError(err.message);
-      throw err;
+      return explain(err);
     }
   },
 };

@@ -205,6 +205,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
   const refuse = (message: string, at: MigrationStep = "check"): never => {
     throw new MigrationError(message, at, "source");
   };
+  /** Set at the freeze; before it, any failure leaves the app running on the source. */
+  let frozen = false;
 
   try {
     // ---- check ----
@@ -340,6 +342,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     // ---- freeze: from here on the app runs nowhere until resume or rollback ----
     const sourceBytes = () => wire.source.sent + wire.source.received;
     const targetBytes = () => wire.target.sent + wire.target.received;
+    frozen = true;
     const t0 = performance.now();
     const w0 = { source: sourceBytes(), target: targetBytes() };
     let snapshot: Uint8Array | undefined;
@@ -374,9 +377,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     if (busyRetries) warnings.push(`the app was inside an event ${busyRetries} time(s) when asked to freeze; frozen right after it returned`);
     let journal: string | undefined;
     if (options.journalDir) {
-      mkdirSync(options.journalDir, { recursive: true });
-      journal = join(options.journalDir, `${app}-${new Date().toISOString().replace(/[:.]/g, "-")}.lqsn`);
-      writeFileSync(journal, snapshot);
+      // A journal that cannot be written (disk full, no permission) is a warning: the snapshot
+      // is still in this process, and the move goes on.
+      const path = join(options.journalDir, `${app}-${new Date().toISOString().replace(/[:.]/g, "-")}.lqsn`);
+      try {
+        mkdirSync(options.journalDir, { recursive: true });
+        writeFileSync(path, snapshot);
+        journal = path;
+      } catch (err) {
+        warnings.push(`could not keep the snapshot in ${path}: ${why(err)}`);
+      }
     }
     step("freeze", `snapshot of ${snapshot.length} bytes${journal ? ` (kept in ${journal} until the app runs again)` : ""}`);
 
@@ -500,6 +510,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       autostart,
       warnings,
     };
+  } catch (err) {
+    if (err instanceof MigrationError || err instanceof DryRunResult || frozen) throw err;
+    // A device that answered something unexpected during the checks (an error status, no
+    // answer, a dropped link): nothing was frozen.
+    throw new MigrationError(`checking before the move failed: ${why(err)}. Nothing was frozen: '${app}' keeps running on the source`, "check", "source");
   } finally {
     await source?.close().catch(() => undefined);
     await target?.close().catch(() => undefined);
