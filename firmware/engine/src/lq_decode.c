@@ -4,11 +4,39 @@
 
 typedef struct lqe_block { struct lqe_block *next; uint64_t align_; } lqe_block;
 
+/* Module data (names, types, segments...) is freed all at once with the module, so small
+ * pieces are carved from 1 KiB chunks: on a microcontroller the per-allocation headers of
+ * dozens of small names would otherwise cost more than the names. */
+#define CHUNK 1024u
+#if defined(__SANITIZE_ADDRESS__)
+#define LQE_CHUNKED 0          /* sanitizer builds: one block per piece, exact bounds */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LQE_CHUNKED 0
+#endif
+#endif
+#ifndef LQE_CHUNKED
+#define LQE_CHUNKED 1
+#endif
 void *lqe_module_alloc(lq_module *m, size_t size) {
-    lqe_block *b = (lqe_block *)lqe_malloc(m->engine, sizeof(lqe_block) + size);
+    size = (size + 7) & ~(size_t)7;
+    if (size == 0) size = 8;
+    if (size <= m->chunk_left) {
+        void *p = m->chunk_at;
+        memset(p, 0, size);
+        m->chunk_at += size;
+        m->chunk_left -= size;
+        return p;
+    }
+    int small = LQE_CHUNKED && size <= CHUNK / 4;
+    lqe_block *b = (lqe_block *)lqe_malloc(m->engine, sizeof(lqe_block) + (small ? CHUNK : size));
     if (!b) return NULL;
     b->next = (lqe_block *)m->blocks;
     m->blocks = b;
+    if (small) {
+        m->chunk_at = (uint8_t *)(b + 1) + size;
+        m->chunk_left = CHUNK - size;
+    }
     return b + 1;
 }
 

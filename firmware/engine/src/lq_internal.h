@@ -116,6 +116,8 @@ struct lq_module {
     uint8_t *declared_funcs;   /* 1 if the function may be referenced by ref.func */
     uint32_t *code; uint32_t code_len, code_cap;
     void *blocks;              /* list of allocations owned by the module */
+    uint8_t *chunk_at;         /* bump allocation inside the newest chunk block */
+    size_t chunk_left;
 };
 
 void *lqe_module_alloc(lq_module *m, size_t size);   /* freed with the module */
