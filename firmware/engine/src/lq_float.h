@@ -2,9 +2,16 @@
  * min/max, round-to-nearest-even, and the range checks of the trapping truncations. */
 #ifndef LQ_FLOAT_H
 #define LQ_FLOAT_H
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+/* Wasm float results must be exactly those of IEEE single/double arithmetic. Targets that
+ * evaluate in wider precision (x87 without -mfpmath=sse) would round differently. */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0 && FLT_EVAL_METHOD != -1
+#error "the engine needs FLT_EVAL_METHOD 0 (e.g. -mfpmath=sse -msse2 on 32-bit x86)"
+#endif
 
 static inline float lqe_f32(uint64_t slot) { uint32_t u = (uint32_t)slot; float f; memcpy(&f, &u, 4); return f; }
 static inline double lqe_f64(uint64_t slot) { double d; memcpy(&d, &slot, 8); return d; }
