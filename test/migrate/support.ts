@@ -83,9 +83,11 @@ export async function stopAll(): Promise<void> {
   rmSync(WORK, { recursive: true, force: true });
 }
 
+let simCount = 0;
+
 /** A simulated devkit paced by the wall clock, on TCP like `liquid emulate`. */
 export async function simTcp(board = "sim-devkit"): Promise<TestDevice> {
-  const sim = await createSimDevice({ board, realtime: true });
+  const sim = await createSimDevice({ board, realtime: true, id: `sim-${process.pid}-${++simCount}` });
   const listener = await listenTcp(sim.server, 0);
   const logs: TestDevice["logs"] = [];
   sim.simulation.onEvent((e) => {

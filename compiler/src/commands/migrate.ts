@@ -38,8 +38,9 @@ export const migrateCommand: Command = {
 Freezes APP on the device P1 between two events, moves its state (memory, globals, timers
 with the time they had left, pins with their levels, buses, subscriptions) to the device
 P2 and resumes it there, then removes it from P1. Anything that would make P2 refuse the
-app (a missing capability, pin or bus, too little memory or store) is found before the app
-is frozen. If P2 fails at any later step, the app resumes on P1 with its state.
+app (a missing capability, pin or bus, too little memory, store or snapshot room) is found
+before the app is frozen. If P2 fails at any later step, the app resumes on P1 with its
+state. Globals the app exports as local_* are device-local: P2 gets their initial values.
 
   --from P       the device the app runs on (tcp://HOST:PORT or a serial port)
   --to P         the device to move it to
