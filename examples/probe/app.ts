@@ -4,7 +4,9 @@
 // driver, and the other way round.
 import { I2CBus, Text, Timer, device, log } from "liquid";
 
+// @ts-ignore: decorator
 @external("tmp105@^1", "read_centi") declare function tmp105_read_centi(bus: i32, addr: i32): i32;
+// @ts-ignore: decorator
 @external("bme280@^1", "read_centi") declare function bme280_read_centi(bus: i32, addr: i32): i32;
 
 const NONE: i32 = 0, TMP105: i32 = 1, BME280: i32 = 2;
