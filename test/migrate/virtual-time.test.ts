@@ -146,4 +146,31 @@ describe("migration between simulated devices (virtual time)", () => {
     b.simulation.runFor(200);
     expect((await logs(b, "calibrated")).map((r) => r.msg)).toEqual(["calibrated 7040", "count 3 raw 7040", "count 4 raw 7040"]);
   });
+
+  it("a subscriber keeps its subscription: the alarm follows the target's weather app, its LED and state carried over", async () => {
+    const weather = await app(join(ROOT, "examples", "weather"));
+    const alarm = await app(join(ROOT, "examples", "alarm"));
+    const a = await sim("humid");
+    const b = await sim("dry");
+    a.board.set("I2C0.bme280.humidity", 70);
+    b.board.set("I2C0.bme280.humidity", 50);
+    const ca = await DeviceClient.open(memoryConnector(a.server));
+    await ca.put("weather", weather.wasm, weather.manifestText, { start: true });
+    await ca.put("alarm", alarm.wasm, alarm.manifestText, { start: true });
+    await ca.close();
+    const cb = await DeviceClient.open(memoryConnector(b.server));
+    await cb.put("weather", weather.wasm, weather.manifestText, { start: true });
+    await cb.close();
+    a.simulation.runFor(2500);
+    expect((await logs(a, "alarm")).map((r) => r.msg)).toEqual(["humid: 70.00 %RH"]);
+
+    const report = await migrate({ app: "alarm", from: side(a), to: side(b), module: async () => alarm });
+    expect(report.pins).toEqual([{ name: "LED3", level: 1 }]);
+    const t0 = b.simulation.now;
+    b.simulation.runFor(2100);
+    // start() did not run again (it subscribes): the message arrives through the carried
+    // subscription, and the carried state (on = true) makes 50 %RH a change.
+    expect((await logs(b, "alarm")).map((r) => r.msg)).toEqual(["dry again: 50.00 %RH"]);
+    expect(gpio(b.events, "LED3", t0).map(([, v]) => v)).toEqual([1, 0]);
+  });
 });
