@@ -173,4 +173,34 @@ describe("migration between simulated devices (virtual time)", () => {
     expect((await logs(b, "alarm")).map((r) => r.msg)).toEqual(["dry again: 50.00 %RH"]);
     expect(gpio(b.events, "LED3", t0).map(([, v]) => v)).toEqual([1, 0]);
   });
+
+  it("a pin watch moves too: the button example toggles LED1 on the target's BUTTON0 from where it was", async () => {
+    const button = await app(join(ROOT, "examples", "button"));
+    const a = await sim("button-a");
+    const b = await sim("button-b");
+    const ca = await DeviceClient.open(memoryConnector(a.server));
+    await ca.put("button", button.wasm, button.manifestText, { start: true });
+    await ca.close();
+    const press = (d: Recorded) => {
+      d.board.set("BUTTON0", 1);
+      d.simulation.runFor(100);
+      d.board.set("BUTTON0", 0);
+      d.simulation.runFor(100);
+    };
+    a.simulation.runFor(50);
+    press(a);
+    expect(gpio(a.events, "LED1").map(([, v]) => v)).toEqual([1]);
+
+    const report = await migrate({ app: "button", from: side(a), to: side(b), module: async () => button });
+    expect(report.pins).toEqual([
+      { name: "LED1", level: 1 },
+      { name: "BUTTON0", level: expect.any(Number) },
+    ]);
+    const t0 = b.simulation.now;
+    b.simulation.runFor(50);
+    press(b);
+    press(b);
+    // LED1 comes back lit, then each press on this board's button toggles it.
+    expect(gpio(b.events, "LED1", t0).map(([, v]) => v)).toEqual([1, 0, 1]);
+  });
 });
