@@ -21,5 +21,9 @@ describe("module store on flash", () => {
     expect(torn).toBe(cuts - 1); // every cut but the one past the end interrupted an operation
     // a full store is a clear error, and loses nothing (checked by the program)
     expect(out).toMatch(/full store reports: store full: \d+ bytes free, \d+ needed/);
+    // an upload interrupted by a reboot continues from the bytes already on flash
+    const resumed = /upload resumed after a reboot at byte (\d+) of (\d+)/.exec(out);
+    expect(resumed, out).not.toBeNull();
+    expect(Number(resumed![1])).toBeGreaterThan(0);
   });
 });

@@ -47,6 +47,10 @@ lq_engine *lq_app_engine(void);
  * into it then trap with `message`. */
 void lq_linker_fetch_failed(const char *name, const char *range, const char *message);
 
+/* A module NAME was just installed: apps using library NAME switch to it at the first call of
+ * their next event (hot swap), if it fits their range. */
+void lq_linker_library_installed(const char *name);
+
 /* Frees every library instance linked into `app` (its instance must be freed first). */
 void lq_linker_release(lq_app *app);
 

@@ -69,7 +69,7 @@ int lq_store_read_manifest(const lq_store_entry *e, uint32_t offset, void *buf, 
  * Uploads: begin allocates (compacting if needed) and writes the manifest; write appends wasm
  * bytes in order; commit makes the new app (replacing one of the same name) part of the store
  * with the given flags. Only one upload at a time; a new begin abandons the previous one
- * (its blocks are simply free again). The upload survives no reboot: it is RAM state.
+ * (its blocks are simply free again).
  */
 int lq_store_upload_begin(const char *name, const uint8_t sha256[32], uint32_t wasm_len,
                           const char *manifest, uint32_t manifest_len);
@@ -77,6 +77,10 @@ int lq_store_upload_write(uint32_t offset, const void *data, uint32_t len);
 /* The wasm bytes of the pending upload, for hashing and validation before commit. */
 int lq_store_upload_read(uint32_t offset, void *buf, uint32_t len);
 int lq_store_upload_commit(uint32_t flags);
-void lq_store_upload_abort(void);
+int lq_store_upload_abort(void);
+/* The upload in progress is recorded in the directory, so it survives a reboot: after mounting,
+ * this returns 1 with its entry (name, sha256, sizes) and how many wasm bytes are already held,
+ * and lq_store_upload_write/commit continue it. */
+int lq_store_upload_pending(lq_store_entry *out, uint32_t *received);
 
 #endif

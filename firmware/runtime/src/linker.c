@@ -21,8 +21,11 @@
 typedef struct lq_linked {
   lq_app *app;
   char name[LQ_STORE_NAME_MAX + 1];
+  char version[24];
   lq_module *module;
   lq_instance *inst;
+  uint32_t gen;      /* bumped at every hot swap: trampolines look their export up again */
+  uint64_t stale_us; /* a new version was installed at this time (0: none) */
 } lq_linked;
 
 static lq_linked linked[LQ_LINKER_MAX];
@@ -188,8 +191,10 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
          (unsigned long)(lq_port_time_us() - t0), (unsigned long)(lq_engine_heap_used() - heap0));
   linked[slot].app = app;
   snprintf(linked[slot].name, sizeof linked[slot].name, "%s", name);
+  snprintf(linked[slot].version, sizeof linked[slot].version, "%s", version);
   linked[slot].module = m;
   linked[slot].inst = inst;
+  linked[slot].stale_us = 0;
   return slot;
 }
 
@@ -237,6 +242,7 @@ typedef struct lq_lazy {
   lq_func *stub;
   lq_func *target;
   int slot;
+  uint32_t gen;
 } lq_lazy;
 
 typedef struct lq_fetch {
@@ -304,11 +310,49 @@ void lq_linker_fetch_failed(const char *name, const char *range, const char *mes
   lq_log(LQ_LOG_WARN, NULL, "library %s could not be fetched: %s", module, message);
 }
 
+/* Replaces the library behind `lz` by the version now in the store, at the first call of an
+ * event that began after that version was installed: every event sees one version only. If
+ * the new version does not fit (range, exports, capabilities, invalid), the old one stays. */
+static void hot_swap(lq_lazy *lz) {
+  lq_linked *old = &linked[lz->slot];
+  lq_import_info im = lazy_import(lz);
+  const char *at = strchr(lz->module, '@');
+  char from[24];
+  int fresh;
+  old->stale_us = 0;
+  snprintf(from, sizeof from, "%s", old->version);
+  fresh = link_library(lz->app, &im, old->name, (size_t)(at - lz->module) + 1);
+  if (fresh < 0) {
+    lq_log(LQ_LOG_WARN, lz->app->name, "kept library %s %s: %s", old->name, from, error_msg);
+    return;
+  }
+  lq_instance_free(old->inst);
+  lq_module_free(old->module);
+  linked[fresh].gen = old->gen + 1;
+  *old = linked[fresh];
+  memset(&linked[fresh], 0, sizeof linked[fresh]);
+  lq_log(LQ_LOG_INFO, lz->app->name, "hot-swapped library %s %s -> %s", old->name, from, old->version);
+}
+
+void lq_linker_library_installed(const char *name) {
+  int i;
+  for (i = 0; i < LQ_LINKER_MAX; i++)
+    if (linked[i].app && strcmp(linked[i].name, name) == 0) linked[i].stale_us = lq_port_time_us();
+}
+
 static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args, lq_value *results) {
   lq_lazy *lz = (lq_lazy *)user;
   char name[LQ_STORE_NAME_MAX + 1], msg[LQ_MESSAGE_MAX];
   lq_error err;
   lq_status st;
+  if (lz->target && linked[lz->slot].stale_us && (uint64_t)lz->app->call_started_ms * 1000u > linked[lz->slot].stale_us)
+    hot_swap(lz);
+  if (lz->target && lz->gen != linked[lz->slot].gen) { /* the library was swapped */
+    lq_import_info im = lazy_import(lz);
+    lz->target = export_of(lz->slot, &im);
+    if (!lz->target) return lq_host_trap(caller, error_msg);
+    lz->gen = linked[lz->slot].gen;
+  }
   if (!lz->target) {
     lq_import_info im = lazy_import(lz);
     int slot = find_or_link(lz->app, &im, name);
@@ -322,6 +366,7 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
     }
     lz->target = f;
     lz->slot = slot;
+    lz->gen = linked[slot].gen;
   }
   /* A nested call on the library's own stack, with its own fuel: it cannot be suspended
    * with the app's slice, so it must finish within LQ_LINKER_CALL_FUEL. */
@@ -338,20 +383,42 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
   return lq_host_trap(caller, msg);
 }
 
+/* Does the store hold a library NAME whose version satisfies RANGE? (manifest only) */
+static int store_matches(const char *name, const char *range, size_t range_len) {
+  const lq_store_entry *e = lq_store_find(name);
+  lq_json doc, v;
+  char version[24];
+  if (!e || e->manifest_len >= sizeof manifest_buf || lq_store_read_manifest(e, 0, manifest_buf, e->manifest_len) != 0) return 0;
+  if (lq_json_parse(manifest_buf, e->manifest_len, &doc) != 0 || lq_json_get(doc, "version", &v) != 0 ||
+      lq_json_string(v, version, sizeof version) < 0)
+    return 0;
+  return lq_semver_satisfies(version, range, range_len);
+}
+
 lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *out) {
   char name[LQ_STORE_NAME_MAX + 1];
-  int slot, i;
+  int i;
   lq_lazy *lz;
   lq_error err;
-  lq_func *f;
+  const char *at = memchr(im->module, '@', im->module_len);
+  size_t nlen = at ? (size_t)(at - im->module) : 0;
   error_msg[0] = 0;
-  slot = find_or_link(app, im, name);
-  f = slot >= 0 ? export_of(slot, im) : NULL;
-  if (f) {
-    out->kind = LQ_EXTERN_FUNC;
-    out->of.func = f;
-    return LQ_OK;
+  if (nlen == 0 || nlen > LQ_STORE_NAME_MAX) {
+    fail(im, "%s", "not a valid library name");
+    return LQ_ERROR;
   }
+  memcpy(name, im->module, nlen);
+  name[nlen] = 0;
+  if (!store_matches(name, im->module + nlen + 1, im->module_len - nlen - 1)) {
+    char module[LQ_STORE_NAME_MAX + 26];
+    if (im->module_len < sizeof module) {
+      memcpy(module, im->module, im->module_len);
+      module[im->module_len] = 0;
+      request_fetch(module);
+    }
+  }
+  /* Every library import is bound to a trampoline that links at the first call (and can be
+   * re-pointed by a hot swap between two events). */
   /* Not linkable now: bind a trampoline that tries again at the first call, and ask the host
    * for the library if the store lacks it (or holds a version outside the range). */
   if (im->module_len >= sizeof lz->module || im->name_len >= sizeof lz->name || strlen(im->type.params) >= sizeof lz->params ||
@@ -373,8 +440,6 @@ lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *ou
     return LQ_ERROR;
   }
   lz->app = app;
-  if (!lq_store_find(name) || strstr(error_msg, "does not match")) request_fetch(lz->module);
-  error_msg[0] = 0;
   out->kind = LQ_EXTERN_FUNC;
   out->of.func = lz->stub;
   return LQ_OK;

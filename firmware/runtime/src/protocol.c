@@ -268,6 +268,26 @@ static void cmd_put_begin(reader *r) {
     body_u32(up.received);
     return;
   }
+  /* After a reboot: the store still records the upload and the bytes already on flash. */
+  if (!up.active) {
+    lq_store_entry pend;
+    uint32_t held;
+    if (lq_store_upload_pending(&pend, &held) && !strcmp(pend.name, name) &&
+        !memcmp(pend.sha256, sha, 32) && pend.wasm_len == size &&
+        pend.manifest_len < sizeof up.manifest &&
+        lq_store_read_manifest(&pend, 0, up.manifest, pend.manifest_len) == 0) {
+      up.active = 1;
+      up.already_installed = 0;
+      memcpy(up.name, name, sizeof name);
+      memcpy(up.sha, sha, 32);
+      up.size = size;
+      up.received = held;
+      up.manifest_len = pend.manifest_len; /* the manifest stored with the bytes counts */
+      ok();
+      body_u32(held);
+      return;
+    }
+  }
   memset(&up, 0, sizeof up);
   e = lq_store_find(name);
   if (e && !memcmp(e->sha256, sha, 32) && e->wasm_len == size) {
@@ -373,6 +393,7 @@ static void cmd_put_end(reader *r) {
       return;
     }
     lq_log(LQ_LOG_INFO, NULL, "installed %s (%lu bytes)", up.name, (unsigned long)up.size);
+    lq_linker_library_installed(up.name);
   } else {
     rc = lq_store_set_autostart(up.name, (flags & 2) != 0);
     if (rc != 0) { up.active = 0; store_failure(rc); return; }

@@ -10,7 +10,9 @@
 #define DIR_HEADER_SIZE 20u
 #define DIR_FORMAT 2u /* 2 added a flags word after the count; format 1 is still read */
 #define ENTRY_SIZE 80u
-#define DIR_MAX_PAYLOAD (12u + LQ_STORE_MAX_APPS * ENTRY_SIZE)
+/* the apps plus at most one upload in progress */
+#define DIR_MAX_PAYLOAD (12u + (LQ_STORE_MAX_APPS + 1) * ENTRY_SIZE)
+#define PENDING_FLAG 0x80000000u /* entry flag: an upload in progress, not an app yet */
 #define MAX_BLOCKS 1024u
 
 typedef struct region {
@@ -31,6 +33,7 @@ static struct {
   lq_store_entry dir[LQ_STORE_MAX_APPS];
   /* the upload in progress */
   int up_active;
+  int up_durable; /* the upload is recorded in the committed directory */
   lq_store_entry up;
   uint32_t up_nblocks;
   char error[128];
@@ -104,44 +107,58 @@ static uint32_t blob_blocks(uint32_t len) {
 
 /* ---- directory records -------------------------------------------------------------------- */
 
-static uint32_t encode_dir(const lq_store_entry *dir, int count, uint32_t flags) {
+static void encode_entry(uint8_t *p, const lq_store_entry *e, uint32_t extra_flags) {
+  memset(p, 0, ENTRY_SIZE);
+  memcpy(p, e->name, strlen(e->name));
+  memcpy(p + 32, e->sha256, 32);
+  put32(p + 64, e->start_block);
+  put32(p + 68, e->flags | extra_flags);
+  put32(p + 72, e->manifest_len);
+  put32(p + 76, e->wasm_len);
+}
+
+static uint32_t encode_dir(const lq_store_entry *dir, int count, uint32_t flags,
+                           const lq_store_entry *pending) {
   uint8_t *p = rec_buf + DIR_HEADER_SIZE;
-  int i;
+  int i, total = count + (pending ? 1 : 0);
   put32(p, DIR_FORMAT);
-  put32(p + 4, (uint32_t)count);
+  put32(p + 4, (uint32_t)total);
   put32(p + 8, flags);
   p += 12;
-  for (i = 0; i < count; i++, p += ENTRY_SIZE) {
-    memset(p, 0, ENTRY_SIZE);
-    memcpy(p, dir[i].name, strlen(dir[i].name));
-    memcpy(p + 32, dir[i].sha256, 32);
-    put32(p + 64, dir[i].start_block);
-    put32(p + 68, dir[i].flags);
-    put32(p + 72, dir[i].manifest_len);
-    put32(p + 76, dir[i].wasm_len);
-  }
-  return 12u + (uint32_t)count * ENTRY_SIZE;
+  for (i = 0; i < count; i++, p += ENTRY_SIZE) encode_entry(p, &dir[i], 0);
+  if (pending) encode_entry(p, pending, PENDING_FLAG);
+  return 12u + (uint32_t)total * ENTRY_SIZE;
 }
 
 /* Parses a directory payload; rejects anything inconsistent with the geometry. */
 static int decode_dir(const uint8_t *p, uint32_t len, lq_store_entry *dir, int *count,
-                      uint32_t *flags) {
+                      uint32_t *flags, lq_store_entry *pending, int *has_pending) {
   uint32_t n, i, head, format;
+  int apps = 0;
   if (len < 8) return -1;
   format = get32(p);
   if (format != 1 && format != 2) return -1;
   head = format == 1 ? 8 : 12;
   n = get32(p + 4);
-  if (n > LQ_STORE_MAX_APPS || len != head + n * ENTRY_SIZE) return -1;
+  if (n > LQ_STORE_MAX_APPS + 1 || len != head + n * ENTRY_SIZE) return -1;
   *flags = format == 1 ? 0 : get32(p + 8);
+  *has_pending = 0;
   for (i = 0; i < n; i++) {
     const uint8_t *e = p + head + i * ENTRY_SIZE;
-    lq_store_entry *d = &dir[i];
+    lq_store_entry *d;
+    if (get32(e + 68) & PENDING_FLAG) {
+      if (*has_pending) return -1;
+      *has_pending = 1;
+      d = pending;
+    } else {
+      if (apps == LQ_STORE_MAX_APPS) return -1;
+      d = &dir[apps++];
+    }
     memcpy(d->name, e, 32);
     d->name[LQ_STORE_NAME_MAX] = 0;
     memcpy(d->sha256, e + 32, 32);
     d->start_block = get32(e + 64);
-    d->flags = get32(e + 68);
+    d->flags = get32(e + 68) & ~PENDING_FLAG;
     d->manifest_len = get32(e + 72);
     d->wasm_len = get32(e + 76);
     if (d->start_block < S.data_first_block ||
@@ -149,7 +166,7 @@ static int decode_dir(const uint8_t *p, uint32_t len, lq_store_entry *dir, int *
         d->start_block + blob_blocks(blob_len(d)) > S.nblocks)
       return -1;
   }
-  *count = (int)n;
+  *count = apps;
   return 0;
 }
 
@@ -174,13 +191,19 @@ static int scan_region(int r, uint32_t *best_seq, int *found) {
     }
     if (lq_port_flash_read(pos + DIR_HEADER_SIZE, rec_buf, len) != 0) return -1;
     if (lq_crc32(0, rec_buf, len) == crc && (!*found || seq > *best_seq)) {
-      lq_store_entry tmp[LQ_STORE_MAX_APPS];
-      int n;
+      lq_store_entry tmp[LQ_STORE_MAX_APPS], pend;
+      int n, has_pending;
       uint32_t flags;
-      if (decode_dir(rec_buf, len, tmp, &n, &flags) == 0) {
+      if (decode_dir(rec_buf, len, tmp, &n, &flags, &pend, &has_pending) == 0) {
         memcpy(S.dir, tmp, sizeof tmp);
         S.count = n;
         S.flags = flags;
+        S.up_active = has_pending;
+        S.up_durable = has_pending;
+        if (has_pending) {
+          S.up = pend;
+          S.up_nblocks = blob_blocks(blob_len(&pend));
+        }
         S.seq = seq;
         S.active = r;
         *best_seq = seq;
@@ -194,8 +217,9 @@ static int scan_region(int r, uint32_t *best_seq, int *found) {
 }
 
 /* Writes `dir` as the next directory record: appended, or after rotating to the other region. */
-static int commit_dir_flags(const lq_store_entry *dir, int count, uint32_t flags) {
-  uint32_t len = encode_dir(dir, count, flags), total = DIR_HEADER_SIZE + len;
+static int commit_dir_full(const lq_store_entry *dir, int count, uint32_t flags,
+                           const lq_store_entry *pending) {
+  uint32_t len = encode_dir(dir, count, flags, pending), total = DIR_HEADER_SIZE + len;
   region *g = &S.meta[S.active];
   uint32_t seq = S.seq + 1;
   int ok;
@@ -230,6 +254,11 @@ static int commit_dir_flags(const lq_store_entry *dir, int count, uint32_t flags
   S.flags = flags;
   S.seq = seq;
   return LQ_STORE_OK;
+}
+
+/* The upload in progress stays recorded in every directory written while it lasts. */
+static int commit_dir_flags(const lq_store_entry *dir, int count, uint32_t flags) {
+  return commit_dir_full(dir, count, flags, S.up_active && S.up_durable ? &S.up : NULL);
 }
 
 static int commit_dir(const lq_store_entry *dir, int count) {
@@ -397,14 +426,25 @@ static int compact_for(uint32_t need) {
 
 /* ---- uploads ------------------------------------------------------------------------------ */
 
+/* Forgets the upload in progress, in the directory too when it was recorded there. */
+static int drop_pending(void) {
+  int durable = S.up_active && S.up_durable;
+  S.up_active = 0;
+  S.up_durable = 0;
+  return durable ? commit_dir(S.dir, S.count) : LQ_STORE_OK;
+}
+
 int lq_store_upload_begin(const char *name, const uint8_t sha256[32], uint32_t wasm_len,
                           const char *manifest, uint32_t manifest_len) {
   static uint8_t used[MAX_BLOCKS];
   uint32_t len = manifest_len + wasm_len, n, at;
   const lq_store_entry *old;
+  lq_store_entry up;
   int c;
   if (!S.mounted) return fail(LQ_STORE_ENOTMOUNTED, "store not mounted");
-  S.up_active = 0;
+  /* A new upload replaces the one in progress; its blocks must be free in the directory before
+   * they can be reused, or a power cut could leave a record naming rewritten blocks. */
+  if (drop_pending() != 0) return LQ_STORE_EIO;
   if (!name[0] || strlen(name) > LQ_STORE_NAME_MAX)
     return fail(LQ_STORE_EINVAL, "app name must be 1..31 bytes");
   old = lq_store_find(name);
@@ -425,17 +465,22 @@ int lq_store_upload_begin(const char *name, const uint8_t sha256[32], uint32_t w
              (unsigned)lq_store_free(), (unsigned)len);
     return LQ_STORE_ENOSPACE;
   }
+  /* Erase and write the manifest first, then record the upload: a recorded upload always
+   * points at blocks that hold nothing but its own bytes. */
   if (erase_blocks(at, n) != 0) return io_fail();
   if (manifest_len && program(at * S.geo.block_size, manifest, manifest_len) != 0)
     return io_fail();
-  memset(&S.up, 0, sizeof S.up);
-  memcpy(S.up.name, name, strlen(name));
-  memcpy(S.up.sha256, sha256, 32);
-  S.up.start_block = at;
-  S.up.manifest_len = manifest_len;
-  S.up.wasm_len = wasm_len;
+  memset(&up, 0, sizeof up);
+  memcpy(up.name, name, strlen(name));
+  memcpy(up.sha256, sha256, 32);
+  up.start_block = at;
+  up.manifest_len = manifest_len;
+  up.wasm_len = wasm_len;
+  if (commit_dir_full(S.dir, S.count, S.flags, &up) != 0) return LQ_STORE_EIO;
+  S.up = up;
   S.up_nblocks = n;
   S.up_active = 1;
+  S.up_durable = 1;
   return LQ_STORE_OK;
 }
 
@@ -453,6 +498,37 @@ int lq_store_upload_read(uint32_t offset, void *buf, uint32_t len) {
   return lq_store_read_wasm(&S.up, offset, buf, len);
 }
 
+/*
+ * After a reboot: the upload the directory records, and how many of its wasm bytes are surely
+ * on flash. Bytes are programmed in order, so everything before the page holding the last
+ * programmed byte is complete; that page itself may be torn and is counted as missing (it is
+ * programmed again with the same bytes, which flash allows on bits already cleared).
+ */
+int lq_store_upload_pending(lq_store_entry *out, uint32_t *received) {
+  uint32_t base, end, page, last = 0;
+  int found = 0;
+  if (!S.mounted || !S.up_active) return 0;
+  base = S.up.start_block * S.geo.block_size;
+  end = base + S.up.manifest_len + S.up.wasm_len;
+  for (page = base + S.up.manifest_len / S.geo.page_size * S.geo.page_size; page < end;
+       page += S.geo.page_size) {
+    uint32_t from = page < base + S.up.manifest_len ? base + S.up.manifest_len : page;
+    uint32_t to = page + S.geo.page_size < end ? page + S.geo.page_size : end;
+    int e = erased(from, to - from);
+    if (e < 0) {
+      io_fail();
+      return 0;
+    }
+    if (!e) {
+      last = page;
+      found = 1;
+    }
+  }
+  *out = S.up;
+  *received = !found || last <= base + S.up.manifest_len ? 0 : last - base - S.up.manifest_len;
+  return 1;
+}
+
 int lq_store_upload_commit(uint32_t flags) {
   lq_store_entry next[LQ_STORE_MAX_APPS];
   int i, n = 0, r;
@@ -463,12 +539,13 @@ int lq_store_upload_commit(uint32_t flags) {
   next[n] = S.up;
   next[n].flags = flags;
   n++;
-  r = commit_dir(next, n);
-  if (r == 0) S.up_active = 0;
+  /* one record: the app becomes part of the store and the upload record disappears */
+  r = commit_dir_full(next, n, S.flags, NULL);
+  if (r == 0) S.up_active = S.up_durable = 0;
   return r;
 }
 
-void lq_store_upload_abort(void) { S.up_active = 0; }
+int lq_store_upload_abort(void) { return drop_pending(); }
 
 static int read_blob(const lq_store_entry *e, uint32_t base, uint32_t limit, uint32_t offset,
                      void *buf, uint32_t len) {

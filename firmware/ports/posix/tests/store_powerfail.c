@@ -35,7 +35,7 @@ typedef struct state {
   uint32_t flags; /* store-wide flags */
 } state;
 
-typedef enum { OP_INSTALL, OP_REMOVE, OP_AUTOSTART, OP_FLAGS } op_kind;
+typedef enum { OP_INSTALL, OP_REMOVE, OP_AUTOSTART, OP_FLAGS, OP_PARTIAL, OP_RESUME } op_kind;
 typedef struct op {
   op_kind kind;
   const char *name;
@@ -63,11 +63,15 @@ static const op SEQ[] = {
     {OP_FLAGS, "", 0, 0, 1, 0}, /* the boot guard's flag: set, then cleared */
     {OP_FLAGS, "", 0, 0, 0, 0},
     {OP_REMOVE, "alpha", 0, 0, 0, 0},
+    {OP_PARTIAL, "iota", 9000, 11, 0, 0}, /* half an upload, then the device reboots */
+    {OP_RESUME, "iota", 9000, 11, 1, 0},  /* ...and the upload continues where it was */
     {OP_INSTALL, "theta", 1000, 10, 0, 0},
 };
 #define NSEQ ((int)(sizeof SEQ / sizeof SEQ[0]))
 
 static uint8_t buf[48 * 1024];
+static uint32_t resumed_from;        /* wasm offset where the last OP_RESUME continued */
+static uint32_t resumed_blob_offset; /* the same, from the start of the blob */
 
 static void content(uint32_t seed, uint32_t size, uint8_t *out) {
   uint32_t x = seed * 2654435761u + 1, i;
@@ -108,9 +112,10 @@ static void apply(state *s, const op *o) {
     s->flags = (uint32_t)o->flag;
     return;
   }
+  if (o->kind == OP_PARTIAL) return; /* nothing visible */
   for (i = 0; i < s->n; i++)
     if (strcmp(s->a[i].name, o->name) == 0) break;
-  if (o->kind == OP_INSTALL) {
+  if (o->kind == OP_INSTALL || o->kind == OP_RESUME) {
     if (i == s->n) s->n++;
     snprintf(s->a[i].name, sizeof s->a[i].name, "%s", o->name);
     s->a[i].size = o->size;
@@ -126,8 +131,52 @@ static void apply(state *s, const op *o) {
   }
 }
 
+static uint8_t sha_of(uint32_t seed, uint32_t size, uint8_t out[32]) {
+  lq_sha256 h;
+  content(seed, size, buf);
+  lq_sha256_init(&h);
+  lq_sha256_update(&h, buf, size);
+  lq_sha256_final(&h, out);
+  return out[0];
+}
+
+/* Begins an upload and writes its first half. */
+static int do_partial(const char *name, uint32_t size, uint32_t seed) {
+  uint8_t sha[32];
+  char man[128];
+  uint32_t off;
+  int r;
+  sha_of(seed, size, sha);
+  manifest_of(name, seed, man, sizeof man);
+  r = lq_store_upload_begin(name, sha, size, man, (uint32_t)strlen(man));
+  for (off = 0; r == 0 && off < size / 2; off += 700)
+    r = lq_store_upload_write(off, buf + off, off + 700 <= size / 2 ? 700 : size / 2 - off);
+  return r;
+}
+
+/* Reboots (remounts), finds the upload in the store and finishes it. */
+static int do_resume(const char *name, uint32_t size, uint32_t seed, int flags) {
+  uint8_t sha[32];
+  lq_store_entry pend;
+  uint32_t held, off;
+  int r = lq_store_mount();
+  if (r) return r;
+  sha_of(seed, size, sha);
+  if (!lq_store_upload_pending(&pend, &held)) return lq_store_mounted() ? -100 : LQ_STORE_EIO;
+  if (strcmp(pend.name, name) || memcmp(pend.sha256, sha, 32) || held > size / 2) return -101;
+  resumed_from = held;
+  resumed_blob_offset = held + pend.manifest_len;
+  for (off = held; off < size; off += 700) {
+    r = lq_store_upload_write(off, buf + off, size - off < 700 ? size - off : 700);
+    if (r) return r;
+  }
+  return lq_store_upload_commit(flags ? LQ_STORE_AUTOSTART : 0);
+}
+
 static int run_op(const op *o) {
   if (o->kind == OP_INSTALL) return do_install(o->name, o->size, o->seed, o->flag);
+  if (o->kind == OP_PARTIAL) return do_partial(o->name, o->size, o->seed);
+  if (o->kind == OP_RESUME) return do_resume(o->name, o->size, o->seed, o->flag);
   if (o->kind == OP_REMOVE) return lq_store_remove(o->name);
   if (o->kind == OP_FLAGS) return lq_store_set_flags((uint32_t)o->flag);
   return lq_store_set_autostart(o->name, o->flag);
@@ -179,6 +228,15 @@ int main(void) {
       printf("full store reports: %s\n", lq_store_error());
     }
     if (r == 0) apply(&st, &SEQ[i]);
+    if (SEQ[i].kind == OP_RESUME) {
+      if (resumed_from == 0 || resumed_blob_offset % PAGE) {
+        fprintf(stderr, "resume after a reboot started at %u: expected a page boundary > 0\n",
+                (unsigned)resumed_from);
+        return 1;
+      }
+      printf("upload resumed after a reboot at byte %u of %u\n", (unsigned)resumed_from,
+             (unsigned)SEQ[i].size);
+    }
     if (!matches(&st)) {
       fprintf(stderr, "dry run: state wrong after op %d\n", i);
       return 1;
