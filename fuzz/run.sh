@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target and runs it for a bounded time on the seed corpus.
+# Builds the libFuzzer targets and runs them for a bounded time: fuzz_engine (modules) for
+# SECONDS on the seed corpus, then fuzz_restore (snapshots) for SECONDS/2 (at least 10).
 # Usage: fuzz/run.sh [SECONDS] [extra libFuzzer flags...]   (default 60 s)
 # Exit status is libFuzzer's: nonzero when it found a crash, leak, timeout or sanitizer
 # report; the reproducer is written to build/fuzz/artifacts/.
@@ -21,6 +22,14 @@ if ((${#regressions[@]})); then
   "$build/fuzz_engine" "${regressions[@]}" >&2
 fi
 # New inputs go to build/fuzz/found so the seed corpus stays reproducible.
-exec "$build/fuzz_engine" "$build/found" "$build/corpus" \
+status=0
+"$build/fuzz_engine" "$build/found" "$build/corpus" \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-  -artifact_prefix="$build/artifacts/" -print_final_stats=1 "$@"
+  -artifact_prefix="$build/artifacts/" -print_final_stats=1 "$@" || status=$?
+# Then snapshots, for half the time: seeds are written by the target itself.
+restore_seconds=$(( seconds / 2 > 10 ? seconds / 2 : 10 ))
+mkdir -p "$build/restore-corpus"
+LIQUID_FUZZ_SEED_DIR="$build/restore-corpus" "$build/fuzz_restore" "$build/restore-corpus" \
+  -max_total_time="$restore_seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  -artifact_prefix="$build/artifacts/restore-" -print_final_stats=1 "$@" || status=$?
+exit "$status"
