@@ -171,6 +171,29 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on th
     expect(await counts(target, "ticker")).toEqual([]);
   });
 
+  it("the target dies as START is sent: the app resumes on the source, and the message says what cannot be known", async () => {
+    const ticker = await app("ticker");
+    const source = await simTcp();
+    const target = await posixDevice();
+    await install(source, ticker);
+    const before = (await waitCounts(source, "ticker", 3)).length;
+    const dying = intercept(target.connector, (frame) => {
+      if (frame[3] !== Cmd.START) return frame;
+      target.kill();
+      return undefined;
+    });
+    const err = await migrate({
+      app: "ticker",
+      from: side(source),
+      to: side(target, dying),
+      module: async () => ticker,
+      clientOptions: { reconnectWindowMs: 300, timeoutMs: 1000, retries: 1 },
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ step: "resume", appIs: "source" });
+    expect((err as Error).message).toMatch(/the target stopped answering after START was sent .*may run 'ticker' too.*resumed on the source with its state/);
+    await expectKeptRunning(source, "ticker", before);
+  });
+
   it("the answers to SNAPSHOT are lost until the client gives up: the state the source holds is read and the move completes", async () => {
     const ticker = await app("ticker");
     const source = await posixDevice();

@@ -458,9 +458,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       tResumed = performance.now();
     } catch (err) {
       // The answer may be what was lost: the target is the judge of whether START happened.
-      const state = (await dst.list().catch(() => undefined))?.find((a) => a.name === app);
+      const listed = await dst.list().catch(() => undefined);
+      const state = listed?.find((a) => a.name === app);
       if (state?.state === "running" && state.sha256 === running.sha256) tResumed = performance.now();
-      else return await rollback("resume", `the target did not start it: ${why(err)}`);
+      else if (listed) return await rollback("resume", `the target did not start it: ${why(err)}`);
+      else {
+        // No answer at all: a dead target (the usual case) lost the restored app with its RAM;
+        // a live one behind a broken link may have started it. Say so: only a person can check.
+        return await rollback(
+          "resume",
+          `the target stopped answering after START was sent (${why(err)}); if it is alive behind a broken link it may run '${app}' too: check it with 'liquid ps --port ${options.to.label}' once it is reachable and stop one of them`,
+        );
+      }
     }
     const downtimeWire = { source: sourceBytes() - w0.source, target: targetBytes() - w0.target };
     const downtimeMs = tResumed - t0;
