@@ -167,6 +167,14 @@ describe("liquid-vm --stub-imports", () => {
     );
   });
 
+  test("spectest imports are always available and print their calls", () => {
+    const b = new ModuleBuilder();
+    const print = b.importFunc("spectest", "print_i32_f32", ["i32", "f32"], []);
+    b.exportFunc("main", b.func([], [], [op.i32_const, ...sleb(5), op.f32_const, ...f32Bytes(0x3fc00000), op.call, print]));
+    const r = runVm([tempFile("spectest.wasm", b.build()), "--invoke", "main"]);
+    expect(r).toMatchObject({ status: 0, stdout: "call spectest.print_i32_f32(i32:5, f32:0x3fc00000)\n", stderr: "" });
+  });
+
   test("without it, a missing import is an error with exit status 2", () => {
     const r = runVm([imports, "--invoke", "main"]);
     expect(r.status).toBe(2);
