@@ -195,7 +195,7 @@ static int scan_region(int r, uint32_t *best_seq, int *found) {
       int n, has_pending;
       uint32_t flags;
       if (decode_dir(rec_buf, len, tmp, &n, &flags, &pend, &has_pending) == 0) {
-        memcpy(S.dir, tmp, sizeof tmp);
+        memcpy(S.dir, tmp, sizeof(lq_store_entry) * (size_t)n);
         S.count = n;
         S.flags = flags;
         S.up_active = has_pending;
