@@ -346,6 +346,25 @@ describe("liquid-vm --spectest", () => {
     expect(lines).toContain("t.json:10: assert_return: invoke \"missing\": no export named 'missing'");
   });
 
+  test("--fuel gives every action a budget; running out fails only that command", () => {
+    const b = new ModuleBuilder();
+    b.exportFunc("forever", b.func([], [], [op.loop, op.void, op.br, 0, op.end]));
+    b.exportFunc("one", b.func([], ["i32"], [op.i32_const, 1]));
+    const path = script({ "f.wasm": b.build() }, [
+      { type: "module", line: 1, filename: "f.wasm" },
+      { type: "assert_return", line: 2, action: inv("forever"), expected: [] },
+      { type: "assert_return", line: 3, action: inv("one"), expected: [i32(1)] },
+      { type: "assert_trap", line: 4, action: inv("forever"), text: "unreachable", expected: [] },
+      { type: "assert_return", line: 5, action: inv("one"), expected: [i32(1)] },
+    ]);
+    const r = runVm(["--spectest", path, "--fuel", "1000"]);
+    expect(r.stdout).toBe(
+      't.json:2: assert_return: invoke "forever" []: expected a result, got fuel exhausted\n' +
+        't.json:4: assert_trap: invoke "forever" []: expected trap "unreachable", got fuel exhausted\n' +
+        "3 passed, 2 failed, 0 skipped\n",
+    );
+  });
+
   test("runs several scripts and sums their totals", () => {
     const one = script({ "a.wasm": adder() }, [{ type: "module", line: 1, filename: "a.wasm" }]);
     const two = script({ "a.wasm": adder() }, [

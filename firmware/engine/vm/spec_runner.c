@@ -168,7 +168,6 @@ static module_stage load_module(script_run *run, const json_node *command, loade
         return STAGE_INSTANTIATE;
     }
     entry->instance = instance;
-    if (run->options->fuel != LQ_FUEL_UNLIMITED) lq_set_fuel(entry->instance, run->options->fuel);
     return STAGE_DONE;
 }
 
@@ -402,6 +401,8 @@ static int perform(script_run *run, const json_node *action, action_result *resu
         free(args);
         return 0;
     }
+    /* Each action starts with the full budget (fuel belongs to the instance). */
+    if (run->options->fuel != LQ_FUEL_UNLIMITED) lq_set_fuel(instance, run->options->fuel);
     result->status = lq_call(ext.of.func, args, (uint32_t)nargs, result->values,
                              (uint32_t)result->count, &result->err);
     free(args);

@@ -19,7 +19,7 @@ typedef struct spec_totals {
 typedef struct spec_options {
     /* Where failure lines go (one per failed command). */
     FILE *out;
-    /* Fuel given to every action (LQ_FUEL_UNLIMITED for none). */
+    /* Fuel given to the invoked instance before every action (LQ_FUEL_UNLIMITED: none). */
     uint64_t fuel;
 } spec_options;
 
