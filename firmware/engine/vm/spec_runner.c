@@ -9,15 +9,16 @@
 #include "vm_exports.h"
 #include "vm_values.h"
 
-/* Every module a script defines stays alive until the script ends: later modules may import
- * from it, and functions of a module whose instantiation failed may already sit in a shared
- * table (WebAssembly 2.0 keeps segment writes made before the failure). */
+/* A module a script defined, kept while a later command can reach it (see
+ * release_unreachable): later modules may import from it, and functions of a module whose
+ * instantiation failed may already sit in a shared table (WebAssembly 2.0 keeps segment writes
+ * made before the failure). */
 typedef struct loaded_module {
     struct loaded_module *next;
     lq_module *module;
     lq_instance *instance;        /* NULL when instantiation failed */
     lq_instance *failed_instance; /* what a trapping instantiation left behind, or NULL */
-    char *name;            /* "$name" from the script, or NULL */
+    char *name;                   /* "$name" from the script, or NULL */
 } loaded_module;
 
 typedef struct registration {
