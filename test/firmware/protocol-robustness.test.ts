@@ -231,3 +231,19 @@ describe("uploads over a flaky link (raw frames)", () => {
     expect(dev.stderr).not.toMatch(/Sanitizer|runtime error/);
   });
 });
+
+describe("the posix device over a pseudo-terminal (--pty)", () => {
+  test("speaks the protocol on the pty it prints, through the serial transport", async () => {
+    const { connectorFor } = await import("../../compiler/src/transport/select.js");
+    const { DeviceClient } = await import("../../compiler/src/protocol/client.js");
+    const dev = await PosixDevice.start(join(tmp.dir, "pty.img"), ["--pty"]);
+    const line = dev.lines.find((l) => l.startsWith("pty "));
+    expect(line).toMatch(/^pty \/dev\/pts\/\d+$/);
+    const client = await DeviceClient.open(connectorFor(line!.slice(4)), { timeoutMs: 3000, retries: 1, reconnectWindowMs: 0 });
+    expect(client.helloInfo!.firmware).toBe("liquid");
+    expect((await client.info()).board).toBe("posix");
+    await client.close();
+    expect(await dev.stop()).toBe(0);
+    expect(dev.stderr).not.toMatch(/Sanitizer|runtime error/);
+  });
+});
