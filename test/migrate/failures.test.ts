@@ -239,7 +239,7 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on th
       from: side(source, blackout),
       to: side(target),
       module: async () => ticker,
-      clientOptions: { timeoutMs: 500, retries: 1 },
+      clientOptions: { timeoutMs: 1000, retries: 1 },
     });
     expect(freezeFrame).toBeDefined();
     expect(r.warnings.join("\n")).toMatch(/the answer to SNAPSHOT was lost \(no answer .*\); the snapshot the source held was read instead/);
