@@ -3,7 +3,7 @@
 // from the module repository and linked at the first call, and the failures that trap the app
 // with a message naming the library.
 import binaryen from "binaryen";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
@@ -34,6 +34,21 @@ function wat(text: string): Uint8Array {
 }
 
 let probePath = "";
+
+/** The tmp105 driver at another version, optionally with its reading rounded down to whole degrees. */
+async function tmp105Variant(version: string, wholeDegrees: boolean): Promise<Built> {
+  const dir = join(tmp.dir, `tmp105-${version}`);
+  mkdirSync(dir, { recursive: true });
+  let source = readFileSync(join(ROOT, "examples/probe/drivers/tmp105/app.ts"), "utf8");
+  if (wholeDegrees) source = source.replace("return ((<i32>(<i16>raw)) >> 4) * 25 / 4;", "return ((<i32>(<i16>raw)) >> 4) * 25 / 4 / 100 * 100;");
+  // distinct bytes per version (the device's store recognises a module by its hash)
+  source = source.replace("return 105;", `return ${105 + 1000 * Number(version.split(".")[0]) + 100 * Number(version.split(".")[1])};`);
+  writeFileSync(join(dir, "app.ts"), source);
+  writeFileSync(join(dir, "liquid.json"), JSON.stringify({ name: "tmp105", version }));
+  const r = await buildApp(dir, { library: true, force: true });
+  if (!r.ok) throw new Error(`build of tmp105 ${version} failed: ${r.errors.join("; ")}`);
+  return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
+}
 
 async function build(path: string, library: boolean): Promise<Built> {
   const r = await buildApp(join(ROOT, path), { out: join(tmp.dir, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
@@ -176,6 +191,30 @@ describe("posix device: libraries linked at run time", () => {
     }
     await stopClean(dev, c);
   });
+  test("hot swap: a new driver version installed while the app runs takes over at the next event, without a restart", async () => {
+    const v11 = await tmp105Variant("1.1.0", true);
+    const v2 = await tmp105Variant("2.0.0", true);
+    const { dev, c } = await device("swap");
+    await c.put("tmp105", tmp105.wasm, tmp105.manifest);
+    await c.put("probe", probe.wasm, probe.manifest, { start: true });
+    await dev.waitForCount((l) => / info probe: 23\.50 C$/.test(l), 2);
+    // 2.0.0 is outside the app's ^1: the running app keeps 1.0.0
+    let mark = dev.lines.length;
+    await c.put("tmp105", v2.wasm, v2.manifest);
+    await dev.waitFor((l) => / warn probe: kept library tmp105 1\.0\.0: cannot link tmp105@\^1: tmp105 2\.0\.0 is in the store, which does not match$/.test(l), 10_000, mark);
+    await dev.waitForCount((l) => / info probe: 23\.50 C$/.test(l), 1, 10_000, mark);
+    // 1.1.0 fits: the next event uses it (whole degrees)
+    mark = dev.lines.length;
+    await c.put("tmp105", v11.wasm, v11.manifest);
+    await dev.waitFor((l) => / info probe: hot-swapped library tmp105 1\.0\.0 -> 1\.1\.0$/.test(l), 10_000, mark);
+    await dev.waitFor((l) => / info probe: 23\.00 C$/.test(l), 10_000, mark);
+    expect(dev.lines.slice(mark).filter((l) => / info probe: 23\.50 C$/.test(l))).toEqual([]);
+    // the app was never restarted: one "running" state line in the whole run
+    expect(dev.lines.filter((l) => /^app \d+ probe running$/.test(l))).toHaveLength(1);
+    expect((await c.list()).find((a) => a.name === "probe")).toMatchObject({ state: "running" });
+    await stopClean(dev, c);
+  });
+
   test("liquid deploy --repo serves the FETCHes of the app it starts, then exits", async () => {
     const { dev, c } = await device("cli");
     await c.close(); // the device serves one host at a time: the CLI takes over
