@@ -294,6 +294,13 @@ static void start_watchdog(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGALRM, &sa, NULL);
   lq_port_watchdog_kick(); /* running from power-on, like the hardware */
+  {
+    /* after a watchdog reset SIGALRM arrives blocked (exec keeps the mask of the handler) */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGALRM);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+  }
   memset(&it, 0, sizeof it);
   it.it_interval.tv_usec = 100000;
   it.it_value.tv_usec = 100000;
@@ -329,6 +336,12 @@ int main(int argc, char **argv) {
   int use_pty = 0, i;
   unsigned long seed = 0;
   long power_cut_after = -1;
+  {
+    /* interval timers survive exec: stop the one of the process this one replaced (watchdog) */
+    struct itimerval off;
+    memset(&off, 0, sizeof off);
+    setitimer(ITIMER_REAL, &off, NULL);
+  }
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
