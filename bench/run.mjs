@@ -17,7 +17,7 @@
 // All three must return the same checksum, or the run fails. Prints per-workload ratios and
 // their geometric mean.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -95,7 +95,8 @@ function timeEngine(wasm, n) {
   if (p.status !== 0) throw new Error(`liquid-vm failed (${p.status}): ${p.stderr}`);
   const result = Number(/^i32:(-?\d+)$/m.exec(p.stdout)?.[1]);
   const ms = Number(/call cpu ([\d.]+) ms/.exec(p.stderr)?.[1]);
-  return { result, ms };
+  const m = /load ([\d.]+) ms, instantiate ([\d.]+) ms/.exec(p.stderr);
+  return { result, ms, loadMs: Number(m?.[1]), instantiateMs: Number(m?.[2]) };
 }
 
 async function timeNode(wasm, n, repeat) {
@@ -148,7 +149,7 @@ async function main() {
     const v8 = await timeNode(wasm, w.n, opts.repeat);
     const same = nat.result === vm.result && vm.result === v8.result;
     if (!same) mismatch = true;
-    rows.push({ ...w, nat, vm, v8, same });
+    rows.push({ ...w, wasm, nat, vm, v8, same });
     process.stdout.write(
       `${label.padEnd(9)} ${w.kind.padEnd(9)} n=${String(w.n).padEnd(8)} native ${pad(nat.ms.toFixed(1), 8)} ms  ` +
         `liquid-vm ${pad(vm.ms.toFixed(1), 9)} ms  node ${pad(v8.ms.toFixed(1), 8)} ms  ` +
@@ -163,12 +164,18 @@ async function main() {
     `geomean over ${rows.length} workloads: liquid-vm/native ${gVmNative.toFixed(2)}x, ` +
       `liquid-vm/node ${gVmNode.toFixed(2)}x, node/native ${gNodeNative.toFixed(2)}x\n`,
   );
+  const ready = rows.map((r) => r.vm.loadMs + r.vm.instantiateMs);
+  process.stdout.write(
+    `liquid-vm load + instantiate (wall time): ${Math.min(...ready).toFixed(2)}–${Math.max(...ready).toFixed(2)} ms per module ` +
+      `(${Math.min(...rows.map((r) => statSync(r.wasm).size))}–${Math.max(...rows.map((r) => statSync(r.wasm).size))} bytes of wasm)\n`,
+  );
   const results = {
     date: new Date().toISOString(),
     unit: "ms of CPU time around the call, best of --repeat",
     workloads: rows.map((r) => ({
       name: r.lang === "as" ? `as-${r.name}` : r.name, kind: r.kind, n: r.n, checksum: r.vm.result,
       native: r.nat.ms, liquidVm: r.vm.ms, node: r.v8.ms, sameChecksum: r.same,
+      wasmBytes: statSync(r.wasm).size, liquidVmLoadMs: r.vm.loadMs, liquidVmInstantiateMs: r.vm.instantiateMs,
     })),
     geomean: { liquidVmOverNative: gVmNative, liquidVmOverNode: gVmNode, nodeOverNative: gNodeNative },
   };
