@@ -74,6 +74,8 @@ typedef struct lq_app {
 extern lq_app *lq_current_app;
 
 /* HAL implementation helpers (hal_impl.c). */
+/* Forgets pin modes and levels (at boot). */
+void lq_hal_reset_state(void);
 /* The app's handle for a board pin/bus (same handle when opened again), or LQ_HAL_EBUSY. */
 int lq_app_pin_handle(lq_app *app, int board_index);
 int lq_app_bus_handle(lq_app *app, int board_index);

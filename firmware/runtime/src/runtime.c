@@ -3,10 +3,9 @@
 #include <string.h>
 
 #include "liquid_port.h"
+#include "lq_app.h"
 #include "lq_runtime.h"
 #include "lq_store.h"
-
-void lq_hal_reset_state(void);
 
 static volatile int pin_event; /* set from interrupt context by lq_runtime_pin_changed */
 static uint64_t last_kick_us;
