@@ -171,21 +171,30 @@ static int read_u32(const uint8_t *data, size_t size, size_t *pos, uint32_t *out
 }
 
 /*
- * Whether the module has a start section. The engine runs the start function inside
- * lq_instantiate with unlimited fuel (an instance's fuel can only be set once it exists), so
- * a start function that loops forever would hang the fuzzer: such modules are only decoded.
+ * The engine runs the start function inside lq_instantiate with unlimited fuel (an instance's
+ * fuel can only be set once it exists), so a start function that loops forever would hang
+ * the fuzzer. A valid module stays valid without its start section, so modules that have one
+ * are decoded as they are, then instantiated and run from a copy without it. Returns a
+ * malloc'ed copy, or NULL when there is no start section (or the sections do not parse).
  */
-static int has_start_section(const uint8_t *data, size_t size) {
+static uint8_t *without_start_section(const uint8_t *data, size_t size, size_t *out_size) {
     size_t pos = 8;
     while (pos < size) {
+        size_t section = pos;
         uint8_t id = data[pos++];
         uint32_t len;
-        if (!read_u32(data, size, &pos, &len)) return 0;
-        if (id == 8) return 1;
-        if (len > size - pos) return 0;
+        if (!read_u32(data, size, &pos, &len) || len > size - pos) return NULL;
         pos += len;
+        if (id == 8) {
+            uint8_t *copy = malloc(size - (pos - section));
+            if (copy == NULL) return NULL;
+            memcpy(copy, data, section);
+            memcpy(copy + section, data + pos, size - pos);
+            *out_size = size - (pos - section);
+            return copy;
+        }
     }
-    return 0;
+    return NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -201,8 +210,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lq_engine *engine = NULL;
     if (lq_engine_new(&config, &engine, NULL) != LQ_OK) return 0;
     lq_module *module = NULL;
-    if (lq_module_load(engine, data, size, &module, NULL) == LQ_OK &&
-        !has_start_section(data, size)) {
+    uint8_t *stripped = NULL;
+    if (lq_module_load(engine, data, size, &module, NULL) == LQ_OK) {
+        size_t stripped_size = 0;
+        stripped = without_start_section(data, size, &stripped_size);
+        if (stripped != NULL) {
+            lq_module_free(module);
+            module = NULL;
+            /* Removing a section cannot make a valid module invalid; if it did, skip it. */
+            if (lq_module_load(engine, stripped, stripped_size, &module, NULL) != LQ_OK) {
+                module = NULL;
+            }
+        }
+    }
+    if (module != NULL) {
         host_objects h;
         memset(&h, 0, sizeof h);
         h.engine = engine;
@@ -222,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free_host_objects(&h);
     }
     if (module) lq_module_free(module);
+    free(stripped);
     lq_engine_free(engine);
     return 0;
 }
