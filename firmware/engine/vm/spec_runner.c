@@ -1,5 +1,6 @@
 #include "spec_runner.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +142,7 @@ static module_stage load_module(script_run *run, const json_node *command, loade
     size_t size = 0;
     unsigned char *bytes = read_file(path, &size);
     if (bytes == NULL) {
-        snprintf(err->message, sizeof err->message, "cannot read %s", path);
+        snprintf(err->message, sizeof err->message, "cannot read %s: %s", path, strerror(errno));
         free(path);
         return STAGE_READ;
     }
@@ -608,7 +609,7 @@ int spec_run_script(lq_engine *engine, const char *path, const spec_options *opt
     size_t size = 0;
     unsigned char *text = read_file(path, &size);
     if (text == NULL) {
-        snprintf(err, err_size, "cannot read script %s", path);
+        snprintf(err, err_size, "cannot read script %s: %s", path, strerror(errno));
         return -1;
     }
     char json_err[200];
