@@ -22,21 +22,16 @@ import { DeviceClient, type ClientOptions } from "../protocol/client.js";
 import { BodyWriter } from "../protocol/body.js";
 import { Cmd, Status } from "../protocol/constants.js";
 import { DeviceError } from "../protocol/errors.js";
-import type { AppEntry, AppManifest, CapabilityDocument, HelloInfo } from "../protocol/types.js";
-import type { Connector } from "../transport/transport.js";
-import { localGlobals, resetLocalGlobals } from "./device-local.js";
+import { resetLocalGlobals } from "./device-local.js";
+import { MigrationError, why, type DeviceSummary, type MigrationStep } from "./failure.js";
 import type { ModuleCopy } from "./module-source.js";
-import { needsOf, targetProblems } from "./preflight.js";
+import { planMigration, type DeviceSide } from "./plan.js";
+import { promptAckConnector } from "./prompt-ack.js";
 import { readSnapshot, SnapshotFormatError, type SnapshotInfo } from "./snapshot-info.js";
 import { countingConnector, type WireCount } from "./wire-counter.js";
 
-export type MigrationStep = "check" | "module" | "freeze" | "verify" | "restore" | "resume" | "commit" | "rollback";
-
-export interface DeviceSide {
-  connector: Connector;
-  /** How the user named it (--from/--to), for messages. */
-  label: string;
-}
+export { MigrationError, type DeviceSummary, type MigrationStep } from "./failure.js";
+export type { DeviceSide } from "./plan.js";
 
 export interface MigrateOptions {
   app: string;
@@ -44,8 +39,6 @@ export interface MigrateOptions {
   to: DeviceSide;
   /** Leave the app installed (stopped, autostart off) on the source instead of removing it. */
   keep?: boolean;
-  /** Only check: everything up to the freeze is verified, nothing is uploaded or frozen. */
-  dryRun?: boolean;
   /**
    * The module's code when the target lacks it (and its manifest, for the capability check).
    * Called at most once, only when needed or useful; given the sha256 running on the source.
@@ -56,13 +49,6 @@ export interface MigrateOptions {
   clientOptions?: ClientOptions;
   /** Progress, one line per step. */
   onStep?: (step: MigrationStep, detail: string) => void;
-}
-
-export interface DeviceSummary {
-  url: string;
-  id: string;
-  board: string;
-  arch: string;
 }
 
 export interface MigrationReport {
@@ -99,35 +85,15 @@ export interface MigrationReport {
   warnings: string[];
 }
 
-/** What a dry run found: the migration would be attempted (the checks passed). */
-export class DryRunResult {
-  constructor(
-    readonly app: string,
-    readonly from: DeviceSummary,
-    readonly to: DeviceSummary,
-    /** Module bytes the real run would upload first (0: the target holds the module). */
-    readonly moduleBytes: number,
-    readonly needs: { capabilities: string[]; pins: string[]; buses: string[]; memoryPages: number },
-    readonly deviceLocal: string[] | undefined,
-  ) {}
-}
-
-export class MigrationError extends Error {
-  constructor(
-    message: string,
-    readonly step: MigrationStep,
-    /** Where the app runs now: "source" (never stopped, or resumed) or "nowhere" (see journal). */
-    readonly appIs: "source" | "nowhere",
-    readonly journal?: string,
-  ) {
-    super(message);
-  }
-}
-
-const why = (err: unknown) => (err instanceof DeviceError ? err.detail || err.statusName : err instanceof Error ? err.message : String(err));
-
-function summary(hello: HelloInfo | undefined, info: CapabilityDocument | undefined, url: string): DeviceSummary {
-  return { url, id: hello?.deviceId ?? info?.id ?? "?", board: info?.board ?? "?", arch: info?.arch ?? "?" };
+/** What `checkMigration` (a dry run) found: the checks passed, the move could start. */
+export interface MigrationCheck {
+  app: string;
+  from: DeviceSummary;
+  to: DeviceSummary;
+  /** Module bytes the move would upload first (0: the target holds the module). */
+  moduleBytes: number;
+  needs: { capabilities: string[]; pins: string[]; buses: string[]; memoryPages: number };
+  deviceLocal: string[] | undefined;
 }
 
 /** Waits for a best-effort request at most `ms`; its outcome does not matter. */
@@ -183,18 +149,19 @@ async function freeze(client: DeviceClient, app: string, onBusy: () => void): Pr
   }
 }
 
-/** Runs every check of a migration without moving anything (see MigrateOptions.dryRun). */
-export async function checkMigration(options: Omit<MigrateOptions, "dryRun">): Promise<DryRunResult> {
-  try {
-    await migrate({ ...options, dryRun: true });
-  } catch (result) {
-    if (result instanceof DryRunResult) return result;
-    throw result;
-  }
-  throw new Error("unreachable: a dry run always stops before the freeze");
+/**
+ * Runs every check of a migration up to the freeze and stops: nothing is uploaded or frozen
+ * (the snapshot-room probe, which needs the module on the target, is not run).
+ */
+export async function checkMigration(options: MigrateOptions): Promise<MigrationCheck> {
+  return (await run(options, true)) as MigrationCheck;
 }
 
 export async function migrate(options: MigrateOptions): Promise<MigrationReport> {
+  return (await run(options, false)) as MigrationReport;
+}
+
+async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationReport | MigrationCheck> {
   const { app } = options;
   const step = (s: MigrationStep, detail: string) => options.onStep?.(s, detail);
   const wire = { source: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } };
@@ -211,90 +178,27 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
   try {
     // ---- check ----
     try {
-      source = await DeviceClient.open(countingConnector(options.from.connector, wire.source), clientOptions);
+      source = await DeviceClient.open(promptAckConnector(countingConnector(options.from.connector, wire.source)), clientOptions);
     } catch (err) {
       refuse(`cannot reach the source ${options.from.label}: ${why(err)}`);
     }
     try {
-      target = await DeviceClient.open(countingConnector(options.to.connector, wire.target), clientOptions);
+      target = await DeviceClient.open(promptAckConnector(countingConnector(options.to.connector, wire.target)), clientOptions);
     } catch (err) {
       refuse(`cannot reach the target ${options.to.label}: ${why(err)}; '${app}' keeps running on the source`);
     }
     const src = source!;
     const dst = target!;
-    if (src.helloInfo?.deviceId && src.helloInfo.deviceId === dst.helloInfo?.deviceId) {
-      refuse(`--from and --to are the same device (${src.helloInfo.deviceId}): nothing to migrate`);
-    }
-    const [srcInfo, srcApps, dstInfo, dstApps] = [await src.info(), await src.list(), await dst.info(), await dst.list()];
-    const from = summary(src.helloInfo, srcInfo, src.url);
-    const to = summary(dst.helloInfo, dstInfo, dst.url);
-    const entry = srcApps.find((a) => a.name === app);
-    if (!entry) refuse(`no app named '${app}' on the source ${options.from.label} ('liquid ps --port ${options.from.label}' lists its apps)`);
-    const running: AppEntry = entry!;
-    if (running.state !== "running") {
-      refuse(`'${app}' is ${running.state} on the source, not running: only a running app migrates live (start it, or deploy it to the target)`);
-    }
-    const onTarget = dstApps.find((a) => a.name === app);
-    if (onTarget && onTarget.state === "running") refuse(`an app named '${app}' already runs on the target ${options.to.label}: stop or remove it there first`);
-    if (onTarget && onTarget.sha256 !== running.sha256) {
-      refuse(
-        `the target holds a different module named '${app}' (version ${onTarget.version}, sha256 ${onTarget.sha256.slice(0, 12)}; the source runs ${running.version}, ${running.sha256.slice(0, 12)}): remove it there first ('liquid rm ${app}')`,
-      );
-    }
+    const plan = await planMigration(src, dst, options);
+    const { from, to, running, onTarget, copy, needs, locals } = plan;
+    warnings.push(...plan.warnings);
     const targetHasModule = onTarget !== undefined;
-
-    // The module's code: needed when the target lacks it, and its manifest is the best
-    // description of what the app needs.
-    let copy: ModuleCopy | undefined;
-    try {
-      copy = await options.module?.(running.sha256);
-    } catch (err) {
-      if (!targetHasModule) refuse(`the target does not hold '${app}' and its code could not be found: ${why(err)}`);
-      warnings.push(`no manifest for the capability check: ${why(err)}`);
-    }
-    if (copy && copy.sha256 !== running.sha256) {
-      refuse(
-        `the module given for '${app}' (${copy.origin}, sha256 ${copy.sha256.slice(0, 12)}) is not the one running on the source (sha256 ${running.sha256.slice(0, 12)}): give the exact build that was deployed`,
-      );
-    }
-    if (!copy && !targetHasModule) {
-      refuse(
-        `the target ${options.to.label} does not hold '${app}' (sha256 ${running.sha256.slice(0, 12)}) and this host has no copy of it: pass --module APP.wasm (or the app's source) or --repo URL of a module repository that has it`,
-      );
-    }
-    const manifest: AppManifest | undefined = copy?.manifest;
-    // Without a manifest, a snapshot of the running app (not stopped) says which pins and buses
-    // it holds and how big its memory is.
-    let probe: SnapshotInfo | undefined;
-    let probeBytes: Uint8Array | undefined;
-    if (!manifest) {
-      try {
-        probeBytes = await src.snapshot(app, { stop: false });
-        probe = readSnapshot(probeBytes);
-      } catch (err) {
-        refuse(`could not inspect '${app}' on the source: ${why(err)}`);
-      }
-    }
-    // Device-local globals (local_*) are found in the module now, not while the app is frozen.
-    let locals: ReturnType<typeof localGlobals> | undefined;
-    if (copy) {
-      try {
-        locals = localGlobals(copy.wasm);
-      } catch (err) {
-        refuse(`the module given for '${app}' (${copy.origin}) cannot be read: ${why(err)}`);
-      }
-    }
     const deviceLocal = locals?.map((l) => l.name);
-    const needs = needsOf(manifest, probe?.runtime, probe?.memoryPages, targetHasModule ? 0 : copy!.wasm.length);
-    const problems = targetProblems(needs, dstInfo);
-    if (problems.length) {
-      refuse(`the target ${options.to.label} (${dstInfo.board}) cannot run '${app}': ${problems.join("; ")}. Nothing was frozen: '${app}' keeps running on the source`);
-    }
+    const probeBytes = plan.probe?.bytes;
     step("check", `${from.board} ${from.id} -> ${to.board} ${to.id}: target offers ${needs.capabilities.length ? needs.capabilities.join(", ") : "what the app holds"}${needs.pins.length ? `, pins ${needs.pins.join(", ")}` : ""}${needs.buses.length ? `, buses ${needs.buses.join(", ")}` : ""}`);
-
-    if (options.dryRun) {
+    if (dryRun) {
       const { capabilities, pins, buses, memoryPages } = needs;
-      throw new DryRunResult(app, from, to, targetHasModule ? 0 : copy!.wasm.length, { capabilities, pins, buses, memoryPages }, deviceLocal);
+      return { app, from, to, moduleBytes: targetHasModule ? 0 : copy!.wasm.length, needs: { capabilities, pins, buses, memoryPages }, deviceLocal };
     }
 
     // ---- module ----
@@ -520,7 +424,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       warnings,
     };
   } catch (err) {
-    if (err instanceof MigrationError || err instanceof DryRunResult || frozen) throw err;
+    if (err instanceof MigrationError || frozen) throw err;
     // A device that answered something unexpected during the checks (an error status, no
     // answer, a dropped link): nothing was frozen.
     throw new MigrationError(`checking before the move failed: ${why(err)}. Nothing was frozen: '${app}' keeps running on the source`, "check", "source");

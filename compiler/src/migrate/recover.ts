@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { DeviceClient, type ClientOptions } from "../protocol/client.js";
 import { DeviceError } from "../protocol/errors.js";
 import type { Connector } from "../transport/transport.js";
-import { MigrationError } from "./migrate.js";
+import { MigrationError } from "./failure.js";
 import type { ModuleCopy } from "./module-source.js";
 import { needsOf, targetProblems } from "./preflight.js";
 import { readSnapshot, type SnapshotInfo } from "./snapshot-info.js";
