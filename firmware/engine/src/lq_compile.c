@@ -196,6 +196,34 @@ static int fuse_br_if(comp *c) {
     return 1;
 }
 
+/* `if` after an i32 comparison (or eqz): one instruction that jumps to the else/end when
+ * the comparison is false, i.e. the inverse comparison-and-branch. Returns 1 when the
+ * instruction was rewritten and only its target word remains to be emitted. */
+static int fuse_if(comp *c) {
+    static const uint8_t inverse[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
+    uint32_t *code = c->m->code;
+    uint32_t L = c->last, P = c->prev;
+    if (!live(c) || L < c->barrier || c->m->code_len != L + 1) return 0;
+    uint32_t o = code[L];
+    if (o == OP_I32_EQZ) { code[L] = OP_BR_IF; return 1; }
+    if (o < OP_I32_EQ || o > OP_I32_GE_U) return 0;
+    uint32_t inv = inverse[o - OP_I32_EQ];
+    if (P >= c->barrier && P + 3 == L && (code[P] == OP_GET_CONST || code[P] == OP_GET_GET)) {
+        code[P] = (code[P] == OP_GET_CONST ? OP_BRCK_EQ : OP_BRLL_EQ) + inv;
+        c->m->code_len = L;
+        c->last = P;
+        return 1;
+    }
+    if (P >= c->barrier && P + 2 == L && code[P] == OP_CONST32) {
+        code[P] = OP_BRSK_EQ + inv;
+        c->m->code_len = L;
+        c->last = P;
+        return 1;
+    }
+    code[L] = OP_BRC_EQ + inv;
+    return 1;
+}
+
 /* Checks the label's values on the stack (without consuming them) and emits the branch.
  * `cond`: br_if. */
 static int branch(comp *c, uint32_t depth, int cond) {
@@ -347,7 +375,7 @@ static int compile_body(comp *c, uint32_t fidx) {
                 f->loop_pc = m->code_len;
                 c->barrier = m->code_len;
             } else if (o == 0x04 && was_live) {
-                op(c, OP_JMP_IF_Z);
+                if (!fuse_if(c)) op(c, OP_JMP_IF_Z);
                 f->else_patch = m->code_len + 1;
                 emit(c, 0);
             }
