@@ -206,12 +206,51 @@ describe("posix device: libraries linked at run time", () => {
     // 1.1.0 fits: the next event uses it (whole degrees)
     mark = dev.lines.length;
     await c.put("tmp105", v11.wasm, v11.manifest);
-    await dev.waitFor((l) => / info probe: hot-swapped library tmp105 1\.0\.0 -> 1\.1\.0$/.test(l), 10_000, mark);
-    await dev.waitFor((l) => / info probe: 23\.00 C$/.test(l), 10_000, mark);
-    expect(dev.lines.slice(mark).filter((l) => / info probe: 23\.50 C$/.test(l))).toEqual([]);
+    const swapped = await dev.waitFor((l) => / info probe: hot-swapped library tmp105 1\.0\.0 -> 1\.1\.0$/.test(l), 10_000, mark);
+    const after = dev.lines.indexOf(swapped);
+    await dev.waitForCount((l) => / info probe: 23\.00 C$/.test(l), 2, 10_000, after);
+    // (an event that began while the upload was still going on may log with 1.0.0; none after the swap)
+    expect(dev.lines.slice(after).filter((l) => / info probe: 23\.50 C$/.test(l))).toEqual([]);
     // the app was never restarted: one "running" state line in the whole run
     expect(dev.lines.filter((l) => /^app \d+ probe running$/.test(l))).toHaveLength(1);
     expect((await c.list()).find((a) => a.name === "probe")).toMatchObject({ state: "running" });
+    await stopClean(dev, c);
+  });
+
+  test("an app that calls a library in start() waits for the host to fetch it (and traps if no host answers)", async () => {
+    // start(): open I2C0, read the TMP105 through the driver, log "read 2350" (the value as digits)
+    const wasm = wat(`(module
+      (import "i2c" "open" (func $open (param i32 i32) (result i32)))
+      (import "log" "write" (func $log (param i32 i32 i32)))
+      (import "tmp105@^1" "read_centi" (func $read (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "I2C0read ")
+      (func (export "start") (local $v i32) (local $p i32)
+        (local.set $v (call $read (call $open (i32.const 0) (i32.const 4)) (i32.const 72)))
+        (local.set $p (i32.const 64))
+        (loop $d
+          (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+          (i32.store8 (local.get $p) (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10))))
+          (local.set $v (i32.div_u (local.get $v) (i32.const 10)))
+          (br_if $d (local.get $v)))
+        (memory.copy (i32.sub (local.get $p) (i32.const 5)) (i32.const 4) (i32.const 5))
+        (call $log (i32.const 1) (i32.sub (local.get $p) (i32.const 5)) (i32.sub (i32.const 69) (local.get $p)))))`);
+    const manifest = { liquid: 1, name: "eager", version: "0.1.0", capabilities: ["i2c", "log"], resources: { pins: [], buses: ["I2C0"] } };
+    const { dev, c } = await device("eager");
+    const off = relayFetches(c, server.url);
+    await c.put("eager", wasm, manifest, { start: true });
+    await dev.waitFor((l) => / info eager: read 2350$/.test(l));
+    off();
+    await c.stop("eager");
+    await c.remove("tmp105");
+    // no host serving FETCH: start() waits a bounded time, then the call traps naming the library
+    const mark = dev.lines.length;
+    await c.start("eager");
+    const asked = await dev.waitFor((l) => / info -: fetching library tmp105@\^1 from the host$/.test(l), 10_000, mark);
+    const trap = await dev.waitFor((l) => /eager.*trapped|trapped.*eager/.test(l), 10_000, mark);
+    expect(trap).toMatch(/cannot link tmp105@\^1: tmp105 is not in this device's store \(fetch requested from the host, no answer yet\)/);
+    const time = (line: string) => Number(/^\S+ (\d+) /.exec(line)![1]);
+    expect(time(trap) - time(asked)).toBeGreaterThanOrEqual(3000);
     await stopClean(dev, c);
   });
 

@@ -28,6 +28,9 @@
 #ifndef LQ_LINKER_CALL_FUEL
 #define LQ_LINKER_CALL_FUEL 1000000u /* fuel of one call into a library linked after its app started */
 #endif
+#ifndef LQ_LINKER_FETCH_WAIT_MS
+#define LQ_LINKER_FETCH_WAIT_MS 3000u /* how long start() waits for the host to answer FETCHes */
+#endif
 #define LQ_EVENT_FETCH 0x30
 
 /* True when the import names a library ("NAME@RANGE") rather than the HAL. */
@@ -50,6 +53,10 @@ void lq_linker_fetch_failed(const char *name, const char *range, const char *mes
 /* A module NAME was just installed: apps using library NAME switch to it at the first call of
  * their next event (hot swap), if it fits their range. */
 void lq_linker_library_installed(const char *name);
+
+/* True while `app` should not run start() yet: a library it imports was asked for (FETCH)
+ * less than LQ_LINKER_FETCH_WAIT_MS ago and the host has not answered. */
+int lq_linker_waiting(const lq_app *app, uint64_t now_ms);
 
 /* Frees every library instance linked into `app` (its instance must be freed first). */
 void lq_linker_release(lq_app *app);

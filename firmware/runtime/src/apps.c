@@ -539,6 +539,8 @@ static void run_slice(lq_app *app, uint64_t now) {
   lq_error err;
   lq_status st;
   lq_func *f = NULL;
+  /* start() waits (a bounded time) for the libraries its app asked the host for */
+  if (!app->calling && app->q_len && app->queue[app->q_head].kind == EV_START && lq_linker_waiting(app, now)) return;
   if (!app->calling) {
     lq_value args[2];
     uint32_t nargs = 0;

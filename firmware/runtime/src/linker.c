@@ -247,7 +247,8 @@ typedef struct lq_lazy {
 
 typedef struct lq_fetch {
   char module[LQ_STORE_NAME_MAX + 26]; /* NAME@RANGE */
-  int failed;
+  int failed, answered;
+  uint64_t requested_ms;
   char message[120];
 } lq_fetch;
 
@@ -282,7 +283,7 @@ static void request_fetch(const char *module) {
   size_t nlen = (size_t)(at - module), rlen = strlen(at + 1);
   lq_fetch *f = fetch_of(module);
   int i;
-  if (f && !f->failed) return;
+  if (f && !f->failed && !f->answered) return; /* still waiting for the host */
   if (!f) {
     for (i = 0; i < LQ_LINKER_FETCH_MAX && fetches[i].module[0]; i++) {}
     if (i == LQ_LINKER_FETCH_MAX) i = 0; /* forget the oldest request */
@@ -290,6 +291,7 @@ static void request_fetch(const char *module) {
   }
   memset(f, 0, sizeof *f);
   snprintf(f->module, sizeof f->module, "%s", module);
+  f->requested_ms = lq_port_time_us() / 1000u;
   if (nlen > 63 || rlen > 63) return;
   body[0] = (uint8_t)nlen;
   memcpy(body + 1, module, nlen);
@@ -306,6 +308,7 @@ void lq_linker_fetch_failed(const char *name, const char *range, const char *mes
   f = fetch_of(module);
   if (!f) return;
   f->failed = 1;
+  f->answered = 1;
   snprintf(f->message, sizeof f->message, "%s", message);
   lq_log(LQ_LOG_WARN, NULL, "library %s could not be fetched: %s", module, message);
 }
@@ -335,7 +338,10 @@ static void hot_swap(lq_lazy *lz) {
 }
 
 void lq_linker_library_installed(const char *name) {
+  size_t n = strlen(name);
   int i;
+  for (i = 0; i < LQ_LINKER_FETCH_MAX; i++)
+    if (strncmp(fetches[i].module, name, n) == 0 && fetches[i].module[n] == '@') fetches[i].answered = 1;
   for (i = 0; i < LQ_LINKER_MAX; i++)
     if (linked[i].app && strcmp(linked[i].name, name) == 0) linked[i].stale_us = lq_port_time_us();
 }
@@ -393,6 +399,17 @@ static int store_matches(const char *name, const char *range, size_t range_len) 
       lq_json_string(v, version, sizeof version) < 0)
     return 0;
   return lq_semver_satisfies(version, range, range_len);
+}
+
+int lq_linker_waiting(const lq_app *app, uint64_t now_ms) {
+  int i;
+  for (i = 0; i < LQ_LINKER_LAZY_MAX; i++) {
+    const lq_fetch *f;
+    if (lazies[i].app != app) continue;
+    f = fetch_of(lazies[i].module);
+    if (f && !f->answered && now_ms - f->requested_ms < LQ_LINKER_FETCH_WAIT_MS) return 1;
+  }
+  return 0;
 }
 
 lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *out) {
