@@ -447,10 +447,8 @@ static int compile_body(comp *c, uint32_t fidx) {
                 if (label_arity(f) != arity) return fail(c, "invalid: type mismatch");
                 /* each label's types must accept the stack's top values */
                 uint32_t save = c->nvals;
-                uint8_t *tmp = NULL;
                 if (!pop_n(c, arity, label_types(f))) return 0;
                 c->nvals = save;
-                (void)tmp;
                 if (emitting) {
                     if (f->kind == K_FUNC) { emit(c, 0); emit(c, 0xFFFFFFFFu); }
                     else { target_word(c, f); emit(c, c->nlocals + 1 + f->height); }

@@ -193,7 +193,6 @@ static int sec_types(lq_module *m, lqe_reader *r) {
         if (!read_count(r, &np)) return 0;
         const uint8_t *pstart = r->p;
         for (uint32_t k = 0; k < np; k++) { uint8_t t; if (!read_valtype(r, &t)) return 0; }
-        const uint8_t *pend = r->p;
         if (!read_count(r, &nr)) return 0;
         const uint8_t *rstart = r->p;
         for (uint32_t k = 0; k < nr; k++) { uint8_t t; if (!read_valtype(r, &t)) return 0; }
@@ -208,7 +207,6 @@ static int sec_types(lq_module *m, lqe_reader *r) {
         for (uint32_t k = 0; k < np; k++) ft->params[k] = lqe_type_letter(pstart[k]);
         for (uint32_t k = 0; k < nr; k++) ft->results[k] = lqe_type_letter(rstart[k]);
         ft->params[np] = 0; ft->results[nr] = 0;
-        (void)pend;
     }
     return 1;
 }
@@ -491,7 +489,7 @@ static int decode(lq_module *m, const uint8_t *bytes, size_t size, lq_error *err
     if (!lqe_bytes(&r, 4, &hdr)) return 0;
     if (!lqe_bytes(&r, 4, &hdr)) return lqe_rfail(&r, "malformed: unknown binary version");
     if (memcmp(hdr, "\1\0\0\0", 4) != 0) return lqe_rfail(&r, "malformed: unknown binary version");
-    int last = 0, saw_code = 0, saw_funcs = 0;
+    int last = 0, saw_code = 0;
     uint32_t nfuncdefs = 0;
     /* declared_funcs needs nfuncs, known only after the function section; allocate lazily */
     while (r.p < r.end) {
@@ -520,7 +518,7 @@ static int decode(lq_module *m, const uint8_t *bytes, size_t size, lq_error *err
         }
         case 1: ok = sec_types(m, &s); break;
         case 2: ok = sec_imports(m, &s); break;
-        case 3: ok = sec_functions(m, &s); saw_funcs = 1; nfuncdefs = m->nfuncs - m->nfunc_imports; break;
+        case 3: ok = sec_functions(m, &s); nfuncdefs = m->nfuncs - m->nfunc_imports; break;
         case 4: ok = sec_tables(m, &s); break;
         case 5: ok = sec_memories(m, &s); break;
         case 6: ok = sec_globals(m, &s); break;
@@ -534,7 +532,6 @@ static int decode(lq_module *m, const uint8_t *bytes, size_t size, lq_error *err
         if (!ok || s.failed) return 0;
         if (s.p != s.end) return lqe_rfail(&s, "malformed: section size mismatch");
     }
-    (void)saw_funcs;
     if (nfuncdefs && !saw_code) return lqe_rfail(&r, "malformed: function and code section have inconsistent lengths");
     if (m->has_datacount && m->ndatas != m->datacount)
         return lqe_rfail(&r, "malformed: data count and data section have inconsistent lengths");

@@ -76,8 +76,7 @@ typedef struct lqe_funcdef {
     uint32_t type;         /* type index */
     uint32_t code;         /* word offset of the translated body in module->code */
     uint32_t nlocals;      /* locals beyond params */
-    uint32_t frame_slots;  /* params + locals + max operand height */
-    uint8_t *local_types;  /* unused after validation: NULL */
+    uint32_t frame_slots;  /* params + locals + spare slot + max operand height + 1 */
 } lqe_funcdef;
 
 enum { LQE_SEG_ACTIVE = 0, LQE_SEG_PASSIVE = 1, LQE_SEG_DECLARATIVE = 2 };

@@ -343,7 +343,6 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
         FLUSH();                 /* arguments all in memory: they become the callee's locals */
         if (callee->host) {
             lq_status st;
-            inst->saved_depth = depth;   /* lets a host inspect nothing stale */
             st = call_host(cur, callee, sp - np, err);
             if (st != LQ_OK) { trap_msg = NULL; goto trap; }
             sp = sp - np + callee->nresults;
