@@ -38,6 +38,7 @@ describe("engine C unit tests", () => {
     "suspended at every call, resumed to the right result",
     "restored instance behaves like the original",
     "corrupt or truncated snapshots are rejected with a message",
+    "a rejected snapshot leaves the instance unchanged",
     "everything returned to the arena",
     "arena exhaustion is an error, not a crash",
   ])("covers: %s", (name) => {

@@ -329,7 +329,9 @@ lq_status lq_snapshot_section(lq_write_fn write, void *user, const char tag[4],
 lq_status lq_snapshot_find(const uint8_t *data, size_t len, const char tag[4],
                            const uint8_t **payload, uint32_t *payload_len, lq_error *err);
 /* Restores into an instance of the same module (checked by SHA-256) that has no call in
- * progress; unknown sections are skipped. Works across builds and pointer sizes. */
+ * progress; unknown sections are skipped. Works across builds and pointer sizes. The whole
+ * snapshot is checked before anything is written: on LQ_ERROR the instance is unchanged
+ * (except after running out of memory while growing it). */
 lq_status lq_restore(lq_instance *instance, const uint8_t *data, size_t len, lq_error *err);
 
 #ifdef __cplusplus

@@ -171,23 +171,26 @@ static int read_leb(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     return 0;
 }
 
-static lq_status decode_memory(lq_memory *mem, const uint8_t *p, const uint8_t *end, lq_error *err) {
+/* Checks (apply == 0) or writes (apply == 1) encoded memory contents of `size` bytes. */
+static lq_status decode_memory(lq_memory *mem, const uint8_t *p, const uint8_t *end, uint64_t size, int apply,
+                               lq_error *err) {
     uint64_t at = 0;
-    if (mem->size) memset(mem->data, 0, (size_t)mem->size);
+    if (apply && mem->size) memset(mem->data, 0, (size_t)mem->size);
     while (p < end) {
         uint64_t tok;
         if (!read_leb(&p, end, &tok)) return lqe_fail(err, LQ_ERROR, "snapshot: bad memory encoding");
         uint64_t len = tok >> 2;
-        if (len > mem->size - at) return lqe_fail(err, LQ_ERROR, "snapshot: memory data exceeds memory size");
+        if (len > size - at) return lqe_fail(err, LQ_ERROR, "snapshot: memory data exceeds memory size");
         switch (tok & 3) {
         case TOK_ZERO: break;
         case TOK_FILL:
             if (p >= end) return lqe_fail(err, LQ_ERROR, "snapshot: bad memory encoding");
-            memset(mem->data + at, *p++, (size_t)len);
+            if (apply) memset(mem->data + at, *p, (size_t)len);
+            p++;
             break;
         case TOK_LITERAL:
             if ((uint64_t)(end - p) < len) return lqe_fail(err, LQ_ERROR, "snapshot: truncated memory data");
-            memcpy(mem->data + at, p, (size_t)len);
+            if (apply) memcpy(mem->data + at, p, (size_t)len);
             p += len;
             break;
         default: return lqe_fail(err, LQ_ERROR, "snapshot: bad memory encoding");
@@ -204,11 +207,11 @@ static int ref_from_index(lq_instance *in, uint32_t idx, void **out) {
     return 1;
 }
 
-lq_status lq_restore(lq_instance *in, const uint8_t *d, size_t n, lq_error *err) {
+/* One pass over the snapshot: with apply == 0 everything is checked and nothing written, so
+ * a damaged snapshot leaves the instance untouched; apply == 1 then writes. */
+static lq_status restore_pass(lq_instance *in, const uint8_t *d, size_t n, int apply, lq_error *err) {
     lq_module *m = in->module;
     const uint8_t *p; uint32_t len;
-    if (err) { err->status = LQ_OK; err->message[0] = 0; }
-    if (in->state != LQE_IDLE) return lqe_fail(err, LQ_ERROR, "restore: instance has a call in progress");
     if (lq_snapshot_find(d, n, "MODL", &p, &len, err) != LQ_OK) return LQ_ERROR;
     uint32_t own_g = m->nglobals - m->nglobal_imports, own_t = m->ntables - m->ntable_imports;
     uint32_t own_m = m->nmems - m->nmem_imports;
@@ -232,7 +235,7 @@ lq_status lq_restore(lq_instance *in, const uint8_t *d, size_t n, lq_error *err)
         } else if (g->type == LQ_EXTERNREF) {
             v = 0;
         }
-        g->val = v;
+        if (apply) g->val = v;
     }
 
     /* memories and tables: scan every section, since there may be several */
@@ -246,19 +249,28 @@ lq_status lq_restore(lq_instance *in, const uint8_t *d, size_t n, lq_error *err)
             lq_memory *mem = in->mems[m->nmem_imports + get_u32(s)];
             uint32_t pages = get_u32(s + 4);
             if (pages < mem->pages) return lqe_fail(err, LQ_ERROR, "snapshot: memory smaller than the module's minimum");
-            if (lqe_memory_grow(mem, pages - mem->pages) < 0) return lqe_failn(err, LQ_ERROR, "restore: cannot grow memory", "pages", pages);
-            if (decode_memory(mem, s + 8, s + slen, err) != LQ_OK) return LQ_ERROR;
+            if (pages > mem->max) return lqe_failn(err, LQ_ERROR, "restore: memory larger than allowed", "pages", pages);
+            if (apply && lqe_memory_grow(mem, pages - mem->pages) < 0)
+                return lqe_failn(err, LQ_ERROR, "restore: cannot grow memory", "pages", pages);
+            if (decode_memory(mem, s + 8, s + slen, (uint64_t)pages * LQE_PAGE, apply, err) != LQ_OK) return LQ_ERROR;
         } else if (memcmp(d + at, "TABL", 4) == 0) {
             if (slen < 12 || get_u32(s) >= own_t) return lqe_fail(err, LQ_ERROR, "snapshot: bad TABL section");
             lq_table *t = in->tables[m->ntable_imports + get_u32(s)];
             uint32_t size = get_u32(s + 8);
             if (get_u32(s + 4) != t->elem || slen != 12 + (uint64_t)size * 4) return lqe_fail(err, LQ_ERROR, "snapshot: bad TABL section");
             if (size < t->size) return lqe_fail(err, LQ_ERROR, "snapshot: table smaller than the module's minimum");
-            if (lqe_table_grow(t, size - t->size, NULL) < 0) return lqe_fail(err, LQ_ERROR, "restore: cannot grow table");
+            if (size > t->max) return lqe_fail(err, LQ_ERROR, "restore: table larger than allowed");
             for (uint32_t k = 0; k < size; k++) {
-                uint32_t idx = get_u32(s + 12 + 4 * k);
-                if (t->elem == LQ_EXTERNREF) { t->elems[k] = NULL; continue; }
-                if (!ref_from_index(in, idx, &t->elems[k])) return lqe_fail(err, LQ_ERROR, "snapshot: bad function index");
+                void *ref;
+                if (t->elem == LQ_FUNCREF && !ref_from_index(in, get_u32(s + 12 + 4 * k), &ref))
+                    return lqe_fail(err, LQ_ERROR, "snapshot: bad function index");
+            }
+            if (apply) {
+                if (lqe_table_grow(t, size - t->size, NULL) < 0) return lqe_fail(err, LQ_ERROR, "restore: cannot grow table");
+                for (uint32_t k = 0; k < size; k++) {
+                    t->elems[k] = NULL;
+                    if (t->elem == LQ_FUNCREF) ref_from_index(in, get_u32(s + 12 + 4 * k), &t->elems[k]);
+                }
             }
         }
         at += 8 + (size_t)slen;
@@ -267,6 +279,7 @@ lq_status lq_restore(lq_instance *in, const uint8_t *d, size_t n, lq_error *err)
     if (lq_snapshot_find(d, n, "SEGS", &p, &len, err) != LQ_OK) return LQ_ERROR;
     if (len != 8 + m->nelems + m->ndatas || get_u32(p) != m->nelems || get_u32(p + 4 + m->nelems) != m->ndatas)
         return lqe_fail(err, LQ_ERROR, "snapshot: bad SEGS section");
+    if (!apply) return LQ_OK;
     for (uint32_t i = 0; i < m->nelems; i++) {
         /* a fresh instance has active/declarative segments dropped and passive ones live */
         if (p[4 + i]) in->elems[i].count = 0;
@@ -274,4 +287,11 @@ lq_status lq_restore(lq_instance *in, const uint8_t *d, size_t n, lq_error *err)
     }
     for (uint32_t i = 0; i < m->ndatas; i++) in->data_dropped[i] = p[8 + m->nelems + i] ? 1 : 0;
     return LQ_OK;
+}
+
+lq_status lq_restore(lq_instance *in, const uint8_t *d, size_t n, lq_error *err) {
+    if (err) { err->status = LQ_OK; err->message[0] = 0; }
+    if (in->state != LQE_IDLE) return lqe_fail(err, LQ_ERROR, "restore: instance has a call in progress");
+    if (restore_pass(in, d, n, 0, err) != LQ_OK) return LQ_ERROR;
+    return restore_pass(in, d, n, 1, err);
 }

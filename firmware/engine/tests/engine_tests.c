@@ -447,6 +447,19 @@ static void test_snapshot(lq_engine *eng) {
         lq_instance_free(t);
     }
     check(sane, "corrupt or truncated snapshots are rejected with a message", "error without message");
+    {
+        /* everything is checked before anything is written: a snapshot whose last section
+         * is damaged leaves a fresh instance exactly as it was */
+        lq_instance *t;
+        int32_t count = -1, pages = -1;
+        lq_instantiate(m, resolve, &e, &t, &err);
+        st = lq_restore(t, snap.data, snap.len - 1, &err);
+        call_i32(t, "get", NULL, 0, &count, &err);
+        call_i32(t, "pages", NULL, 0, &pages, &err);
+        snprintf(why, sizeof why, "restore status %d, count %d, pages %d", st, (int)count, (int)pages);
+        check(st == LQ_ERROR && count == 0 && pages == 1, "a rejected snapshot leaves the instance unchanged", why);
+        lq_instance_free(t);
+    }
     lq_module *pm; lq_instance *peer;
     e.counter = in;
     lq_module_load(eng, wasm_peer, sizeof wasm_peer, &pm, &err);
