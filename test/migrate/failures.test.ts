@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate, MigrationError } from "../../compiler/src/migrate/migrate.js";
+import { resumeFromFile } from "../../compiler/src/migrate/recover.js";
 import { Cmd } from "../../compiler/src/protocol/constants.js";
 import { crc32 } from "../../compiler/src/protocol/crc32.js";
 import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
@@ -22,6 +23,7 @@ import {
   stopAll,
   waitCounts,
   withClient,
+  WORK,
   type TestDevice,
 } from "./support.js";
 
@@ -112,7 +114,7 @@ describe("refused before freezing", () => {
   });
 });
 
-describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on the source${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
+describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app is never lost${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
   it("the target is killed in the middle of the snapshot transfer (56 KiB of state)", async () => {
     const ballast = await app("ballast");
     const source = await simTcp();
@@ -192,6 +194,45 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app resumes on th
     expect(err).toMatchObject({ step: "resume", appIs: "source" });
     expect((err as Error).message).toMatch(/the target stopped answering after START was sent .*may run 'ticker' too.*resumed on the source with its state/);
     await expectKeptRunning(source, "ticker", before);
+  });
+
+  it("both devices fail after the freeze: the state waits in the journal file and resumes on a third device", async () => {
+    const ticker = await app("ticker");
+    const source = await posixDevice();
+    const target = await simTcp();
+    const third = await simTcp();
+    await install(source, ticker);
+    await waitCounts(source, "ticker", 3);
+    // The target damages what it receives (refused at RESTORE_END); the source dies as soon as
+    // the snapshot's bytes go to the target, so the rollback has nowhere to go.
+    const failing = intercept(target.connector, (frame) => {
+      if (frame[3] !== Cmd.RESTORE_CHUNK) return frame;
+      source.kill();
+      const f = frame.slice();
+      const len = f[7]! | (f[8]! << 8);
+      f[9 + 4 + 40] ^= 0x01;
+      new DataView(f.buffer).setUint32(9 + len, crc32(f, 2, 9 + len), true);
+      return f;
+    });
+    const journalDir = join(WORK, "journal");
+    const err = await migrate({
+      app: "ticker",
+      from: side(source),
+      to: side(target, failing),
+      module: async () => ticker,
+      journalDir,
+      clientOptions: { reconnectWindowMs: 300, timeoutMs: 1000, retries: 1 },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    const failure = err as MigrationError;
+    expect(failure).toMatchObject({ step: "restore", appIs: "nowhere" });
+    expect(failure.message).toMatch(/resuming it on the source failed too: .*Its state is saved in .*\.lqsn: resume it with 'liquid migrate ticker --snapshot /);
+    expect(failure.journal).toMatch(/ticker-.*\.lqsn$/);
+    const frozenAt = (await counts(source, "ticker")).at(-1)!;
+
+    await resumeFromFile({ app: "ticker", file: failure.journal!, to: side(third), module: async () => ticker });
+    const onThird = await waitCounts(third, "ticker", 2);
+    expect(onThird.slice(0, 2)).toEqual([frozenAt + 1, frozenAt + 2]);
   });
 
   it("the answers to SNAPSHOT are lost until the client gives up: the state the source holds is read and the move completes", async () => {
