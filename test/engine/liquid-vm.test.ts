@@ -30,7 +30,7 @@ function arithmeticModule(): string {
   // Calls itself forever: ends on the engine's call-depth limit, not on the C stack.
   b.exportFunc("recurse", b.func([], [], [op.call, ...uleb(b.nextFuncIndex())]));
   b.exportFunc("id_externref", b.func(["externref"], ["externref"], [op.local_get, 0]));
-  b.setMemory(1, 1);
+  b.setMemory(1, 1).exportMemory("memory");
   return tempFile("arith.wasm", b.build());
 }
 
@@ -219,6 +219,10 @@ describe("liquid-vm bad input", () => {
     const unknown = runVm([arith, "--invoke", "nope"]);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/^error: no export named 'nope'/);
+
+    const memory = runVm([arith, "--invoke", "memory"]);
+    expect(memory.status).toBe(1);
+    expect(memory.stderr).toBe("error: export 'memory' is a memory, not a function\n");
 
     const count = runVm([arith, "--invoke", "add", "i32:1"]);
     expect(count.status).toBe(1);

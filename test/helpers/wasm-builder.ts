@@ -130,6 +130,12 @@ export class ModuleBuilder {
     return this;
   }
 
+  /** Exports memory 0 (set one with setMemory). */
+  exportMemory(name: string): this {
+    this.exports.push({ name, kind: 2, index: 0 });
+    return this;
+  }
+
   setMemory(min: number, max?: number): this {
     this.memory = { min, max };
     return this;

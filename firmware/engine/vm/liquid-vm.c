@@ -402,10 +402,15 @@ static int run_module(const options *o) {
     if (o->invoke == NULL) goto done;
 
     lq_extern ext;
-    if (vm_find_export(instance, o->invoke, strlen(o->invoke), &ext, &err) != LQ_OK ||
-        ext.kind != LQ_EXTERN_FUNC) {
-        fprintf(stderr, "error: %s\n",
-                err.status == LQ_ERROR ? err.message : "that export is not a function");
+    if (vm_find_export(instance, o->invoke, strlen(o->invoke), &ext, &err) != LQ_OK) {
+        fprintf(stderr, "error: %s\n", err.message);
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (ext.kind != LQ_EXTERN_FUNC) {
+        static const char *const kinds[] = {"function", "table", "memory", "global"};
+        fprintf(stderr, "error: export '%s' is a %s, not a function\n", o->invoke,
+                ext.kind < 4 ? kinds[ext.kind] : "non-function");
         code = EXIT_USAGE;
         goto done;
     }
