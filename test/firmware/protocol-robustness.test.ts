@@ -63,6 +63,26 @@ class RawLink {
 
 const COMMANDS = [0x01, 0x02, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x20, 0x30, 0x40, 0x41, 0x42, 0x43, 0x44, 0x50, 0x51, 0x52, 0x7f, 0xff];
 
+/**
+ * Waits until the device has answered everything sent so far on this link: answers come in
+ * order, so a fresh HELLO's answer is the last. A preceding partial frame may swallow the HELLO
+ * until the 500 ms partial-frame timeout, hence the retries.
+ */
+let syncSeq = 60000;
+async function sync(link: RawLink): Promise<void> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const seq = ++syncSeq;
+    await link.write(encodeFrame({ command: 0x01, flags: 0, seq, payload: Uint8Array.of(1) }));
+    try {
+      await link.response(0x01, seq, 1500);
+      return;
+    } catch {
+      // swallowed by a partial frame: try again once it has timed out
+    }
+  }
+  throw new Error("the device stopped answering");
+}
+
 let dev: PosixDevice;
 let tmp: { dir: string; cleanup: () => void };
 
@@ -127,7 +147,7 @@ describe("device protocol robustness (posix device under ASan/UBSan)", () => {
       await link.write(out);
       sent += out.length;
       if (i % 250 === 249) {
-        await new Promise((r) => setTimeout(r, 200)); // let the answers of this connection arrive
+        await sync(link); // every answer of this connection has arrived
         // a disconnect in the middle of a frame, then a new connection
         await link.write(frame.subarray(0, 5));
         await link.close();
