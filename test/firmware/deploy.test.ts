@@ -141,6 +141,8 @@ describe("posix device: deploy and run apps", () => {
     const c = await dev.client();
     const info = await c.info();
     expect(info.buses).toEqual([{ name: "I2C0", kind: "i2c", devices: [{ addr: 72, driver: "tmp105" }] }]);
+    dev.control("temp 23.5"); // whatever the board file starts the model at
+    await dev.waitFor((l) => l === "control ok: tmp105 0x48 23.5000");
     const events: DeviceEvent[] = [];
     c.onEvent((e) => events.push(e));
     await c.logs(0, true); // follow: LOG events stream from here on
@@ -460,6 +462,8 @@ describe("posix device: deploy and run apps", () => {
 
       const back = await PosixDevice.start(image);
       devices.push(back);
+      back.control("temp 23.5");
+      await back.waitFor((l) => l === "control ok: tmp105 0x48 23.5000");
       const cb = await back.client();
       const names = (await cb.list()).map((a) => a.name);
       expect([["blinky"], ["blinky", "thermometer"]]).toContainEqual(names);
