@@ -3,9 +3,13 @@
 // back to the simulator. Each target lacks the module and gets it along with the snapshot.
 // The counts logged on all devices together must be 1, 2, 3, ... without a gap or a repeat.
 import { join } from "node:path";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import { libraryFromRepository } from "../../compiler/src/migrate/module-source.js";
+import type { ModuleManifest } from "../../hub/src/repository.js";
+import { serveRepository } from "../../hub/src/server.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate, type MigrationReport } from "../../compiler/src/migrate/migrate.js";
-import { app, appLog, appState, counts, install, withClient, POSIX_BINARY, ROOT, waitFor, QEMU_RUNNABLE, prepareQemuImage, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
+import { app, appLog, appState, counts, install, withClient, WORK, POSIX_BINARY, ROOT, waitFor, QEMU_RUNNABLE, prepareQemuImage, simTcp, posixDevice, qemuDevice, stopAll, waitCounts, type TestDevice } from "./support.js";
 
 afterAll(stopAll);
 
@@ -138,5 +142,40 @@ describe.skipIf(!POSIX_BINARY)(`live migration across the simulator, the posix f
     expect(await withClient(qemu, (c) => c.list())).toEqual([]);
     const after = await waitCounts(posix, "ballast", before + 2);
     expect(after).toEqual(after.map((_, i) => i + 1));
+  });
+
+  it("an app that links a driver library: the target gets the libraries it lacks from the repository before the freeze, and reads its sensor through them", async () => {
+    const probe = await app(join(ROOT, "examples", "probe"));
+    const built = async (dir: string) => {
+      const r = await buildApp(join(ROOT, dir), { out: join(WORK, "libs", `${dir.split("/").at(-1)}.wasm`), library: true });
+      if (!r.ok) throw new Error(`building ${dir} failed: ${r.errors.join("; ")}`);
+      return { wasm: r.wasm!, manifest: r.manifest as unknown as ModuleManifest };
+    };
+    const tmp105 = await built("examples/probe/drivers/tmp105");
+    const bme280 = await built("examples/probe/drivers/bme280");
+    const repo = await serveRepository(join(WORK, "lib-repo"));
+    try {
+      await repo.repo.publish(tmp105.wasm, tmp105.manifest);
+      await repo.repo.publish(bme280.wasm, bme280.manifest);
+      const source = await posixDevice();
+      const target = await posixDevice();
+      await withClient(source, (c) => c.put("tmp105", tmp105.wasm, tmp105.manifest).then(() => undefined));
+      await install(source, probe);
+      await waitFor(async () => (await appLog(source, "probe")).includes("23.50 C"), () => `a reading on the source: ${source.lines.join("\n")}`);
+      const r = await migrate({
+        app: "probe",
+        from: { connector: source.connector, label: source.url },
+        to: { connector: target.connector, label: target.url },
+        module: async () => probe,
+        library: (name, range) => libraryFromRepository(repo.url, name, range),
+      });
+      expect([...r.librariesSent].sort()).toEqual(["bme280", "tmp105"]);
+      await waitFor(async () => (await appLog(target, "probe")).includes("23.50 C"), () => `a reading on the target: ${target.lines.join("\n")}`);
+      // start() did not run again there: the driver was linked from the target's store at its first call.
+      expect(await appLog(target, "probe")).not.toContain("found tmp105");
+      expect((await withClient(target, (c) => c.list())).map((a) => a.name).sort()).toEqual(["bme280", "probe", "tmp105"]);
+    } finally {
+      await repo.close();
+    }
   });
 });

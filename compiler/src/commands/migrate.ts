@@ -3,7 +3,7 @@ import { flag, opt, parseArgs, UsageError } from "../args.js";
 import { CliError, type Command } from "../command.js";
 import { checkMigration, migrate, MigrationError, type MigrationReport } from "../migrate/migrate.js";
 import { resumeFromFile } from "../migrate/recover.js";
-import { moduleFromPath, moduleFromRepository, type ModuleCopy } from "../migrate/module-source.js";
+import { libraryFromRepository, moduleFromPath, moduleFromRepository, type ModuleCopy } from "../migrate/module-source.js";
 import { bytes } from "../protocol/format.js";
 import { stateDir } from "../transport/registry.js";
 import { connectorFor } from "../transport/select.js";
@@ -50,7 +50,7 @@ state. Globals the app exports as local_* are device-local: P2 gets their initia
                  (manifest beside it) or the app's source folder; also used to check
                  capabilities before freezing
   --repo URL     a module repository ('liquid repo serve') to fetch the code from by its
-                 sha256 (default $LIQUID_REPO)
+                 sha256, and the libraries the app links that P2 lacks (default $LIQUID_REPO)
   --dry-run      only check that the move can start (devices, app, module, capabilities);
                  nothing is uploaded or frozen
   --snapshot F   resume APP on P from a snapshot file instead: the copy a failed
@@ -100,6 +100,7 @@ state. Globals the app exports as local_* are device-local: P2 gets their initia
       if (repo) return moduleFromRepository(repo, sha256);
       return undefined;
     };
+    const library = repo ? (name: string, range: string) => libraryFromRepository(repo, name, range) : undefined;
     let from, to;
     try {
       to = connectorFor(toSpec!, serial);
@@ -123,6 +124,7 @@ state. Globals the app exports as local_* are device-local: P2 gets their initia
           from: { connector: from, label: fromSpec! },
           to: { connector: to, label: toSpec! },
           module,
+          ...(library ? { library } : {}),
           onStep: json ? undefined : (step, detail) => console.error(`  ${step.padEnd(9)} ${detail}`),
         });
         if (json) console.log(JSON.stringify({ ...r, dryRun: true }));
@@ -138,6 +140,7 @@ state. Globals the app exports as local_* are device-local: P2 gets their initia
         to: { connector: to, label: toSpec! },
         keep: flag(args, "keep"),
         module,
+        ...(library ? { library } : {}),
         journalDir: join(stateDir(), "migrations"),
         onStep: json ? undefined : (step, detail) => console.error(`  ${step.padEnd(9)} ${detail}`),
       });

@@ -44,6 +44,8 @@ export interface MigrateOptions {
    * Called at most once, only when needed or useful; given the sha256 running on the source.
    */
   module?: (sha256: string) => Promise<ModuleCopy | undefined>;
+  /** A library NAME@RANGE the app links, for a target that lacks it (e.g. from the repository). */
+  library?: (name: string, range: string) => Promise<ModuleCopy | undefined>;
   /** Where the snapshot is kept while the app runs nowhere (default: no journal file). */
   journalDir?: string;
   clientOptions?: ClientOptions;
@@ -57,8 +59,10 @@ export interface MigrationReport {
   sha256: string;
   from: DeviceSummary;
   to: DeviceSummary;
-  /** Module bytes uploaded to the target (0 when it held the module). */
+  /** Module bytes uploaded to the target (0 when it held the module), libraries included. */
   moduleBytesSent: number;
+  /** Libraries the app links that were installed on the target first. */
+  librariesSent: string[];
   moduleOrigin?: string;
   snapshotBytes: number;
   memoryPages: number;
@@ -214,6 +218,18 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
       }
       step("module", `sent ${copy!.wasm.length} bytes of ${app} ${copy!.manifest.version} from ${copy!.origin}`);
     } else step("module", `target already holds ${app} ${onTarget!.version} (sha256 ${running.sha256.slice(0, 12)})`);
+    const installedLibraries: string[] = [];
+    for (const lib of plan.libraries) {
+      try {
+        moduleBytesSent += (await dst.put(lib.manifest.name, lib.wasm, lib.manifestText)).bytesSent;
+        installedLibraries.push(lib.manifest.name);
+      } catch (err) {
+        for (const name of installedLibraries) await bounded(dst.remove(name));
+        if (installedModule) await bounded(dst.remove(app));
+        refuse(`installing library ${lib.manifest.name} ${lib.manifest.version} on the target failed: ${why(err)}. Nothing was frozen: '${app}' keeps running on the source`, "module");
+      }
+      step("module", `sent library ${lib.manifest.name} ${lib.manifest.version} (${lib.wasm.length} bytes) from ${lib.origin}`);
+    }
 
     // Does the target have room for the snapshot? Its buffer size is not in INFO, but
     // RESTORE_BEGIN refuses a size it cannot hold (ENOSPACE) before taking any byte. The size
@@ -230,6 +246,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
         .then(() => undefined, (err: unknown) => err);
       if (room instanceof DeviceError && room.status === Status.ENOSPACE) {
         if (installedModule) await bounded(dst.remove(app));
+        for (const name of installedLibraries) await bounded(dst.remove(name));
         refuse(`the target ${options.to.label} cannot hold '${app}''s state: ${room.detail}. Nothing was frozen: '${app}' keeps running on the source`);
       }
     }
@@ -304,6 +321,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
       // A dead target must not hold up the resume on the source: each try gets a short bound.
       await bounded(dst.stop(app));
       if (installedModule) await bounded(dst.remove(app));
+      for (const name of installedLibraries) await bounded(dst.remove(name));
       try {
         await src.restore(app, snapshot, { start: true });
       } catch (err) {
@@ -406,6 +424,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
       from,
       to,
       moduleBytesSent,
+      librariesSent: installedLibraries,
       ...(installedModule ? { moduleOrigin: copy!.origin } : {}),
       snapshotBytes: snapshot.length,
       memoryPages: info.memoryPages,

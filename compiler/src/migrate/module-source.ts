@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
+import { RepositoryClient } from "../../../hub/src/client.js";
 import { buildApp, formatBuildProblems, manifestPathFor } from "../app-build/index.js";
 import { sha256, toHex } from "../protocol/sha256.js";
 import type { AppManifest } from "../protocol/types.js";
@@ -69,4 +70,17 @@ export async function moduleFromRepository(url: string, hash: string): Promise<M
   if (got !== hash) throw new ModuleSourceError(`module repository at ${base} sent bytes hashing to ${got.slice(0, 12)} for module ${hash.slice(0, 12)}: refused`);
   const manifestText = await (await get(`/v1/manifests/${hash}`)).text();
   return { wasm, manifestText, manifest: parseManifest(manifestText, `the repository's manifest of ${hash.slice(0, 12)}`), sha256: hash, origin: base };
+}
+
+/** The newest version of library NAME within RANGE from a module repository (hash-verified). */
+export async function libraryFromRepository(url: string, name: string, range: string): Promise<ModuleCopy> {
+  const base = url.replace(/\/+$/, "");
+  let fetched;
+  try {
+    fetched = await new RepositoryClient(base).fetchModule(name, range);
+  } catch (err) {
+    throw new ModuleSourceError(`library ${name}@${range} from ${base}: ${(err as Error).message}`);
+  }
+  const manifestText = JSON.stringify(fetched.manifest);
+  return { wasm: fetched.wasm, manifestText, manifest: parseManifest(manifestText, `the repository's manifest of ${name}@${fetched.version}`), sha256: fetched.sha256, origin: base };
 }

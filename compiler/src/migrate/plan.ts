@@ -13,6 +13,15 @@ import { MigrationError, summary, why, type DeviceSummary } from "./failure.js";
 import type { ModuleCopy } from "./module-source.js";
 import { needsOf, targetProblems, type AppNeeds } from "./preflight.js";
 import { readSnapshot, type SnapshotInfo } from "./snapshot-info.js";
+import { satisfies } from "../../../hub/src/semver.js";
+
+function safeSatisfies(version: string, range: string): boolean {
+  try {
+    return satisfies(version, range);
+  } catch {
+    return false;
+  }
+}
 
 export interface DeviceSide {
   connector: Connector;
@@ -25,6 +34,8 @@ export interface PlanOptions {
   from: DeviceSide;
   to: DeviceSide;
   module?: (sha256: string) => Promise<ModuleCopy | undefined>;
+  /** A library NAME@RANGE the app links (docs/linking.md), for a target that lacks it. */
+  library?: (name: string, range: string) => Promise<ModuleCopy | undefined>;
 }
 
 export interface MigrationPlan {
@@ -40,6 +51,8 @@ export interface MigrationPlan {
   needs: AppNeeds;
   /** Device-local globals, when the module was at hand to find them. */
   locals: LocalGlobal[] | undefined;
+  /** Libraries the app links that the target lacks, with their code, to install first. */
+  libraries: ModuleCopy[];
   /** A snapshot of the running app taken (without stop) to see what it holds, if one was. */
   probe: { bytes: Uint8Array; info: SnapshotInfo } | undefined;
   warnings: string[];
@@ -116,5 +129,29 @@ export async function planMigration(src: DeviceClient, dst: DeviceClient, option
   if (problems.length) {
     refuse(`the target ${options.to.label} (${dstInfo.board}) cannot run '${app}': ${problems.join("; ")}. Nothing was frozen: '${app}' keeps running on the source`);
   }
-  return { from, to, targetInfo: dstInfo, running, onTarget, copy, needs, locals, probe, warnings };
+
+  // Libraries the app links at run time must be on the target too: the device would ask the
+  // host for a missing one (FETCH) at the first call, and no host relays after this command.
+  const libraries: ModuleCopy[] = [];
+  const linked = (copy?.manifest as { libraries?: { name: string; range: string }[] } | undefined)?.libraries ?? [];
+  for (const lib of linked) {
+    if (dstApps.some((a) => a.name === lib.name && safeSatisfies(a.version, lib.range))) continue;
+    let found: ModuleCopy | undefined;
+    try {
+      found = await options.library?.(lib.name, lib.range);
+    } catch (err) {
+      refuse(`the target lacks library ${lib.name}@${lib.range}, which '${app}' links, and it could not be fetched: ${why(err)}`);
+    }
+    if (found) libraries.push(found);
+    else {
+      warnings.push(
+        `the target lacks library ${lib.name}@${lib.range}: if '${app}' calls it there, the device asks its host for it (keep 'liquid relay --repo URL' attached, or pass --repo to migrate)`,
+      );
+    }
+  }
+  const libraryBytes = libraries.reduce((n, l) => n + l.wasm.length, 0);
+  if (libraryBytes && dstInfo.store?.free !== undefined && needs.storeBytes + libraryBytes > dstInfo.store.free) {
+    refuse(`the target's store has ${dstInfo.store.free} bytes free; '${app}' and the libraries it links need ${needs.storeBytes + libraryBytes}`);
+  }
+  return { from, to, targetInfo: dstInfo, running, onTarget, copy, needs, locals, libraries, probe, warnings };
 }
