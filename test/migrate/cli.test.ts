@@ -51,7 +51,7 @@ describe("liquid migrate", () => {
     expect(run.out).toMatch(/^migrated ticker 0\.1\.0 from sim-devkit \S+ to sim-devkit \S+ in [\d.]+ ms of downtime$/m);
     expect(run.out).toMatch(/^ {2}timers {5}every 100 ms, next in \d+ ms$/m);
     expect(run.out).toMatch(/^ {2}re-bound {3}LED0=[01]$/m);
-    expect(run.out).toMatch(new RegExp(`^  module     ${(ticker.wasm.length / 1024).toFixed(1)} KiB sent from `, "m"));
+    expect(run.out).toMatch(new RegExp(`^  module     sent from \\S+ticker\\.wasm \\(${(ticker.wasm.length / 1024).toFixed(1)} KiB\\)$`, "m"));
     expect(run.err).toMatch(/^ {2}freeze {4}snapshot of \d+ bytes/m);
     expect(await appState(a, "ticker")).toBeUndefined();
     const onA = await counts(a, "ticker");

@@ -20,7 +20,8 @@ function describe(r: MigrationReport): string[] {
     lines.push(`  timers     ${r.timersPending.map((t) => `${t.periodic ? `every ${t.periodMs} ms` : "once"}, next in ${t.remainingMs} ms`).join("; ")}`);
   }
   if (r.pins.length || r.buses.length) lines.push(`  re-bound   ${[...r.pins.map((p) => `${p.name}=${p.level}`), ...r.buses].join(", ")}`);
-  lines.push(`  module     ${r.moduleBytesSent ? `${bytes(r.moduleBytesSent)} sent from ${r.moduleOrigin}` : "already on the target"}`);
+  lines.push(`  module     ${r.moduleOrigin ? `sent from ${r.moduleOrigin}` : "already on the target"}${r.librariesSent.length ? `; libraries sent: ${r.librariesSent.join(", ")}` : ""}${r.moduleBytesSent ? ` (${bytes(r.moduleBytesSent)})` : ""}`);
+  if (r.deviceLocal?.length) lines.push(`  local      ${r.deviceLocal.join(", ")} reset on the target (device-local)`);
   lines.push(
     `  wire       ${bytes(r.downtimeWireBytes)} while frozen; ${bytes(r.wire.source.sent + r.wire.source.received)} with the source, ${bytes(r.wire.target.sent + r.wire.target.received)} with the target in all`,
   );
