@@ -16,4 +16,5 @@ export { log } from "./log";
 export { msg } from "./msg";
 export { device } from "./device";
 export { random } from "./random";
+export { modules } from "./modules";
 export * from "./generated/constants";

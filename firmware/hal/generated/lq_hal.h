@@ -196,6 +196,34 @@ int32_t lq_hal_random_u32(lq_hal_call *call);
  */
 void lq_hal_random_fill(lq_hal_call *call, uint8_t *out, uint32_t len);
 
+/* module.load [device]: Loads library NAME (built with `liquid build --library`) at the highest
+ * version on the device that satisfies the semver RANGE ("^1", "~1.2", "1.2.3", "*") and
+ * returns a handle (>= 0); loading a library the app already uses shares its instance. ENOENT:
+ * the device has no matching version; it asks its host for one (FETCH), so a later load may
+ * succeed. EINVAL: a bad range, or the library does not fit (an invalid module, a capability
+ * the app is not granted). EBUSY: too many libraries loaded. See docs/linking.md.
+ */
+int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name_len, const uint8_t *range, uint32_t range_len);
+
+/* module.lookup [device]: A handle (>= 0) for the function the loaded library `module` exports
+ * as NAME, which must have the type (i32, i32) -> i32. ENOENT: no such export; EINVAL: a bad
+ * module handle or an export of another type.
+ */
+int32_t lq_hal_module_lookup(lq_hal_call *call, int32_t module, const uint8_t *name, uint32_t name_len);
+
+/* module.call [device]: Calls function `fn` (from module.lookup) with (a, b) and writes its i32
+ * result, little-endian, to `out`. Returns OK; EINVAL: a bad function handle (e.g. its library
+ * was unloaded); ENOSPC: `out` is shorter than 4 bytes; EIO: the call trapped or did not finish
+ * within its fuel (the device log says why; the library stays loaded).
+ */
+int32_t lq_hal_module_call(lq_hal_call *call, int32_t fn, int32_t a, int32_t b, uint8_t *out, uint32_t out_len);
+
+/* module.unload [device]: Releases a handle from module.load; when nothing of the app uses the
+ * library any more, its instance and memory are freed. Its function handles become invalid.
+ * EINVAL: a bad handle.
+ */
+int32_t lq_hal_module_unload(lq_hal_call *call, int32_t module);
+
 /* ---- the dispatch table ---------------------------------------------------------------- */
 
 typedef struct lq_hal_function {
@@ -208,7 +236,7 @@ typedef struct lq_hal_function {
     lq_host_fn wrapper;    /* register with lq_func_new_host(engine, params, results, wrapper, user, ...) */
 } lq_hal_function;
 
-#define LQ_HAL_FUNCTION_COUNT 26
+#define LQ_HAL_FUNCTION_COUNT 30
 extern const lq_hal_function lq_hal_functions[LQ_HAL_FUNCTION_COUNT];
 
 /* Looks up an import (length-delimited names, as lq_import_info gives them); NULL if not in the HAL. */

@@ -421,6 +421,59 @@ static lq_status wrap_random_fill(lq_instance *caller, void *user, const lq_valu
     return LQ_OK;
 }
 
+static lq_status wrap_module_load(lq_instance *caller, void *user, const lq_value *args, lq_value *results) {
+    lq_hal_call call;
+    uint8_t *mem;
+    uint32_t mem_size;
+    int32_t r;
+    lq_hal_call_init(&call, caller, user, &lq_hal_functions[26]);
+    if (!lq_hal_memory(caller, &lq_hal_functions[26], &mem, &mem_size)) return LQ_TRAP;
+    if (!lq_hal_range(caller, &lq_hal_functions[26], args[0].of.i32, args[1].of.i32, mem_size)) return LQ_TRAP;
+    if (!lq_hal_range(caller, &lq_hal_functions[26], args[2].of.i32, args[3].of.i32, mem_size)) return LQ_TRAP;
+    r = lq_hal_module_load(&call, lq_hal_at(mem, args[0].of.i32), args[1].of.i32, lq_hal_at(mem, args[2].of.i32), args[3].of.i32);
+    if (call.trapped) return LQ_TRAP;
+    results[0].of.i32 = (uint32_t)r;
+    return LQ_OK;
+}
+
+static lq_status wrap_module_lookup(lq_instance *caller, void *user, const lq_value *args, lq_value *results) {
+    lq_hal_call call;
+    uint8_t *mem;
+    uint32_t mem_size;
+    int32_t r;
+    lq_hal_call_init(&call, caller, user, &lq_hal_functions[27]);
+    if (!lq_hal_memory(caller, &lq_hal_functions[27], &mem, &mem_size)) return LQ_TRAP;
+    if (!lq_hal_range(caller, &lq_hal_functions[27], args[1].of.i32, args[2].of.i32, mem_size)) return LQ_TRAP;
+    r = lq_hal_module_lookup(&call, (int32_t)args[0].of.i32, lq_hal_at(mem, args[1].of.i32), args[2].of.i32);
+    if (call.trapped) return LQ_TRAP;
+    results[0].of.i32 = (uint32_t)r;
+    return LQ_OK;
+}
+
+static lq_status wrap_module_call(lq_instance *caller, void *user, const lq_value *args, lq_value *results) {
+    lq_hal_call call;
+    uint8_t *mem;
+    uint32_t mem_size;
+    int32_t r;
+    lq_hal_call_init(&call, caller, user, &lq_hal_functions[28]);
+    if (!lq_hal_memory(caller, &lq_hal_functions[28], &mem, &mem_size)) return LQ_TRAP;
+    if (!lq_hal_range(caller, &lq_hal_functions[28], args[3].of.i32, args[4].of.i32, mem_size)) return LQ_TRAP;
+    r = lq_hal_module_call(&call, (int32_t)args[0].of.i32, (int32_t)args[1].of.i32, (int32_t)args[2].of.i32, lq_hal_at(mem, args[3].of.i32), args[4].of.i32);
+    if (call.trapped) return LQ_TRAP;
+    results[0].of.i32 = (uint32_t)r;
+    return LQ_OK;
+}
+
+static lq_status wrap_module_unload(lq_instance *caller, void *user, const lq_value *args, lq_value *results) {
+    lq_hal_call call;
+    int32_t r;
+    lq_hal_call_init(&call, caller, user, &lq_hal_functions[29]);
+    r = lq_hal_module_unload(&call, (int32_t)args[0].of.i32);
+    if (call.trapped) return LQ_TRAP;
+    results[0].of.i32 = (uint32_t)r;
+    return LQ_OK;
+}
+
 const lq_hal_function lq_hal_functions[LQ_HAL_FUNCTION_COUNT] = {
     {"gpio", "open", "ii", "i", "ii:i", LQ_HAL_CAP_GPIO, wrap_gpio_open},
     {"gpio", "mode", "ii", "i", "ii:i", LQ_HAL_CAP_GPIO, wrap_gpio_mode},
@@ -448,6 +501,10 @@ const lq_hal_function lq_hal_functions[LQ_HAL_FUNCTION_COUNT] = {
     {"msg", "topic", "ii", "i", "ii:i", LQ_HAL_CAP_MSG, wrap_msg_topic},
     {"random", "u32", "", "i", ":i", LQ_HAL_CAP_RANDOM, wrap_random_u32},
     {"random", "fill", "ii", "", "ii:", LQ_HAL_CAP_RANDOM, wrap_random_fill},
+    {"module", "load", "iiii", "i", "iiii:i", LQ_HAL_CAP_DEVICE, wrap_module_load},
+    {"module", "lookup", "iii", "i", "iii:i", LQ_HAL_CAP_DEVICE, wrap_module_lookup},
+    {"module", "call", "iiiii", "i", "iiiii:i", LQ_HAL_CAP_DEVICE, wrap_module_call},
+    {"module", "unload", "i", "i", "i:i", LQ_HAL_CAP_DEVICE, wrap_module_unload},
 };
 
 const lq_hal_function *lq_hal_find(const char *module, uint32_t module_len, const char *name, uint32_t name_len) {

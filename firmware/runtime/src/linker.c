@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lq_hal.h"
 #include "lq_hal_link.h"
 #include "liquid_port.h"
 #include "lq_linker.h"
@@ -82,6 +83,18 @@ static int cmp3(const long a[3], const long b[3]) {
   for (k = 0; k < 3; k++)
     if (a[k] != b[k]) return a[k] < b[k] ? -1 : 1;
   return 0;
+}
+
+/* Is RANGE well formed ("*", or [^|~|>=] followed by 1 to 3 parts)? */
+static int range_ok(const char *range, size_t n) {
+  long r[3];
+  size_t skip = 0;
+  int used;
+  if (n == 1 && range[0] == '*') return 1;
+  if (n > 0 && (range[0] == '^' || range[0] == '~')) skip = 1;
+  else if (n > 1 && range[0] == '>' && range[1] == '=') skip = 2;
+  used = parse_partial(range + skip, n - skip, r);
+  return used > 0 && (size_t)used == n - skip && r[0] >= 0;
 }
 
 int lq_semver_satisfies(const char *version, const char *range, size_t n) {
@@ -253,6 +266,24 @@ typedef struct lq_fetch {
 } lq_fetch;
 
 static lq_lazy lazies[LQ_LINKER_LAZY_MAX];
+
+/* Handles of the explicit API (module.load / module.lookup). */
+typedef struct lq_handle {
+  lq_app *app;
+  int slot;
+} lq_handle;
+
+typedef struct lq_fn_handle {
+  lq_app *app;
+  int module; /* index into handles */
+  int slot;
+  uint32_t gen;
+  lq_func *func;
+} lq_fn_handle;
+
+static lq_handle handles[LQ_LINKER_MAX];
+static lq_fn_handle fn_handles[LQ_LINKER_LAZY_MAX];
+
 static lq_fetch fetches[LQ_LINKER_FETCH_MAX];
 
 static lq_import_info lazy_import(const lq_lazy *lz) {
@@ -462,8 +493,11 @@ lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *ou
   return LQ_OK;
 }
 
+static void release_handles(lq_app *app);
+
 void lq_linker_release(lq_app *app) {
   int i;
+  release_handles(app);
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++) {
     if (lazies[i].app != app) continue;
     lq_func_free(lazies[i].stub);
@@ -481,4 +515,133 @@ int lq_linker_count(const lq_app *app) {
   int i, n = 0;
   for (i = 0; i < LQ_LINKER_MAX; i++) n += linked[i].app == app;
   return n;
+}
+
+/* ---- explicit API: module.load / lookup / call / unload (hal/hal.json) -------------------- */
+
+static lq_app *calling_app(lq_hal_call *call) {
+  lq_app *app = call && call->instance ? (lq_app *)lq_instance_user(call->instance) : NULL;
+  return app ? app : lq_current_app;
+}
+
+/* Frees library slot `slot` when neither a handle nor a linked trampoline still uses it. */
+static void release_if_unused(int slot) {
+  int i;
+  for (i = 0; i < LQ_LINKER_MAX; i++)
+    if (handles[i].app && handles[i].slot == slot) return;
+  for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
+    if (lazies[i].app && lazies[i].target && lazies[i].slot == slot) return;
+  lq_instance_free(linked[slot].inst);
+  lq_module_free(linked[slot].module);
+  memset(&linked[slot], 0, sizeof linked[slot]);
+}
+
+int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name_len, const uint8_t *range,
+                           uint32_t range_len) {
+  lq_app *app = calling_app(call);
+  char module[LQ_STORE_NAME_MAX + 26], lib[LQ_STORE_NAME_MAX + 1];
+  lq_import_info im;
+  int slot, h;
+  if (!app || name_len == 0 || name_len > LQ_STORE_NAME_MAX || range_len == 0 || name_len + 1 + range_len >= sizeof module ||
+      memchr(name, '@', name_len))
+    return LQ_HAL_EINVAL;
+  memcpy(module, name, name_len);
+  module[name_len] = '@';
+  memcpy(module + name_len + 1, range, range_len);
+  module[name_len + 1 + range_len] = 0;
+  if (!range_ok(module + name_len + 1, range_len)) return LQ_HAL_EINVAL;
+  for (h = 0; h < LQ_LINKER_MAX && handles[h].app; h++) {}
+  if (h == LQ_LINKER_MAX) return LQ_HAL_EBUSY;
+  memcpy(lib, name, name_len);
+  lib[name_len] = 0;
+  if (!store_matches(lib, module + name_len + 1, range_len)) {
+    request_fetch(module);
+    return LQ_HAL_ENOENT;
+  }
+  memset(&im, 0, sizeof im);
+  im.module = module;
+  im.module_len = (uint32_t)strlen(module);
+  im.name = "";
+  slot = find_or_link(app, &im, lib);
+  if (slot < 0) {
+    lq_log(LQ_LOG_WARN, app->name, "module.load: %s", error_msg);
+    return strstr(error_msg, "too many") ? LQ_HAL_EBUSY : LQ_HAL_EINVAL;
+  }
+  handles[h].app = app;
+  handles[h].slot = slot;
+  return h;
+}
+
+int32_t lq_hal_module_lookup(lq_hal_call *call, int32_t module, const uint8_t *name, uint32_t name_len) {
+  lq_app *app = calling_app(call);
+  char fname[64];
+  const char *p, *r;
+  lq_func *f;
+  int i;
+  if (module < 0 || module >= LQ_LINKER_MAX || !app || handles[module].app != app) return LQ_HAL_EINVAL;
+  if (name_len == 0 || name_len >= sizeof fname) return LQ_HAL_ENOENT;
+  memcpy(fname, name, name_len);
+  fname[name_len] = 0;
+  f = lq_instance_func(linked[handles[module].slot].inst, fname);
+  if (!f) return LQ_HAL_ENOENT;
+  lq_func_type(f, &p, &r);
+  if (strcmp(p, "ii") != 0 || strcmp(r, "i") != 0) return LQ_HAL_EINVAL;
+  for (i = 0; i < LQ_LINKER_LAZY_MAX && fn_handles[i].app; i++) {}
+  if (i == LQ_LINKER_LAZY_MAX) return LQ_HAL_EBUSY;
+  fn_handles[i].app = app;
+  fn_handles[i].module = module;
+  fn_handles[i].slot = handles[module].slot;
+  fn_handles[i].gen = linked[handles[module].slot].gen;
+  fn_handles[i].func = f;
+  return i;
+}
+
+int32_t lq_hal_module_call(lq_hal_call *call, int32_t fn, int32_t a, int32_t b, uint8_t *out, uint32_t out_len) {
+  lq_app *app = calling_app(call);
+  lq_fn_handle *fh;
+  lq_value args[2], result;
+  lq_error err;
+  lq_status st;
+  uint32_t v;
+  if (fn < 0 || fn >= LQ_LINKER_LAZY_MAX || !app || fn_handles[fn].app != app) return LQ_HAL_EINVAL;
+  fh = &fn_handles[fn];
+  if (handles[fh->module].app != app || handles[fh->module].slot != fh->slot || linked[fh->slot].gen != fh->gen)
+    return LQ_HAL_EINVAL;
+  if (out_len < 4) return LQ_HAL_ENOSPC;
+  args[0] = lq_i32(a);
+  args[1] = lq_i32(b);
+  lq_set_fuel(linked[fh->slot].inst, LQ_LINKER_CALL_FUEL);
+  st = lq_call(fh->func, args, 2, &result, 1, &err);
+  if (st != LQ_OK) {
+    if (st == LQ_SUSPENDED) lq_abort(linked[fh->slot].inst);
+    lq_log(LQ_LOG_WARN, app->name, "module.call into %s: %s", linked[fh->slot].name,
+           st == LQ_SUSPENDED ? "did not finish within its fuel" : err.message);
+    return LQ_HAL_EIO;
+  }
+  v = result.of.i32;
+  out[0] = (uint8_t)v;
+  out[1] = (uint8_t)(v >> 8);
+  out[2] = (uint8_t)(v >> 16);
+  out[3] = (uint8_t)(v >> 24);
+  return LQ_HAL_OK;
+}
+
+int32_t lq_hal_module_unload(lq_hal_call *call, int32_t module) {
+  lq_app *app = calling_app(call);
+  int slot, i;
+  if (module < 0 || module >= LQ_LINKER_MAX || !app || handles[module].app != app) return LQ_HAL_EINVAL;
+  slot = handles[module].slot;
+  memset(&handles[module], 0, sizeof handles[module]);
+  for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
+    if (fn_handles[i].app == app && fn_handles[i].module == module) memset(&fn_handles[i], 0, sizeof fn_handles[i]);
+  release_if_unused(slot);
+  return LQ_HAL_OK;
+}
+
+static void release_handles(lq_app *app) {
+  int i;
+  for (i = 0; i < LQ_LINKER_MAX; i++)
+    if (handles[i].app == app) memset(&handles[i], 0, sizeof handles[i]);
+  for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
+    if (fn_handles[i].app == app) memset(&fn_handles[i], 0, sizeof fn_handles[i]);
 }

@@ -246,4 +246,27 @@ export class AppHal implements HalHost {
   random_fill(out: Uint8Array): void {
     this.board.random.fill(out);
   }
+
+  // ---- module: the explicit linking API (docs/linking.md), served by the app's linker ----
+
+  private get linker() {
+    if (!this.app.linker) throw new HalTrap(`app '${this.app.name}' called module.* while it was not running`);
+    return this.app.linker;
+  }
+
+  module_load(name: Uint8Array, range: Uint8Array): number {
+    return this.linker.explicitLoad(utf8.decode(name), utf8.decode(range));
+  }
+
+  module_lookup(module: number, name: Uint8Array): number {
+    return this.linker.explicitLookup(module, utf8.decode(name));
+  }
+
+  module_call(fn: number, a: number, b: number, out: Uint8Array): number {
+    return this.linker.explicitCall(fn, a, b, out);
+  }
+
+  module_unload(module: number): number {
+    return this.linker.explicitUnload(module);
+  }
 }

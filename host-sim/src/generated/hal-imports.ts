@@ -105,6 +105,10 @@ export const HAL_FUNCTIONS: readonly HalFunctionInfo[] = [
   { module: "msg", name: "topic", capability: "msg", params: [{ name: "out", type: "i32", ptr: true, len: "cap", out: true }, { name: "cap", type: "i32" }], results: ["i32"] },
   { module: "random", name: "u32", capability: "random", params: [], results: ["i32"] },
   { module: "random", name: "fill", capability: "random", params: [{ name: "out", type: "i32", ptr: true, len: "len", out: true }, { name: "len", type: "i32" }], results: [] },
+  { module: "module", name: "load", capability: "device", params: [{ name: "name", type: "i32", ptr: true, len: "name_len" }, { name: "name_len", type: "i32" }, { name: "range", type: "i32", ptr: true, len: "range_len" }, { name: "range_len", type: "i32" }], results: ["i32"] },
+  { module: "module", name: "lookup", capability: "device", params: [{ name: "module", type: "i32" }, { name: "name", type: "i32", ptr: true, len: "name_len" }, { name: "name_len", type: "i32" }], results: ["i32"] },
+  { module: "module", name: "call", capability: "device", params: [{ name: "fn", type: "i32" }, { name: "a", type: "i32" }, { name: "b", type: "i32" }, { name: "out", type: "i32", ptr: true, len: "out_len", out: true }, { name: "out_len", type: "i32" }], results: ["i32"] },
+  { module: "module", name: "unload", capability: "device", params: [{ name: "module", type: "i32" }], results: ["i32"] },
 ];
 
 /** Capabilities and the kind of named resource each one guards. */
@@ -278,6 +282,30 @@ export interface HalHost {
    * Capability: random.
    */
   random_fill(out: Uint8Array): void;
+  /**
+   * Loads library NAME (built with `liquid build --library`) at the highest version on the device that satisfies the semver RANGE ("^1", "~1.2", "1.2.3", "*") and returns a handle (>= 0); loading a library the app already uses shares its instance. ENOENT: the device has no matching version; it asks its host for one (FETCH), so a later load may succeed. EINVAL: a bad range, or the library does not fit (an invalid module, a capability the app is not granted). EBUSY: too many libraries loaded. See docs/linking.md.
+   * @param name a copy of the app's bytes
+   * @param range a copy of the app's bytes
+   * Capability: device.
+   */
+  module_load(name: Uint8Array, range: Uint8Array): number;
+  /**
+   * A handle (>= 0) for the function the loaded library `module` exports as NAME, which must have the type (i32, i32) -> i32. ENOENT: no such export; EINVAL: a bad module handle or an export of another type.
+   * @param name a copy of the app's bytes
+   * Capability: device.
+   */
+  module_lookup(module: number, name: Uint8Array): number;
+  /**
+   * Calls function `fn` (from module.lookup) with (a, b) and writes its i32 result, little-endian, to `out`. Returns OK; EINVAL: a bad function handle (e.g. its library was unloaded); ENOSPC: `out` is shorter than 4 bytes; EIO: the call trapped or did not finish within its fuel (the device log says why; the library stays loaded).
+   * @param out writable view of the app's memory (the host writes the result here)
+   * Capability: device.
+   */
+  module_call(fn: number, a: number, b: number, out: Uint8Array): number;
+  /**
+   * Releases a handle from module.load; when nothing of the app uses the library any more, its instance and memory are freed. Its function handles become invalid. EINVAL: a bad handle.
+   * Capability: device.
+   */
+  module_unload(module: number): number;
 }
 
 /**
@@ -402,6 +430,24 @@ export function createHalImports(host: HalHost, memory: () => WebAssembly.Memory
       fill: (out: number, len: number): void => {
         const outBytes = region("random.fill", out, len);
         host.random_fill(outBytes);
+      },
+    },
+    module: {
+      load: (name: number, name_len: number, range: number, range_len: number): number => {
+        const nameBytes = region("module.load", name, name_len);
+        const rangeBytes = region("module.load", range, range_len);
+        return host.module_load(nameBytes.slice(), rangeBytes.slice()) | 0;
+      },
+      lookup: (module: number, name: number, name_len: number): number => {
+        const nameBytes = region("module.lookup", name, name_len);
+        return host.module_lookup(module, nameBytes.slice()) | 0;
+      },
+      call: (fn: number, a: number, b: number, out: number, out_len: number): number => {
+        const outBytes = region("module.call", out, out_len);
+        return host.module_call(fn, a, b, outBytes) | 0;
+      },
+      unload: (module: number): number => {
+        return host.module_unload(module) | 0;
       },
     },
   };

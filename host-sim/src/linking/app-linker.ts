@@ -11,8 +11,8 @@
  * its HAL calls run with the importing app's grants and handles (a driver reads the bus the app
  * opened). One instance of a library serves the app and all of its libraries.
  */
-import { satisfies } from "../../../hub/src/semver.js";
-import { createHalImports, HalTrap } from "../hal.js";
+import { parseRange, satisfies } from "../../../hub/src/semver.js";
+import { createHalImports, E, HalTrap } from "../hal.js";
 import type { AppHal } from "../app/app-hal.js";
 import { METER_MODULE } from "../app/metering.js";
 import { formatLibraryRef, type LibraryRef, parseLibraryRef } from "./library-ref.js";
@@ -44,6 +44,10 @@ export class AppLinker {
   private readonly linked = new Map<string, LinkedLibrary>();
   private readonly expectations = new Map<string, Expectation[]>();
   private readonly linking = new Set<string>();
+  /** Explicit API handles: module handle -> library name; function handle -> its export. */
+  private readonly handles = new Map<number, string>();
+  private readonly fnHandles = new Map<number, { module: number; name: string; instance: WebAssembly.Instance; fn: (a: number, b: number) => number }>();
+  private nextHandle = 0;
 
   constructor(
     private readonly appName: string,
@@ -179,6 +183,71 @@ export class AppLinker {
     return true;
   }
 
+  // ---- the explicit API (module.load / lookup / call / unload): errors are values ----
+
+  explicitLoad(name: string, range: string): number {
+    let lib: LibraryModule;
+    if (!validRange(range) || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) return E.EINVAL;
+    try {
+      lib = this.store.resolve(name, range);
+    } catch (err) {
+      if (!(err instanceof LinkError)) throw err;
+      return E.ENOENT; // the simulator fetches before the run (liquid sim --repo): nothing to wait for
+    }
+    if (!this.linked.has(name)) {
+      try {
+        this.instantiate(lib);
+        this.onLink(lib, "linked");
+      } catch (err) {
+        if (!(err instanceof LinkError)) throw err;
+        this.hal.log_write(2, new TextEncoder().encode(`module.load: ${err.message}`));
+        return E.EINVAL;
+      }
+    }
+    const handle = this.nextHandle++;
+    this.handles.set(handle, name);
+    return handle;
+  }
+
+  explicitLookup(module: number, fnName: string): number {
+    const name = this.handles.get(module);
+    const linked = name === undefined ? undefined : this.linked.get(name);
+    if (!linked) return E.EINVAL;
+    const type = linked.lib.exportTypes.get(fnName);
+    if (!type) return E.ENOENT;
+    if (formatType(type) !== "(i32, i32) -> i32") return E.EINVAL;
+    const handle = this.nextHandle++;
+    this.fnHandles.set(handle, { module, name: name!, instance: linked.instance, fn: linked.instance.exports[fnName] as (a: number, b: number) => number });
+    return handle;
+  }
+
+  explicitCall(fn: number, a: number, b: number, out: Uint8Array): number {
+    const h = this.fnHandles.get(fn);
+    // a handle dies with its module handle, and with the instance it was looked up in (swap)
+    if (!h || !this.handles.has(h.module) || this.linked.get(h.name)?.instance !== h.instance) return E.EINVAL;
+    if (out.length < 4) return E.ENOSPC;
+    let value: number;
+    try {
+      value = h.fn(a, b);
+    } catch (err) {
+      if (!(err instanceof WebAssembly.RuntimeError) && !(err instanceof HalTrap)) throw err; // the watchdog stops the app
+      this.hal.log_write(2, new TextEncoder().encode(`module.call into ${h.name}: ${err.message}`));
+      return E.EIO;
+    }
+    new DataView(out.buffer, out.byteOffset, 4).setInt32(0, value, true);
+    return E.OK;
+  }
+
+  explicitUnload(module: number): number {
+    const name = this.handles.get(module);
+    if (name === undefined) return E.EINVAL;
+    this.handles.delete(module);
+    for (const [k, h] of this.fnHandles) if (h.module === module) this.fnHandles.delete(k);
+    const stillUsed = [...this.handles.values()].includes(name) || (this.expectations.get(name)?.length ?? 0) > 0;
+    if (!stillUsed) this.unload(name);
+    return E.OK;
+  }
+
   loaded(): LoadedLibraryInfo[] {
     return [...this.linked.values()].map((l) => ({
       name: l.lib.name,
@@ -195,6 +264,15 @@ export class AppLinker {
   }
 }
 
+
+function validRange(range: string): boolean {
+  try {
+    parseRange(range);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function satisfiesRange(version: string, range: string): boolean {
   try {
