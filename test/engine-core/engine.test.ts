@@ -39,6 +39,7 @@ describe("engine C unit tests", () => {
     "restored instance behaves like the original",
     "corrupt or truncated snapshots are rejected with a message",
     "a rejected snapshot leaves the instance unchanged",
+    "snapshot into a caller buffer, with the size needed when too small",
     "everything returned to the arena",
     "arena exhaustion is an error, not a crash",
   ])("covers: %s", (name) => {

@@ -322,6 +322,10 @@ uint64_t lq_fuel(const lq_instance *instance);
 typedef int (*lq_write_fn)(void *user, const void *data, size_t len);
 
 lq_status lq_snapshot(lq_instance *instance, lq_write_fn write, void *user, lq_error *err);
+/* Same into a caller buffer (no allocation): *len receives the snapshot's size. If buf is
+ * NULL or cap is too small nothing is written and LQ_ERROR says the size needed. */
+lq_status lq_snapshot_to_buffer(lq_instance *instance, uint8_t *buf, size_t cap, size_t *len,
+                                lq_error *err);
 /* Appends one tagged section (tag = 4 ASCII chars) in the container format. */
 lq_status lq_snapshot_section(lq_write_fn write, void *user, const char tag[4],
                               const void *data, uint32_t len, lq_error *err);

@@ -134,6 +134,29 @@ lq_status lq_snapshot(lq_instance *in, lq_write_fn write, void *user, lq_error *
     return emit_all(in, &o, err);
 }
 
+typedef struct fixed_buffer { uint8_t *at; size_t left; } fixed_buffer;
+static int write_fixed(void *user, const void *data, size_t len) {
+    fixed_buffer *b = (fixed_buffer *)user;
+    if (len > b->left) return 1;
+    memcpy(b->at, data, len);
+    b->at += len;
+    b->left -= len;
+    return 0;
+}
+
+lq_status lq_snapshot_to_buffer(lq_instance *in, uint8_t *buf, size_t cap, size_t *len, lq_error *err) {
+    out measure = {NULL, NULL, 0, 0};
+    if (err) { err->status = LQ_OK; err->message[0] = 0; }
+    *len = 0;
+    if (in->state != LQE_IDLE) return lqe_fail(err, LQ_ERROR, "snapshot: instance has a call in progress");
+    if (emit_all(in, &measure, err) != LQ_OK) return LQ_ERROR;
+    *len = (size_t)measure.count;
+    if (!buf || cap < measure.count) return lqe_failn(err, LQ_ERROR, "snapshot: buffer too small", "need", measure.count);
+    fixed_buffer b = {buf, cap};
+    out o = {write_fixed, &b, 0, 0};
+    return emit_all(in, &o, err);
+}
+
 lq_status lq_snapshot_section(lq_write_fn write, void *user, const char tag[4], const void *data, uint32_t len, lq_error *err) {
     out o = {write, user, 0, 0};
     section_header(&o, tag, len);

@@ -410,6 +410,17 @@ static void test_snapshot(lq_engine *eng) {
     snprintf(why, sizeof why, "%lu bytes", (unsigned long)fresh.len);
     check(st == LQ_OK && fresh.len < 300, "snapshot of a fresh 1-page instance is a few hundred bytes", why);
     printf("info fresh-snapshot-bytes %lu\n", (unsigned long)fresh.len);
+    {
+        uint8_t fixed[512];
+        size_t need = 0, got = 0;
+        lq_status small = lq_snapshot_to_buffer(in, fixed, 16, &need, &err);
+        int said = strstr(err.message, "buffer too small") != NULL;
+        st = lq_snapshot_to_buffer(in, fixed, sizeof fixed, &got, &err);
+        snprintf(why, sizeof why, "small: %d (%lu) full: %d (%lu)", small, (unsigned long)need, st, (unsigned long)got);
+        check(small == LQ_ERROR && said && need == fresh.len && st == LQ_OK && got == fresh.len &&
+                  memcmp(fixed, fresh.data, got) == 0,
+              "snapshot into a caller buffer, with the size needed when too small", why);
+    }
     make_state(in);
     buf snap = {0};
     st = lq_snapshot(in, buf_write, &snap, &err);
