@@ -20,7 +20,7 @@ interface Built {
 }
 
 let tmp: { dir: string; cleanup: () => void };
-let probe: Built, tmp105: Built, bme280: Built;
+let probe: Built, tmp105: Built, bme280: Built, explicit: Built;
 let server: RunningRepository;
 const devices: PosixDevice[] = [];
 
@@ -74,6 +74,7 @@ beforeAll(async () => {
   probePath = join(tmp.dir, "examples_probe.wasm");
   tmp105 = await build("examples/probe/drivers/tmp105", true);
   bme280 = await build("examples/probe/drivers/bme280", true);
+  explicit = await build("test/linking/fixtures/explicit", false);
   server = await serveRepository(join(tmp.dir, "repo"), 0);
   await server.repo.publish(tmp105.wasm, tmp105.manifest);
   await server.repo.publish(bme280.wasm, bme280.manifest);
@@ -251,6 +252,28 @@ describe("posix device: libraries linked at run time", () => {
     expect(trap).toMatch(/cannot link tmp105@\^1: tmp105 is not in this device's store \(fetch requested from the host, no answer yet\)/);
     const time = (line: string) => Number(/^\S+ (\d+) /.exec(line)![1]);
     expect(time(trap) - time(asked)).toBeGreaterThanOrEqual(3000);
+    await stopClean(dev, c);
+  });
+
+  test("the explicit API: ENOENT asks the host, a later load succeeds; misuse gives error values; unload frees the heap", async () => {
+    const { dev, c } = await device("explicit");
+    const reports: FetchReport[] = [];
+    const off = relayFetches(c, server.url, (r) => reports.push(r));
+    await c.put("explicit", explicit.wasm, explicit.manifest, { start: true });
+    await dev.waitFor((l) => / info explicit: bad range -1, missing -3, stale call 0\/-1$/.test(l));
+    await dev.waitFor((l) => / warn explicit: load: -3$/.test(l)); // first timer: not there yet, FETCH sent
+    await dev.waitForCount((l) => / info explicit: lookup absent -3, status 0, 23\.50 C$/.test(l), 2);
+    expect(reports.map((r) => [r.name, r.range, r.ok])).toContainEqual(["tmp105", "^1", true]);
+    expect(reports.map((r) => r.name)).toContain("nosuch");
+    off();
+    // each event loads and unloads: between events the engine heap holds the app alone
+    await c.stop("explicit");
+    const idle = ((await c.info()).memory as { heapUsed: number }).heapUsed;
+    await c.start("explicit");
+    const mark = dev.lines.length;
+    await dev.waitForCount((l) => / info explicit: lookup absent -3, status 0, 23\.50 C$/.test(l), 1, 10_000, mark);
+    await c.stop("explicit");
+    expect(((await c.info()).memory as { heapUsed: number }).heapUsed).toBe(idle);
     await stopClean(dev, c);
   });
 

@@ -80,7 +80,7 @@ interface Built {
   wasm: Uint8Array;
   manifest: AppManifest;
 }
-let probe: Built, tmp105: Built, bme280: Built;
+let probe: Built, tmp105: Built, bme280: Built, explicit: Built;
 
 async function build(path: string, library: boolean): Promise<Built> {
   const out = join(tempDir(), "m.wasm");
@@ -93,6 +93,7 @@ beforeAll(async () => {
   probe = await build("examples/probe", false);
   tmp105 = await build("examples/probe/drivers/tmp105", true);
   bme280 = await build("examples/probe/drivers/bme280", true);
+  explicit = await build("test/linking/fixtures/explicit", false);
 }, 60_000);
 
 describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
@@ -280,6 +281,38 @@ describe("hot swap and unload", () => {
       [2000, "10"],
     ]);
     expect(notes(events)).toEqual(["app 'user': library fake@1.0.0 linked", "app 'user': library fake@1.0.0 unloaded", "app 'user': library fake@1.0.0 linked"]);
+  });
+});
+
+describe("the explicit API (sdk/modules.ts): load, look up, call, unload with errors as values", () => {
+  it("misuse gives error values, a missing library ENOENT, and each load/unload links and frees the driver", () => {
+    const { simulation, board, events } = sim();
+    const app = board.install(explicit.wasm, explicit.manifest);
+    simulation.runFor(1000);
+    // EINVAL -1 for a bad range, ENOENT -3 for a library the board lacks, EINVAL for a stale handle
+    expect(appLogs(events, "explicit")).toEqual([
+      [0, "bad range -1, missing -3, stale call 0/-1"],
+      [1000, "load: -3"],
+    ]);
+    board.libraries.add(tmp105.wasm, tmp105.manifest);
+    simulation.runFor(1000);
+    expect(appLogs(events, "explicit").slice(2)).toEqual([[2000, "lookup absent -3, status 0, 23.50 C"]]);
+    expect(notes(events)).toEqual(["app 'explicit': library tmp105@1.0.0 linked", "app 'explicit': library tmp105@1.0.0 unloaded"]);
+    expect(app.linker!.loaded()).toEqual([]); // unloaded after each use: nothing held between events
+    expect(app.state).toBe("running");
+  });
+
+  it("a library that traps inside a call gives EIO, and the app keeps running", () => {
+    const { simulation, board, events } = sim();
+    const wasm = wat(`(module (memory (export "memory") 1) (func (export "read_centi") (param i32 i32) (result i32) unreachable))`);
+    board.libraries.add(wasm, manifestOf("tmp105", "1.0.0", wasm));
+    const app = board.install(explicit.wasm, explicit.manifest);
+    simulation.runFor(1000);
+    expect(appLogs(events, "explicit").slice(1)).toEqual([
+      [1000, "module.call into tmp105: unreachable"],
+      [1000, "lookup absent -3, status -6, 0.00 C"],
+    ]);
+    expect(app.state).toBe("running");
   });
 });
 
