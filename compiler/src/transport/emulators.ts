@@ -163,7 +163,7 @@ export async function startQemuDevice(image: string, options: { port: number; fl
   const args = [
     "-M", "mps2-an386", "-nographic", "-monitor", "none", "-kernel", image,
     // UART0 carries the protocol; a client may connect, leave and connect again.
-    "-serial", `tcp:127.0.0.1:${options.port},server=on,wait=off`,
+    "-serial", `tcp:127.0.0.1:${options.port},server=on,wait=off,nodelay=on`,
     "-serial", "stdio",
     "-device", "tmp105,bus=i2c,address=0x48,id=temp0",
   ];
