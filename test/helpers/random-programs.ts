@@ -2,8 +2,9 @@
  * Random but valid WebAssembly programs with V8 as the oracle (used by
  * test/engine/differential.test.ts and test/engine/spec-qemu.test.ts): expression trees over
  * i32/i64, and f32/f64 with every conversion, with locals, if/else, select, counted loops, loads
- * and stores. Each generated module exports FUNCS functions `() -> T`; V8 runs them and its
- * results and traps become a wast2json-style script for `liquid-vm --spectest`.
+ * and stores, branches carrying values (br_if, br_table) and calls. Each generated module
+ * exports `count` functions `() -> T`; V8 runs them and its results and traps become a
+ * wast2json-style script for `liquid-vm --spectest`.
  *
  * Programs are deterministic by construction: the spec leaves the bits of NaNs that operations
  * produce open, so no NaN's sign or payload may become observable (no copysign from a NaN, no
@@ -72,6 +73,9 @@ const STORES: Record<NumType, { code: number; size: number }[]> = {
 const LOCAL_SET = 0x21;
 const LOCAL_TEE = 0x22;
 const SELECT = 0x1b;
+const BR_TABLE = 0x0e;
+/** The first LEAVES functions call nothing; later ones may call them (no deep call chains). */
+const LEAVES = 20;
 const IF = 0x04;
 const ELSE = 0x05;
 const VALTYPE = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c };
@@ -99,6 +103,11 @@ function floatBytes(t: FloatType, v: number): number[] {
 
 class FunctionGen {
   private code: number[] = [];
+  /** Result types of the leaf functions generated so far (callable from later functions). */
+  leaves: NumType[] = [];
+  /** Whether the function being generated may call leaves (leaves themselves may not). */
+  private mayCall = false;
+
   constructor(private rnd: () => number, private types: NumType[]) {}
 
   private pick<T>(xs: readonly T[]): T {
@@ -166,13 +175,19 @@ class FunctionGen {
       this.expr(t, d);
       this.expr("i32", d);
       this.code.push(SELECT);
-    } else if (r < 0.86) {
+    } else if (r < 0.83) {
       this.expr("i32", d);
       this.code.push(IF, VALTYPE[t]);
       this.expr(t, d);
       this.code.push(ELSE);
       this.expr(t, d);
       this.code.push(op.end);
+    } else if (r < 0.86) {
+      this.branches(t, d);
+    } else if (r < 0.89 && this.mayCall && this.leaves.includes(t)) {
+      // A call returning a value (or a trap from inside the callee).
+      const candidates = this.leaves.map((lt, i) => [lt, i] as const).filter(([lt]) => lt === t);
+      this.code.push(op.call, ...uleb(this.pick(candidates)[1]));
     } else if (r < 0.92) {
       this.expr(t, d);
       this.code.push(LOCAL_TEE, this.localOf(t));
@@ -185,6 +200,27 @@ class FunctionGen {
       if (t === "f32" || t === "f64") {
         this.code.push(t === "f32" ? op.f32_const : op.f64_const, ...floatBytes(t, 0), t === "f32" ? 0x92 : 0xa0);
       }
+    }
+  }
+
+  /** Branches carrying a value: br_if out of a block, or br_table to one of two blocks. */
+  private branches(t: NumType, d: number): void {
+    if (this.rnd() < 0.5) {
+      // block (result t) e1 cond br_if 0 drop e2 end
+      this.code.push(op.block, VALTYPE[t]);
+      this.expr(t, d);
+      this.expr("i32", d);
+      this.code.push(op.br_if, 0, op.drop);
+      this.expr(t, d);
+      this.code.push(op.end);
+    } else {
+      // block (result t) block (result t) e1 index br_table [0 1] default end e3 binop end
+      this.code.push(op.block, VALTYPE[t], op.block, VALTYPE[t]);
+      this.expr(t, d);
+      this.expr("i32", d);
+      this.code.push(BR_TABLE, 2, 0, 1, this.rnd() < 0.5 ? 0 : 1, op.end);
+      this.expr(t, d);
+      this.code.push(this.pick(BIN[t].filter((c) => !COPYSIGN.has(c))), op.end);
     }
   }
 
@@ -210,8 +246,9 @@ class FunctionGen {
     }
   }
 
-  body(result: NumType): number[] {
+  body(result: NumType, mayCall: boolean): number[] {
     this.code = [];
+    this.mayCall = mayCall;
     for (const t of this.types) {
       for (const l of LOCAL_SLOTS[t]) {
         this.constant(t);
@@ -261,7 +298,8 @@ function generate(seed: number, types: NumType[], count: number): { bytes: Uint8
   for (let i = 0; i < count; i++) {
     const t = types[Math.floor(rnd() * types.length)];
     results.push(t);
-    b.exportFunc(`f${i}`, b.func([], [t], gen.body(t), LOCALS));
+    b.exportFunc(`f${i}`, b.func([], [t], gen.body(t, i >= LEAVES), LOCALS));
+    if (i < LEAVES) gen.leaves.push(t);
   }
   b.setMemory(1, 1);
   const bytes = b.build();
