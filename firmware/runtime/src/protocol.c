@@ -292,6 +292,7 @@ static void cmd_put_begin(reader *r) {
   e = lq_store_find(name);
   if (e && !memcmp(e->sha256, sha, 32) && e->wasm_len == size) {
     up.already_installed = 1;
+    lq_store_upload_abort(); /* one upload at a time: an older interrupted one is dropped */
   } else {
     rc = lq_store_upload_begin(name, sha, size, (const char *)man, mlen);
     if (rc != 0) { store_failure(rc); return; }
