@@ -2,7 +2,8 @@
  * Random but valid WebAssembly programs with V8 as the oracle (used by
  * test/engine/differential.test.ts and test/engine/spec-qemu.test.ts): expression trees over
  * i32/i64, and f32/f64 with every conversion, with locals, if/else, select, counted loops, loads
- * and stores, branches carrying values (br_if, br_table) and calls. Each generated module
+ * and stores, branches carrying values (br_if, br_table) and calls (also to multi-value
+ * functions). Each generated module
  * exports `count` functions `() -> T`; V8 runs them and its results and traps become a
  * wast2json-style script for `liquid-vm --spectest`.
  *
@@ -76,6 +77,8 @@ const SELECT = 0x1b;
 const BR_TABLE = 0x0e;
 /** The first LEAVES functions call nothing; later ones may call them (no deep call chains). */
 const LEAVES = 20;
+/** Leaves that return two values (multi-value), placed right after the single-value ones. */
+const PAIRS = 5;
 const IF = 0x04;
 const ELSE = 0x05;
 const VALTYPE = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c };
@@ -103,8 +106,10 @@ function floatBytes(t: FloatType, v: number): number[] {
 
 class FunctionGen {
   private code: number[] = [];
-  /** Result types of the leaf functions generated so far (callable from later functions). */
-  leaves: NumType[] = [];
+  /** Leaf functions generated so far (callable from later functions): one result, or a pair
+   * of results of the same type (multi-value), by function index. */
+  leaves: { type: NumType; index: number }[] = [];
+  pairs: { type: NumType; index: number }[] = [];
   /** Whether the function being generated may call leaves (leaves themselves may not). */
   private mayCall = false;
 
@@ -184,10 +189,15 @@ class FunctionGen {
       this.code.push(op.end);
     } else if (r < 0.86) {
       this.branches(t, d);
-    } else if (r < 0.89 && this.mayCall && this.leaves.includes(t)) {
-      // A call returning a value (or a trap from inside the callee).
-      const candidates = this.leaves.map((lt, i) => [lt, i] as const).filter(([lt]) => lt === t);
-      this.code.push(op.call, ...uleb(this.pick(candidates)[1]));
+    } else if (r < 0.89 && this.mayCall && this.leaves.some((l) => l.type === t)) {
+      // A call returning a value (or a trap from inside the callee); or a call returning two
+      // values, combined by a binary operator.
+      const pairs = this.pairs.filter((l) => l.type === t);
+      if (pairs.length > 0 && this.rnd() < 0.4) {
+        this.code.push(op.call, ...uleb(this.pick(pairs).index), this.pick(BIN[t].filter((c) => !COPYSIGN.has(c))));
+      } else {
+        this.code.push(op.call, ...uleb(this.pick(this.leaves.filter((l) => l.type === t)).index));
+      }
     } else if (r < 0.92) {
       this.expr(t, d);
       this.code.push(LOCAL_TEE, this.localOf(t));
@@ -246,6 +256,21 @@ class FunctionGen {
     }
   }
 
+  /** A leaf returning two values of type t. */
+  pairBody(t: NumType): number[] {
+    this.code = [];
+    this.mayCall = false;
+    for (const lt of this.types) {
+      for (const l of LOCAL_SLOTS[lt]) {
+        this.constant(lt);
+        this.code.push(LOCAL_SET, l);
+      }
+    }
+    this.expr(t, 3);
+    this.expr(t, 3);
+    return this.code;
+  }
+
   body(result: NumType, mayCall: boolean): number[] {
     this.code = [];
     this.mayCall = mayCall;
@@ -296,10 +321,18 @@ function generate(seed: number, types: NumType[], count: number): { bytes: Uint8
   const b = new ModuleBuilder();
   const results: NumType[] = [];
   for (let i = 0; i < count; i++) {
+    if (i === LEAVES) {
+      // Multi-value leaves, not exported: callers observe them.
+      for (let k = 0; k < PAIRS; k++) {
+        const t = types[Math.floor(rnd() * types.length)];
+        gen.pairs.push({ type: t, index: b.func([], [t, t], gen.pairBody(t), LOCALS) });
+      }
+    }
     const t = types[Math.floor(rnd() * types.length)];
     results.push(t);
-    b.exportFunc(`f${i}`, b.func([], [t], gen.body(t, i >= LEAVES), LOCALS));
-    if (i < LEAVES) gen.leaves.push(t);
+    const index = b.func([], [t], gen.body(t, i >= LEAVES), LOCALS);
+    b.exportFunc(`f${i}`, index);
+    if (i < LEAVES) gen.leaves.push({ type: t, index });
   }
   b.setMemory(1, 1);
   const bytes = b.build();
