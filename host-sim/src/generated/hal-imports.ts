@@ -128,6 +128,8 @@ export const HAL_ENTRY_POINTS: readonly { name: string; params: readonly HalValu
   { name: "on_timer", params: ["i32"] },
   { name: "on_pin", params: ["i32", "i32"] },
   { name: "on_message", params: ["i32", "i32"] },
+  { name: "on_migrate_out", params: [] },
+  { name: "on_migrate_in", params: [] },
 ];
 
 /**
