@@ -19,7 +19,7 @@
 enum { LQ_CAP_GPIO = 1, LQ_CAP_I2C = 2, LQ_CAP_TIME = 4, LQ_CAP_LOG = 8, LQ_CAP_DEVICE = 16,
        LQ_CAP_MSG = 32, LQ_CAP_RANDOM = 64 };
 
-enum { EV_START = 0, EV_TIMER = 1, EV_PIN = 2, EV_MESSAGE = 3 };
+enum { EV_START = 0, EV_TIMER = 1, EV_PIN = 2, EV_MESSAGE = 3, EV_MIGRATE_OUT = 4, EV_MIGRATE_IN = 5 };
 
 typedef struct lq_event {
   uint8_t kind;
@@ -47,6 +47,7 @@ typedef struct lq_app {
   lq_module *module;
   lq_instance *inst;
   lq_func *f_start, *f_timer, *f_pin, *f_message;
+  lq_func *f_migrate_out, *f_migrate_in; /* optional migration hooks */
   uint32_t caps;
   uint32_t max_pages; /* manifest memory.maximumPages (0: not given) */
   int ngrant_pins, ngrant_buses;
@@ -68,6 +69,12 @@ typedef struct lq_app {
   uint64_t call_started_ms;
   /* restored from a snapshot without being started: kept, not scheduled, until START */
   int paused;
+  /* A SNAPSHOT is waiting for this app: no new event starts (and no timer or pin is polled)
+   * before this time, so that the call in progress is the last one before the freeze. Each
+   * SNAPSHOT answered EBUSY extends it; a host that stops asking lets it lapse. 0: none. */
+  uint64_t hold_until_ms;
+  /* on_migrate_out for a migrating SNAPSHOT: 0 not asked, 1 due or running, 2 returned */
+  int migrate_out;
 } lq_app;
 
 /* The app whose code is running now (set around every call into wasm). */

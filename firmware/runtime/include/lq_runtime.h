@@ -123,14 +123,20 @@ int lq_apps_validate(const uint8_t *wasm, uint32_t len, const char *manifest, ui
 uint64_t lq_apps_poll(uint64_t now_us);
 void lq_apps_autostart(void);
 /* SNAPSHOT / SNAPSHOT_READ / RESTORE_*: results are protocol status codes, with msg. */
-int lq_apps_snapshot(const char *name, int stop, uint32_t *size, uint8_t sha[32], char *msg, size_t cap);
+/* SNAPSHOT flags: bit0 stop the app after freezing, bit1 migrating (run on_migrate_out first). */
+#define LQ_SNAPSHOT_STOP 1
+#define LQ_SNAPSHOT_MIGRATING 2
+int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32], char *msg, size_t cap);
 int lq_apps_snapshot_read(const char *name, uint32_t offset, uint32_t max, const uint8_t **data,
                           uint32_t *n, char *msg, size_t cap);
 int lq_apps_restore_begin(const char *name, uint32_t size, const uint8_t sha[32], uint32_t *held,
                           char *msg, size_t cap);
 int lq_apps_restore_chunk(uint32_t offset, const uint8_t *data, uint32_t len, uint32_t *next,
                           char *msg, size_t cap);
-int lq_apps_restore_end(int start, char *msg, size_t cap);
+/* RESTORE_END flags: bit0 start, bit1 migrating (on_migrate_in is the first event after START). */
+#define LQ_RESTORE_START 1
+#define LQ_RESTORE_MIGRATING 2
+int lq_apps_restore_end(int flags, char *msg, size_t cap);
 /* Static buffer used to load modules from the store (also usable by validation). */
 extern uint8_t lq_module_buf[LQ_MODULE_MAX];
 /* One scratch buffer for short-lived text (a manifest being read, INFO for device.info); never

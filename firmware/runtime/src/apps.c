@@ -27,6 +27,11 @@
 #ifndef LQ_CALL_BUDGET_MS
 #define LQ_CALL_BUDGET_MS 2000u /* an entry point still running after this is stopped */
 #endif
+#ifndef LQ_FREEZE_HOLD_MS
+/* How long an app stays held after a SNAPSHOT answered EBUSY: a host retrying keeps it held,
+ * one that gave up lets it run on. */
+#define LQ_FREEZE_HOLD_MS 1000u
+#endif
 #define MSG_SLOTS 16
 #define MSG_MAX 256
 
@@ -64,7 +69,7 @@ static struct {
 } msgs[MSG_SLOTS];
 static int msg_current = -1;
 
-static const char *EV_NAMES[] = {"start", "on_timer", "on_pin", "on_message"};
+static const char *EV_NAMES[] = {"start", "on_timer", "on_pin", "on_message", "on_migrate_out", "on_migrate_in"};
 
 /* ---- engine ------------------------------------------------------------------------------ */
 
@@ -239,7 +244,8 @@ static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t ca
     }
   }
   if (check_entry(m, "start", "", msg, cap) || check_entry(m, "on_timer", "i", msg, cap) ||
-      check_entry(m, "on_pin", "ii", msg, cap) || check_entry(m, "on_message", "ii", msg, cap))
+      check_entry(m, "on_pin", "ii", msg, cap) || check_entry(m, "on_message", "ii", msg, cap) ||
+      check_entry(m, "on_migrate_out", "", msg, cap) || check_entry(m, "on_migrate_in", "", msg, cap))
     return -1;
   return 0;
 }
@@ -314,6 +320,8 @@ static int load_app(lq_app *app, const lq_store_entry *e, char *msg, size_t cap)
   app->f_timer = lq_instance_func(app->inst, "on_timer");
   app->f_pin = lq_instance_func(app->inst, "on_pin");
   app->f_message = lq_instance_func(app->inst, "on_message");
+  app->f_migrate_out = lq_instance_func(app->inst, "on_migrate_out");
+  app->f_migrate_in = lq_instance_func(app->inst, "on_migrate_in");
   return 0;
 }
 
@@ -534,16 +542,54 @@ static void poll_pins(lq_app *app, uint64_t now) {
   }
 }
 
+/* Queues `kind` (no arguments) as the app's next event, ahead of what is queued. */
+static void enqueue_first(lq_app *app, int kind) {
+  lq_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = (uint8_t)kind;
+  ev.msg = -1;
+  ev.t_ms = lq_now_ms();
+  if (app->q_len == LQ_APP_QUEUE) { /* full: the newest event makes room */
+    lq_event *last = &app->queue[(app->q_head + app->q_len - 1) % LQ_APP_QUEUE];
+    if (last->kind == EV_MESSAGE && last->msg >= 0) msgs[last->msg].refs--;
+    app->q_len--;
+    lq_log(LQ_LOG_WARN, app->name, "%s: event queue full, an event dropped", EV_NAMES[kind]);
+  }
+  app->q_head = (app->q_head + LQ_APP_QUEUE - 1) % LQ_APP_QUEUE;
+  app->queue[app->q_head] = ev;
+  app->q_len++;
+}
+
+/* Lets a held app run on when no freeze came. If on_migrate_out already released its
+ * hardware, on_migrate_in runs first to take it back: the app stays where it was. */
+static void release_hold(lq_app *app, const char *why) {
+  app->hold_until_ms = 0;
+  if (app->migrate_out == 2 && app->f_migrate_in) enqueue_first(app, EV_MIGRATE_IN);
+  if (app->migrate_out) lq_log(LQ_LOG_INFO, NULL, "'%s' not frozen after on_migrate_out: %s", app->name, why);
+  app->migrate_out = 0;
+}
+
 /* Runs one fuel slice of `app`: continues a suspended call or starts the next event. */
 static void run_slice(lq_app *app, uint64_t now) {
   lq_error err;
   lq_status st;
   lq_func *f = NULL;
+  if (!app->calling && app->hold_until_ms) {
+    if (now >= app->hold_until_ms) release_hold(app, "the freeze was not asked for again");
+    else if (app->migrate_out != 1) return; /* held for a pending freeze */
+  }
   /* start() waits (a bounded time) for the libraries its app asked the host for */
   if (!app->calling && app->q_len && app->queue[app->q_head].kind == EV_START && lq_linker_waiting(app, now)) return;
   if (!app->calling) {
     lq_value args[2];
     uint32_t nargs = 0;
+    if (app->migrate_out == 1) { /* a migrating SNAPSHOT asked for the hook: it goes first */
+      memset(&app->current, 0, sizeof app->current);
+      app->current.kind = EV_MIGRATE_OUT;
+      app->current.msg = -1;
+      app->current.t_ms = now;
+      f = app->f_migrate_out;
+    }
     while (app->q_len && !f) {
       app->current = app->queue[app->q_head];
       app->q_head = (app->q_head + 1) % LQ_APP_QUEUE;
@@ -552,6 +598,8 @@ static void run_slice(lq_app *app, uint64_t now) {
         case EV_START: f = app->f_start; break;
         case EV_TIMER: f = app->f_timer; nargs = 1; break;
         case EV_PIN: f = app->f_pin; nargs = 2; break;
+        case EV_MIGRATE_IN: f = app->f_migrate_in; break;
+        case EV_MIGRATE_OUT: break; /* never queued */
         default:
           f = app->f_message; nargs = 2;
           if (!f && app->current.msg >= 0) msgs[app->current.msg].refs--;
@@ -589,13 +637,15 @@ static void run_slice(lq_app *app, uint64_t now) {
   app->calling = 0;
   if (app->current.kind == EV_MESSAGE && app->current.msg >= 0) msgs[app->current.msg].refs--;
   if (st != LQ_OK) trap_app(app, EV_NAMES[app->current.kind], err.message);
+  else if (app->current.kind == EV_MIGRATE_OUT) app->migrate_out = 2;
 }
 
 uint64_t lq_apps_poll(uint64_t now_us) {
   uint64_t now = now_us / 1000, next = now_us + 100000; /* at least every 100 ms */
   int i, k;
   for (i = 0; i < LQ_MAX_APPS; i++) {
-    if (!apps[i].used || apps[i].paused) continue;
+    /* a held app's timers stay pending: they travel in the snapshot with the time they had left */
+    if (!apps[i].used || apps[i].paused || apps[i].hold_until_ms) continue;
     poll_timers(&apps[i], now);
     poll_pins(&apps[i], now);
   }
@@ -608,7 +658,8 @@ uint64_t lq_apps_poll(uint64_t now_us) {
     lq_app *app = &apps[i];
     int t;
     if (!app->used || app->paused) continue;
-    if (app->calling || app->q_len) return now_us;
+    if (app->calling || app->migrate_out == 1 || (app->q_len && !app->hold_until_ms)) return now_us;
+    if (app->hold_until_ms && app->hold_until_ms * 1000 < next) next = app->hold_until_ms * 1000;
     for (t = 0; t < LQ_APP_TIMERS; t++)
       if (app->timers[t].active && app->timers[t].due_ms * 1000 < next)
         next = app->timers[t].due_ms * 1000;
@@ -720,9 +771,10 @@ static size_t runtime_section(const lq_app *app, uint8_t *p) {
   return o;
 }
 
-int lq_apps_snapshot(const char *name, int stop, uint32_t *size, uint8_t sha[32], char *msg,
+int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32], char *msg,
                      size_t cap) {
   lq_app *app = find_app(name);
+  int stop = flags & LQ_SNAPSHOT_STOP, migrating = flags & LQ_SNAPSHOT_MIGRATING;
   uint8_t section[1024];
   lq_error err;
   lq_sha256 h;
@@ -730,8 +782,18 @@ int lq_apps_snapshot(const char *name, int stop, uint32_t *size, uint8_t sha[32]
     snprintf(msg, cap, "app '%s' is not running: only a running app can be snapshotted", name);
     return lq_store_find(name) ? LQ_P_EEXISTS : LQ_P_ENOTFOUND;
   }
-  if (app->calling) {
-    snprintf(msg, cap, "app '%s' is inside %s; try again in a moment", name, EV_NAMES[app->current.kind]);
+  /* Inside a call, or its on_migrate_out still to run: the app is held (no new event starts,
+   * no timer fires) so that the freeze happens when this call returns, even for an app whose
+   * queue never empties; the host asks again. */
+  if (app->calling || (migrating && app->f_migrate_out && app->migrate_out != 2)) {
+    app->hold_until_ms = lq_now_ms() + LQ_FREEZE_HOLD_MS;
+    if (app->calling) {
+      snprintf(msg, cap, "app '%s' is inside %s; it freezes when that call returns: ask again", name,
+               EV_NAMES[app->current.kind]);
+    } else {
+      app->migrate_out = 1;
+      snprintf(msg, cap, "app '%s' runs on_migrate_out; it freezes when that returns: ask again", name);
+    }
     return LQ_P_EBUSY;
   }
   snap.kind = 0;
@@ -756,6 +818,8 @@ int lq_apps_snapshot(const char *name, int stop, uint32_t *size, uint8_t sha[32]
   if (stop) {
     free_app(app);
     lq_report_app_state(name, "stopped", NULL);
+  } else if (app->hold_until_ms) {
+    release_hold(app, "the snapshot was taken without stopping it");
   }
   return 0;
 }
@@ -933,7 +997,8 @@ static int apply_runtime_section(lq_app *app, const uint8_t *p, uint32_t len, ch
   return 0;
 }
 
-int lq_apps_restore_end(int start, char *msg, size_t cap) {
+int lq_apps_restore_end(int flags, char *msg, size_t cap) {
+  int start = flags & LQ_RESTORE_START;
   const lq_store_entry *e;
   lq_app *app = NULL;
   uint8_t digest[32];
@@ -1000,6 +1065,8 @@ int lq_apps_restore_end(int start, char *msg, size_t cap) {
     return LQ_P_EINVALID;
   }
   app->paused = !start;
+  /* the first event after START: the app takes its hardware on this board */
+  if ((flags & LQ_RESTORE_MIGRATING) && app->f_migrate_in) enqueue_first(app, EV_MIGRATE_IN);
   lq_log(LQ_LOG_INFO, NULL, "restored '%s' from a %lu-byte snapshot", app->name, (unsigned long)snap.len);
   if (start) lq_report_app_state(app->name, "running", NULL);
   return 0;

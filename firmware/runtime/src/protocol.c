@@ -538,7 +538,7 @@ static void cmd_snapshot(uint8_t cmd, reader *r) {
   if (cmd == C_RESTORE_END) {
     uint8_t flags = rd_u8(r);
     if (r->bad) { bad_request(r, "RESTORE_END"); return; }
-    rc = lq_apps_restore_end(flags & 1, msg, sizeof msg);
+    rc = lq_apps_restore_end(flags & 3, msg, sizeof msg);
     if (rc) { fail((uint8_t)rc, msg); return; }
     ok();
     return;
@@ -551,7 +551,7 @@ static void cmd_snapshot(uint8_t cmd, reader *r) {
     uint8_t flags = rd_u8(r), sha[32];
     uint32_t size;
     if (r->bad) { bad_request(r, "SNAPSHOT"); return; }
-    rc = lq_apps_snapshot(name, flags & 1, &size, sha, msg, sizeof msg);
+    rc = lq_apps_snapshot(name, flags & 3, &size, sha, msg, sizeof msg);
     if (rc) { fail((uint8_t)rc, msg); return; }
     ok();
     body_u32(size);
