@@ -141,7 +141,7 @@ async function freeze(client: DeviceClient, app: string, onBusy: () => void): Pr
   const deadline = performance.now() + 2500;
   for (;;) {
     try {
-      return await client.snapshot(app, { stop: true });
+      return await client.snapshot(app, { stop: true, migrating: true });
     } catch (err) {
       if (err instanceof DeviceError && err.status === Status.EBUSY && performance.now() < deadline) {
         onBusy();
@@ -323,7 +323,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
       if (installedModule) await bounded(dst.remove(app));
       for (const name of installedLibraries) await bounded(dst.remove(name));
       try {
-        await src.restore(app, snapshot, { start: true });
+        await src.restore(app, snapshot, { start: true, migrating: true });
       } catch (err) {
         throw new MigrationError(
           `migration of '${app}' failed at ${at}: ${reason}; resuming it on the source failed too: ${why(err)}. ${
@@ -369,7 +369,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
 
     // ---- restore + resume ----
     try {
-      await dst.restore(app, forTarget, { start: false });
+      await dst.restore(app, forTarget, { start: false, migrating: true });
       tRestored = performance.now();
     } catch (err) {
       return await rollback("restore", `the target refused or lost the snapshot: ${why(err)}`);

@@ -77,7 +77,7 @@ export async function resumeFromFile(options: RecoverOptions): Promise<RecoverRe
     if (problems.length) fail(`${options.to.label} (${dev.board}) cannot run '${app}': ${problems.join("; ")}`);
     let moduleBytesSent = 0;
     if (!held) moduleBytesSent = (await client.put(app, copy!.wasm, copy!.manifestText)).bytesSent;
-    await client.restore(app, data, { start: false });
+    await client.restore(app, data, { start: false, migrating: true });
     await client.start(app);
     return {
       app,

@@ -317,9 +317,13 @@ export class DeviceClient {
     return { name: installed, size: wasm.length, sha256: toHex(hash), resumedFrom, bytesSent, reconnects: this.reconnects - startReconnects };
   }
 
-  /** Freezes an app and reads its snapshot (docs/snapshot.md) off the device. */
-  async snapshot(name: string, options: { stop?: boolean } = {}): Promise<Uint8Array> {
-    const r = new BodyReader(await this.request(Cmd.SNAPSHOT, new BodyWriter().str8(name).u8(options.stop ? 1 : 0).done()));
+  /**
+   * Freezes an app and reads its snapshot (docs/snapshot.md) off the device. `migrating` asks
+   * the device to run the app's on_migrate_out hook before the freeze.
+   */
+  async snapshot(name: string, options: { stop?: boolean; migrating?: boolean } = {}): Promise<Uint8Array> {
+    const flags = (options.stop ? 1 : 0) | (options.migrating ? 2 : 0);
+    const r = new BodyReader(await this.request(Cmd.SNAPSHOT, new BodyWriter().str8(name).u8(flags).done()));
     const { size, hash } = this.decode(Cmd.SNAPSHOT, () => ({ size: r.u32("size"), hash: r.bytes(32, "sha256") }));
     const out = new Uint8Array(size);
     const step = this.maxPayload - 1;
@@ -335,8 +339,11 @@ export class DeviceClient {
     return out;
   }
 
-  /** Uploads a snapshot and restores the app from it (resumable like put). */
-  async restore(name: string, snapshot: Uint8Array, options: { start?: boolean } = {}): Promise<void> {
+  /**
+   * Uploads a snapshot and restores the app from it (resumable like put). `migrating` makes
+   * the app's on_migrate_in hook its first event once it runs.
+   */
+  async restore(name: string, snapshot: Uint8Array, options: { start?: boolean; migrating?: boolean } = {}): Promise<void> {
     const hash = sha256(snapshot);
     const begin = async () => {
       const r = new BodyReader(
@@ -356,7 +363,7 @@ export class DeviceClient {
         else throw err;
       }
     }
-    await this.request(Cmd.RESTORE_END, Uint8Array.of(options.start ? 1 : 0));
+    await this.request(Cmd.RESTORE_END, Uint8Array.of((options.start ? 1 : 0) | (options.migrating ? 2 : 0)));
   }
 
   // ---- request machinery ----

@@ -133,7 +133,7 @@ export class ProtocolServer {
       case Cmd.SNAPSHOT: {
         const name = r.str8("name");
         const flags = r.u8("flags");
-        const s = await d.snapshot(name, (flags & 1) !== 0);
+        const s = await d.snapshot(name, (flags & 1) !== 0, (flags & 2) !== 0);
         return new BodyWriter().u32(s.size).bytes(s.sha256).done();
       }
       case Cmd.SNAPSHOT_READ: {
@@ -154,7 +154,7 @@ export class ProtocolServer {
       }
       case Cmd.RESTORE_END: {
         const flags = r.u8("flags");
-        await d.restoreEnd(conn, (flags & 1) !== 0);
+        await d.restoreEnd(conn, (flags & 1) !== 0, (flags & 2) !== 0);
         return empty;
       }
       case Cmd.FW_BEGIN:

@@ -47,4 +47,9 @@ export interface RunningApp {
   stop(): void;
   /** A portable snapshot (docs/snapshot.md) of the app at a quiescent point, when the simulator supports it. */
   snapshot?(): Uint8Array;
+  /** Runs a migration hook (on_migrate_out / on_migrate_in) if the app exports it; a trap is reported through the listener. */
+  hook?(entry: MigrationHook): void;
 }
+
+/** The optional entry points (hal/hal.json) a migration calls around the freeze and after the restore. */
+export type MigrationHook = "on_migrate_out" | "on_migrate_in";

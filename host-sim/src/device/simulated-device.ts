@@ -38,6 +38,8 @@ interface AppRuntimeState {
   running?: RunningApp;
   /** A snapshot restored without starting: the next START resumes from it. */
   pendingRestore?: Uint8Array;
+  /** The restore came from a migration: on_migrate_in runs first after START. */
+  migrateIn?: boolean;
 }
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
@@ -221,6 +223,7 @@ export class SimulatedDevice {
     if (rt.state === "running") throw fault.exists(`app '${name}' is already running`);
     const manifest = JSON.parse(m.manifest) as AppManifest;
     const pending = rt.pendingRestore;
+    const migrateIn = pending !== undefined && rt.migrateIn === true;
     const entry: AppRuntimeState = { state: "running" };
     this.apps.set(name, entry);
     this.record("info", null, pending ? `resuming ${name} from its restored snapshot` : `starting ${name}`);
@@ -231,6 +234,8 @@ export class SimulatedDevice {
       if (entry.state === "running") {
         entry.running = running;
         this.emitState({ name, state: "running" });
+        // The first event after a migration restore: the app takes its hardware on this board.
+        if (migrateIn) running.hook?.("on_migrate_in");
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -243,6 +248,15 @@ export class SimulatedDevice {
   stop(name: string): void {
     if (!this.store.get(name)) throw fault.notFound(name);
     const rt = this.apps.get(name);
+    if (rt && rt.state !== "running" && rt.pendingRestore) {
+      // Restored but never started (a rolled-back migration): drop that state, as the firmware
+      // does, so that a later START starts afresh instead of resuming a stale copy.
+      delete rt.pendingRestore;
+      delete rt.migrateIn;
+      this.record("info", null, `dropped the restored snapshot of ${name}`);
+      this.emitState({ name, state: "stopped" });
+      return;
+    }
     if (!rt || rt.state !== "running") throw fault.exists(`app '${name}' is not running`);
     this.halt(name, "stopped");
   }
@@ -284,11 +298,19 @@ export class SimulatedDevice {
 
   // ---- snapshots ----
 
-  async snapshot(name: string, stopAfter: boolean): Promise<{ size: number; sha256: Uint8Array }> {
+  /**
+   * Freezes an app between two events. `migrating` (SNAPSHOT flag bit1) runs its on_migrate_out
+   * hook first, to completion (simulated calls never suspend), so it can release hardware.
+   */
+  async snapshot(name: string, stopAfter: boolean, migrating = false): Promise<{ size: number; sha256: Uint8Array }> {
     if (!this.store.get(name)) throw fault.notFound(name);
     const rt = this.apps.get(name);
     if (!rt?.running) throw fault.exists(`app '${name}' is not running: only a running app can be snapshotted`);
     if (!rt.running.snapshot) throw fault.invalid("this simulated board cannot snapshot apps");
+    if (migrating) {
+      rt.running.hook?.("on_migrate_out");
+      if (!rt.running) throw fault.exists(`app '${name}' trapped in on_migrate_out: ${rt.error ?? "trapped"}`);
+    }
     let data: Uint8Array;
     try {
       data = rt.running.snapshot();
@@ -332,7 +354,7 @@ export class SimulatedDevice {
     return r.received;
   }
 
-  async restoreEnd(_peer: Peer, start: boolean): Promise<void> {
+  async restoreEnd(_peer: Peer, start: boolean, migrating = false): Promise<void> {
     const r = this.restoreSession;
     if (!r) throw fault.badRequest("no restore in progress: send RESTORE_BEGIN first");
     this.restoreSession = undefined;
@@ -347,7 +369,7 @@ export class SimulatedDevice {
     } catch (err) {
       throw fault.invalid((err as Error).message);
     }
-    this.apps.set(r.name, { state: "stopped", pendingRestore: r.data });
+    this.apps.set(r.name, { state: "stopped", pendingRestore: r.data, migrateIn: migrating });
     this.record("info", null, `restored '${r.name}' from a ${r.size}-byte snapshot${start ? "" : " (paused until START)"}`);
     if (start) await this.start(r.name);
   }

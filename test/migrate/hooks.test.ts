@@ -1,0 +1,144 @@
+// The optional migration hooks (hal/hal.json entryPoints on_migrate_out / on_migrate_in) on
+// both kinds of runtime: `liquid migrate` asks the source to run on_migrate_out before the
+// freeze (the app turns its LED off: the board it leaves goes dark) and the target to run
+// on_migrate_in as the first event after START (the app opens LED0 there and lights it).
+// Also an app whose event queue never empties (fixtures/swamped): the firmware holds its next
+// event once a freeze is asked and freezes it when the current call returns.
+import { afterAll, describe, expect, it } from "vitest";
+import { migrate } from "../../compiler/src/migrate/migrate.js";
+import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { createSimDevice, memoryConnector, type SimDevice } from "../../host-sim/src/device/index.js";
+import type { SimEvent } from "../../host-sim/src/index.js";
+import { app, appLog, counts, install, POSIX_BINARY, posixDevice, simTcp, stopAll, waitCounts, waitFor, type TestDevice } from "./support.js";
+
+afterAll(stopAll);
+
+const side = (d: TestDevice) => ({ connector: d.connector, label: d.url });
+
+/** LED0's levels as the device drove them, oldest first. */
+function led0(d: TestDevice): () => number[] {
+  if (d.sim) {
+    const levels: number[] = [];
+    d.sim.simulation.onEvent((e) => {
+      if (e.type === "gpio" && e.pin === "LED0") levels.push(e.value);
+    });
+    return () => levels.slice();
+  }
+  return () => d.lines.flatMap((l) => {
+    const m = /^gpio \d+ LED0 (\d)$/.exec(l);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+/** Moves the handover fixture and checks what a user sees on both boards. */
+async function handover(source: TestDevice, target: TestDevice): Promise<void> {
+  const handoverApp = await app("handover");
+  const onSource = led0(source);
+  const onTarget = led0(target);
+  await install(source, handoverApp);
+  await waitCounts(source, "handover", 3);
+  expect(onSource().at(-1)).toBe(1);
+  await migrate({ app: "handover", from: side(source), to: side(target), module: async () => handoverApp });
+  const last = (await counts(source, "handover")).at(-1)!;
+  // The source ran on_migrate_out before it froze: LED0 went dark there, then nothing.
+  expect((await appLog(source, "handover")).at(-1)).toBe(`leaving at ${last}`);
+  expect(onSource().at(-1)).toBe(0);
+  // The target ran on_migrate_in first (the LED lit again), then the counts go on.
+  await waitCounts(target, "handover", 2);
+  const log = await appLog(target, "handover");
+  expect(log.slice(0, 3)).toEqual([`arrived at ${last}`, `count ${last + 1}`, `count ${last + 2}`]);
+  await waitFor(async () => onTarget().at(-1) === 1, () => `LED0 lit on the target (levels ${onTarget().join(",")})`);
+  expect(onSource().at(-1)).toBe(0);
+}
+
+describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix firmware${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
+  it("simulator -> posix: on_migrate_out darkens LED0 on the simulator, on_migrate_in lights it on the firmware", async () => {
+    await handover(await simTcp(), await posixDevice());
+  });
+
+  it("posix -> simulator: on_migrate_out darkens LED0 on the firmware, on_migrate_in lights it on the simulator", async () => {
+    await handover(await posixDevice(), await simTcp());
+  });
+
+  it("an app whose event queue never empties is frozen when its current call returns, and its computation goes on exactly", async () => {
+    const swamped = await app("swamped");
+    const source = await posixDevice();
+    const target = await simTcp();
+    await install(source, swamped);
+    await waitCounts(source, "swamped", 4);
+    // The premise: its 5 ms timer fires faster than the handler returns.
+    await waitFor(async () => source.lines.some((l) => l.includes("event queue full")), () => `'event queue full' on the firmware:\n${source.lines.slice(-20).join("\n")}`);
+    const r = await migrate({ app: "swamped", from: side(source), to: side(target), module: async () => swamped });
+    await waitCounts(target, "swamped", 3);
+    // (the firmware also logs its dropped timer events under the app's name)
+    const lines = [...(await appLog(source, "swamped")), ...(await appLog(target, "swamped"))].filter((l) => l.startsWith("count "));
+    const parsed = lines.map((l) => /^count (\d+) sum ([0-9a-f]+)$/.exec(l)!).map((m) => [Number(m[1]), m[2]]);
+    const expected: [number, string][] = [];
+    let sum = 0;
+    for (let count = 0; count < parsed.length; count++) {
+      let x = (count + 1) >>> 0;
+      for (let i = 0; i < 150000; i++) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        sum = (sum + (x >>> 16)) >>> 0;
+      }
+      expected.push([count + 1, sum.toString(16)]);
+    }
+    expect(parsed).toEqual(expected);
+    console.log(`swamped app: ${r.warnings.join("; ") || "frozen at the first try"}; downtime ${r.downtimeMs.toFixed(1)} ms`);
+  });
+});
+
+describe("migration hooks and paused restores on simulated devices (virtual time)", () => {
+  const opened: SimDevice[] = [];
+  afterAll(async () => {
+    for (const d of opened) await d.stop();
+  });
+  async function sim(id: string): Promise<{ d: SimDevice; events: SimEvent[] }> {
+    const d = await createSimDevice({ id, board: "sim-devkit" });
+    opened.push(d);
+    const events: SimEvent[] = [];
+    d.simulation.onEvent((e) => events.push(e));
+    return { d, events };
+  }
+  const at = (d: SimDevice) => ({ connector: memoryConnector(d.server), label: d.board.id });
+  const led = (events: SimEvent[]) => events.flatMap((e) => (e.type === "gpio" && e.pin === "LED0" ? [[e.t, e.value]] : []));
+  const logged = (events: SimEvent[]) => events.flatMap((e) => (e.type === "log" && e.app ? [[e.t, e.msg]] : []));
+
+  it("on_migrate_out runs at the freeze and on_migrate_in at the resume, each at its exact virtual time", async () => {
+    const handoverApp = await app("handover");
+    const a = await sim("hooks-a");
+    const b = await sim("hooks-b");
+    const c = await DeviceClient.open(memoryConnector(a.d.server));
+    await c.put("handover", handoverApp.wasm, handoverApp.manifestText, { start: true });
+    await c.close();
+    a.d.simulation.runFor(350); // counts at 100, 200, 300
+    await migrate({ app: "handover", from: at(a.d), to: at(b.d), module: async () => handoverApp });
+    expect(led(a.events)).toEqual([[0, 1], [350, 0]]);
+    expect(logged(a.events).slice(-1)).toEqual([[350, "leaving at 3"]]);
+    b.d.simulation.runFor(200);
+    // b's clock: the app resumed at b's time 0 with 50 ms left on its timer
+    expect(led(b.events)).toEqual([[0, 1]]);
+    expect(logged(b.events)).toEqual([[0, "arrived at 3"], [50, "count 4"], [150, "count 5"]]);
+  });
+
+  it("STOP drops a paused restore, as the firmware does: a later START starts the app afresh", async () => {
+    const ticker = await app("ticker");
+    const a = await sim("paused-a");
+    const c = await DeviceClient.open(memoryConnector(a.d.server));
+    try {
+      await c.put("ticker", ticker.wasm, ticker.manifestText, { start: true });
+      a.d.simulation.runFor(550); // count 5
+      const snap = await c.snapshot("ticker", { stop: true });
+      await c.restore("ticker", snap, { start: false });
+      expect((await c.list()).find((x) => x.name === "ticker")?.state).toBe("stopped");
+      await c.stop("ticker"); // a rollback's STOP on a target that already held the module
+      await expect(c.stop("ticker")).rejects.toThrow(/not running/);
+      const before = logged(a.events).length;
+      await c.start("ticker");
+      a.d.simulation.runFor(250);
+      expect(logged(a.events).slice(before).map(([, m]) => m)).toEqual(["count 1", "count 2"]);
+    } finally {
+      await c.close();
+    }
+  });
+});
