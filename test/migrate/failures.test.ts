@@ -259,7 +259,7 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app is never lost
           return inner.closed;
         },
         write(frame: Uint8Array) {
-          const isFreeze = frame[3] === Cmd.SNAPSHOT && frame[9 + (frame[7]! | (frame[8]! << 8)) - 1] === 1;
+          const isFreeze = frame[3] === Cmd.SNAPSHOT && (frame[9 + (frame[7]! | (frame[8]! << 8)) - 1]! & 1) === 1; // the stop bit
           if (isFreeze && !freezeFrame) {
             freezeFrame = frame;
             deaf = true;
