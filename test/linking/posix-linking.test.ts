@@ -12,6 +12,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
+import { SUM_APP_WAT } from "./wat-apps.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
 interface Built {
@@ -50,8 +51,8 @@ async function tmp105Variant(version: string, wholeDegrees: boolean): Promise<Bu
   return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
 }
 
-async function build(path: string, library: boolean): Promise<Built> {
-  const r = await buildApp(join(ROOT, path), { out: join(tmp.dir, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
+async function build(path: string, library: boolean, shared = false): Promise<Built> {
+  const r = await buildApp(join(ROOT, path), { out: join(tmp.dir, `${path.replace(/\W/g, "_")}.wasm`), library, shared, force: true });
   if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
   return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
 }
@@ -274,6 +275,19 @@ describe("posix device: libraries linked at run time", () => {
     await dev.waitForCount((l) => / info explicit: lookup absent -3, status 0, 23\.50 C$/.test(l), 1, 10_000, mark);
     await c.stop("explicit");
     expect(((await c.info()).memory as { heapUsed: number }).heapUsed).toBe(idle);
+    await stopClean(dev, c);
+  });
+
+  test("a shared-everything library reads the app's memory in place (no memory of its own)", async () => {
+    const bytesum = await build("test/linking/fixtures/bytesum", true, true);
+    const { dev, c } = await device("shared");
+    await c.put("bytesum", bytesum.wasm, bytesum.manifest);
+    const wasm = wat(SUM_APP_WAT);
+    await c.put("summer", wasm, { liquid: 1, name: "summer", version: "0.1.0", capabilities: ["time", "log"], resources: { pins: [], buses: [] } }, { start: true });
+    const linked = await dev.waitFor((l) => / info summer: linked library bytesum 1\.0\.0 in \d+ us \(engine heap \+\d+ bytes\)$/.test(l));
+    await dev.waitForCount((l) => / info summer: 55$/.test(l), 2);
+    const heap = Number(/heap \+(\d+) bytes/.exec(linked)![1]);
+    console.log(`posix: engine heap per loaded shared-everything library ${heap} bytes (module, instance, engine stacks; no linear memory)`);
     await stopClean(dev, c);
   });
 

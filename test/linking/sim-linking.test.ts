@@ -10,6 +10,7 @@ import { buildApp } from "../../compiler/src/app-build/index.js";
 import { type AppManifest, type SimEvent, Simulation, loadBoard, parseBoard, sha256Hex } from "../../host-sim/src/index.js";
 import { LinkError, fetchLibraries } from "../../host-sim/src/linking/index.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
+import { SUM_APP_WAT } from "./wat-apps.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const dirs: string[] = [];
@@ -80,11 +81,11 @@ interface Built {
   wasm: Uint8Array;
   manifest: AppManifest;
 }
-let probe: Built, tmp105: Built, bme280: Built, explicit: Built;
+let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built;
 
-async function build(path: string, library: boolean): Promise<Built> {
+async function build(path: string, library: boolean, shared = false): Promise<Built> {
   const out = join(tempDir(), "m.wasm");
-  const r = await buildApp(join(ROOT, path), { out, library, force: true });
+  const r = await buildApp(join(ROOT, path), { out, library, shared, force: true });
   if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
   return { wasm: r.wasm!, manifest: r.manifest as unknown as AppManifest };
 }
@@ -94,6 +95,7 @@ beforeAll(async () => {
   tmp105 = await build("examples/probe/drivers/tmp105", true);
   bme280 = await build("examples/probe/drivers/bme280", true);
   explicit = await build("test/linking/fixtures/explicit", false);
+  bytesum = await build("test/linking/fixtures/bytesum", true, true);
 }, 60_000);
 
 describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
@@ -313,6 +315,29 @@ describe("the explicit API (sdk/modules.ts): load, look up, call, unload with er
       [1000, "lookup absent -3, status -6, 0.00 C"],
     ]);
     expect(app.state).toBe("running");
+  });
+});
+
+describe("shared-everything libraries (liquid build --library --shared)", () => {
+  it("build: the library imports the app's memory; one with static data is refused with the reason", async () => {
+    expect(bytesum.manifest).toMatchObject({ kind: "library", shared: true, imports: [{ module: "env", name: "memory" }] });
+    const r = await buildApp(join(ROOT, "examples/probe/drivers/tmp105"), { out: join(tempDir(), "t.wasm"), library: true, shared: true, force: true });
+    expect(r.ok).toBe(false);
+    expect(r.errors).toContain("a shared library may not have static data (it has 1 data segment: string literals, arrays, memory.data)");
+  });
+
+  it("reads the app's bytes in place and adds no memory of its own", () => {
+    const { simulation, board, events } = sim();
+    board.libraries.add(bytesum.wasm, bytesum.manifest);
+    const wasm = wat(SUM_APP_WAT);
+    const def = { wasm, manifest: manifestOf("summer", "0.1.0", wasm, ["time", "log"]) };
+    const app = board.install(def.wasm, def.manifest);
+    simulation.runFor(2000);
+    expect(appLogs(events, "summer")).toEqual([
+      [1000, "55"],
+      [2000, "55"],
+    ]);
+    expect(app.linker!.loaded()).toEqual([{ name: "bytesum", version: "1.0.0", sha256: bytesum.manifest.sha256, codeBytes: bytesum.wasm.length, memoryBytes: 0 }]);
   });
 });
 

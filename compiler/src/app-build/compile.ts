@@ -23,6 +23,8 @@ export interface CompileOptions {
   pages: number;
   /** Debug build: no optimisation, names kept. */
   debug: boolean;
+  /** Import the memory ("env"."memory") instead of defining it: a shared-everything library. */
+  importMemory?: boolean;
 }
 
 export interface Diagnostic {
@@ -150,16 +152,15 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
     "app.wasm",
     "--runtime",
     "stub",
-    "--initialMemory",
-    String(options.pages),
-    "--maximumMemory",
-    String(options.pages),
+    // an imported memory accepts any app's: at least nothing, no maximum
+    ...(options.importMemory ? ["--initialMemory", "0"] : ["--initialMemory", String(options.pages), "--maximumMemory", String(options.pages)]),
     "--path",
     VIRTUAL_PACKAGES,
     "--lib",
     ABORT_LIB,
     "--use",
     `abort=${ABORT_FUNCTION}`,
+    ...(options.importMemory ? ["--importMemory"] : []),
     "--noColors",
     "--baseDir",
     baseDir,

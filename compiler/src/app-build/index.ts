@@ -12,6 +12,7 @@ import { buildFingerprint, readCachedBuild, writeBuildInfo } from "./cache.js";
 import { type Diagnostic, compileApp, formatDiagnostic } from "./compile.js";
 import { type AppManifest, buildManifest, capabilitiesOf, checkEntryPoints, checkImports } from "./manifest.js";
 import { postprocess } from "./postprocess.js";
+import { sharedLibraryProblems } from "./library.js";
 import { scanResources } from "./resources.js";
 
 export { AppSourceError } from "./app-source.js";
@@ -33,6 +34,8 @@ export interface BuildOptions {
   wat?: boolean;
   /** Build a library other modules import by "NAME@RANGE" (no start() needed; docs/linking.md). */
   library?: boolean;
+  /** With `library`: share the importing app's memory instead of owning one (docs/linking.md). */
+  shared?: boolean;
 }
 
 export interface BuildResult {
@@ -71,7 +74,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   const manifestPath = manifestPathFor(wasmPath);
   const debug = options.debug ?? false;
   const fingerprint = buildFingerprint(
-    { entry: app.entry, name: app.name, version: app.version, pages, debug, wat: options.wat ?? false, spec: options.spec ? JSON.stringify(options.spec) : "default", ...(options.library ? { library: true } : {}) },
+    { entry: app.entry, name: app.name, version: app.version, pages, debug, wat: options.wat ?? false, spec: options.spec ? JSON.stringify(options.spec) : "default", ...(options.library ? { library: true } : {}), ...(options.shared ? { shared: true } : {}) },
     app.configPath,
   );
   const watMissing = (options.wat ?? false) && !existsSync(wasmPath.replace(/\.wasm$/, ".wat"));
@@ -84,7 +87,11 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
     }
   }
 
-  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug });
+  if (options.shared && !options.library) {
+    result.errors.push("--shared applies to libraries only: add --library");
+    return result;
+  }
+  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug, importMemory: options.shared ?? false });
   result.timings.compileMs = performance.now() - t0;
   result.diagnostics = compiled.diagnostics.filter((d) => d.category !== "info");
   const finish = () => {
@@ -95,7 +102,10 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   if (!compiled.wasm || result.diagnostics.some((d) => d.category === "error")) return finish();
 
   const desc = await postprocess(compiled.wasm, { exportGlobals: true, wat: options.wat ?? false });
-  result.errors.push(...checkImports(spec, desc, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc, options.library ?? false));
+  // A shared library's one non-function import is the app's memory.
+  const checked = options.shared ? { ...desc, imports: desc.imports.filter((i) => !(i.kind === "memory" && i.module === "env" && i.name === "memory")) } : desc;
+  result.errors.push(...checkImports(spec, checked, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc, options.library ?? false));
+  if (options.shared) result.errors.push(...sharedLibraryProblems(desc.wasm));
   if (result.errors.length) return finish();
 
   const capabilities = capabilitiesOf(spec, desc);
@@ -114,6 +124,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   }
 
   const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses, library: options.library ?? false });
+  if (options.shared) manifest.shared = true;
   mkdirSync(dirname(wasmPath), { recursive: true });
   writeFileAtomic(wasmPath, desc.wasm);
   if (desc.wat !== undefined) writeFileAtomic(wasmPath.replace(/\.wasm$/, ".wat"), desc.wat);

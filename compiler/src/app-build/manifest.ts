@@ -22,6 +22,8 @@ export interface AppManifest {
   memory: { initialPages: number; maximumPages: number };
   /** "library" for modules built with --library (no start(); other modules import them). */
   kind?: "library";
+  /** A library that shares the importing app's memory (built with --library --shared). */
+  shared?: boolean;
   /** The library modules this module imports, as named in its imports (see docs/linking.md). */
   libraries?: { name: string; range: string }[];
 }

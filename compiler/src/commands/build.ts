@@ -6,7 +6,7 @@ import { type Board, BoardError, loadBoard } from "../boards.js";
 import { formatDiagnostic } from "../app-build/compile.js";
 import { CliError, type Command } from "../command.js";
 
-const usage = `usage: liquid build APP... [-o OUT.wasm] [--board B] [--debug] [--wat] [--pages N] [--json] [--force] [--library]
+const usage = `usage: liquid build APP... [-o OUT.wasm] [--board B] [--debug] [--wat] [--pages N] [--json] [--force] [--library [--shared]]
 
 Compiles an AssemblyScript app (a .ts file, or a folder with app.ts or index.ts) into
 APP.wasm plus APP.manifest.json (name, version, sha256, exports, imports, capabilities,
@@ -25,7 +25,10 @@ options:
   --force          rebuild even if nothing changed (unchanged apps are otherwise answered
                    from build/.NAME.buildinfo.json without running the compiler)
   --library        build a library that apps import as "NAME@RANGE" (no start() entry
-                   point; the manifest says "kind": "library"; see docs/linking.md)`;
+                   point; the manifest says "kind": "library"; see docs/linking.md)
+  --shared         with --library: the library shares the importing app's memory (imports
+                   env.memory) instead of owning one; data passes by pointer. Only for
+                   libraries without static data or mutable globals`;
 
 function short(path: string): string {
   return relative(process.cwd(), path) || path;
@@ -45,6 +48,7 @@ export const build: Command = {
       { name: "board", value: true },
       { name: "wat", value: false },
       { name: "library", value: false },
+      { name: "shared", value: false },
     ]);
     if (!args.positionals.length) throw new CliError(`missing APP\n\n${usage}`, 2);
     const out = opt(args, "out");
@@ -76,6 +80,7 @@ export const build: Command = {
           force: flag(args, "force"),
           wat: flag(args, "wat"),
           library: flag(args, "library"),
+          shared: flag(args, "shared"),
           ...(pages ? { pages } : {}),
         });
       } catch (err) {

@@ -36,6 +36,9 @@
 /* True when the import names a library ("NAME@RANGE") rather than the HAL. */
 int lq_linker_is_library_import(const lq_import_info *im);
 
+/* True for a shared-everything library's import of the app's memory ("env"."memory"). */
+int lq_linker_is_app_memory_import(const lq_import_info *im);
+
 /* Resolves one library import of `app` (called from the app's import resolver): loads and
  * instantiates the library on first use by this app, then hands out its export. On failure
  * returns LQ_ERROR and leaves a message naming the library in lq_linker_error(). */

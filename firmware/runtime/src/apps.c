@@ -212,6 +212,7 @@ static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t ca
     lq_import_info im;
     uint32_t bit;
     lq_module_import(m, i, &im);
+    if (lq_linker_is_app_memory_import(&im)) continue; /* a shared-everything library (linker.c) */
     if (im.type.kind != LQ_EXTERN_FUNC) {
       snprintf(msg, cap, "import %.*s.%.*s: only functions can be imported", (int)im.module_len,
                im.module, (int)im.name_len, im.name);

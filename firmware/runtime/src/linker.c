@@ -127,8 +127,21 @@ int lq_semver_satisfies(const char *version, const char *range, size_t n) {
 
 /* ---- linking ----------------------------------------------------------------------------- */
 
-static lq_status resolve_hal(void *user, const lq_import_info *im, lq_extern *out) {
-  (void)user;
+int lq_linker_is_app_memory_import(const lq_import_info *im) {
+  return im->type.kind == LQ_EXTERN_MEMORY && im->module_len == 3 && memcmp(im->module, "env", 3) == 0 &&
+         im->name_len == 6 && memcmp(im->name, "memory", 6) == 0;
+}
+
+/* A library's imports: the HAL, and for a shared-everything library the app's memory. */
+static lq_status resolve_for_library(void *user, const lq_import_info *im, lq_extern *out) {
+  lq_app *app = (lq_app *)user;
+  if (lq_linker_is_app_memory_import(im)) {
+    lq_memory *mem = app->inst ? lq_instance_memory(app->inst) : NULL;
+    if (!mem) return LQ_ERROR;
+    out->kind = LQ_EXTERN_MEMORY;
+    out->of.memory = mem;
+    return LQ_OK;
+  }
   return lq_hal_link_resolve(im, out);
 }
 
@@ -180,6 +193,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
     lq_import_info li;
     uint32_t bit;
     lq_module_import(m, i, &li);
+    if (lq_linker_is_app_memory_import(&li)) continue; /* shared-everything: the app's memory */
     if (lq_linker_is_library_import(&li)) {
       lq_module_free(m);
       snprintf(why, sizeof why, "%s %s imports the library %.*s; libraries importing libraries are not supported on this runtime", name,
@@ -194,7 +208,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
       return fail(im, "%s", why);
     }
   }
-  if (lq_instantiate(m, resolve_hal, NULL, &inst, &err) != LQ_OK) {
+  if (lq_instantiate(m, resolve_for_library, app, &inst, &err) != LQ_OK) {
     if (inst) lq_instance_free(inst);
     lq_module_free(m);
     return fail(im, "instantiation failed: %s", err.message);

@@ -215,7 +215,7 @@ export class SimApp {
       },
     };
     // Library imports ("NAME@RANGE") link at their first call, through trampolines.
-    this.linker = new AppLinker(this.name, this.manifest.capabilities, this.board.libraries, hal, imports[METER_MODULE], (lib, how) =>
+    this.linker = new AppLinker(this.name, this.manifest.capabilities, this.board.libraries, hal, imports[METER_MODULE], () => memory, (lib, how) =>
       this.board.emit({ type: "log", app: null, level: "info", msg: `app '${this.name}': library ${lib.name}@${lib.version} ${how}` }),
     );
     Object.assign(imports, this.linker.importsFor(`app '${this.name}'`, libraryImportsOf(this.wasm)));

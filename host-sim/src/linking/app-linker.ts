@@ -56,6 +56,8 @@ export class AppLinker {
     private readonly hal: AppHal,
     /** The app's fuel meter: time in a library counts against the calling app's budget. */
     private readonly meter: WebAssembly.ModuleImports,
+    /** The app's linear memory, which shared-everything libraries use as theirs. */
+    private readonly appMemory: () => WebAssembly.Memory | undefined = () => undefined,
     /** Called after a library was linked (for the simulator's event log). */
     private readonly onLink: (lib: LibraryModule, how: "linked" | "swapped" | "unloaded") => void = () => {},
   ) {}
@@ -122,8 +124,10 @@ export class AppLinker {
     if (problems.length) throw new LinkError(`${lib.name}@${lib.version} does not fit: ${problems.join("; ")}`);
     this.linking.add(lib.name);
     try {
-      let memory: WebAssembly.Memory | undefined;
+      let memory: WebAssembly.Memory | undefined = lib.shared ? this.appMemory() : undefined;
+      if (lib.shared && !memory) throw new LinkError(`${lib.name}@${lib.version} shares the app's memory, which does not exist yet`);
       const imports: WebAssembly.Imports = {
+        ...(lib.shared ? { env: { memory: memory! } } : {}),
         ...createHalImports(this.hal, () => {
           if (!memory) throw new HalTrap(`library ${lib.name} called the HAL while being instantiated`);
           return memory;
@@ -140,7 +144,7 @@ export class AppLinker {
         }
         throw err;
       }
-      memory = instance.exports.memory as WebAssembly.Memory;
+      memory = lib.shared ? memory! : (instance.exports.memory as WebAssembly.Memory);
       const linked = { lib, instance, memory };
       this.linked.set(lib.name, linked);
       return linked;
@@ -254,7 +258,7 @@ export class AppLinker {
       version: l.lib.version,
       sha256: l.lib.sha256,
       codeBytes: l.lib.wasm.length,
-      memoryBytes: l.memory.buffer.byteLength,
+      memoryBytes: l.lib.shared ? 0 : l.memory.buffer.byteLength, // a shared library adds no memory
     }));
   }
 

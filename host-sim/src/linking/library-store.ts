@@ -31,6 +31,8 @@ export interface LibraryModule {
   capabilities: string[];
   /** Signatures of its exported functions, to check an app's imports against. */
   exportTypes: Map<string, FunctionType>;
+  /** Shares the importing app's memory (imports env.memory; built with --library --shared). */
+  shared: boolean;
   /** Its own imports with signatures (HAL and other libraries). */
   imports: { module: string; name: string; params: string[]; results: string[] }[];
 }
@@ -90,10 +92,12 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
     capabilities.add(fn.capability);
   }
   const module = new WebAssembly.Module(wasm as BufferSource);
+  let shared = false;
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.kind !== "function") throw new LinkError(`${id} imports ${imp.kind} ${imp.module}.${imp.name}; an isolated library imports functions only`);
+    if (imp.kind === "memory" && imp.module === "env" && imp.name === "memory") shared = true;
+    else if (imp.kind !== "function") throw new LinkError(`${id} imports ${imp.kind} ${imp.module}.${imp.name}; a library imports functions (and, shared, env.memory) only`);
   }
-  if (!WebAssembly.Module.exports(module).some((e) => e.name === "memory" && e.kind === "memory")) {
+  if (!shared && !WebAssembly.Module.exports(module).some((e) => e.name === "memory" && e.kind === "memory")) {
     throw new LinkError(`${id} does not export its memory as "memory"`);
   }
   return {
@@ -106,6 +110,7 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
     capabilities: [...capabilities],
     exportTypes: exportedFunctionTypes(wasm),
     imports: metered.imports,
+    shared,
   };
 }
 
