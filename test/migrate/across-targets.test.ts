@@ -128,6 +128,9 @@ describe.skipIf(!POSIX_BINARY)(`live migration across the simulator, the posix f
     const ballast = await app("ballast");
     const posix = await posixDevice();
     const qemu = await qemuDevice();
+    // The board says its snapshot buffer in INFO, so the check needs no RESTORE_BEGIN probe.
+    expect((await withClient(qemu, (c) => c.info())).memory.snapshotMax).toBe(16384);
+    expect((await withClient(posix, (c) => c.info())).memory.snapshotMax).toBe(128 * 1024);
     await install(posix, ballast);
     const before = (await waitCounts(posix, "ballast", 2)).length;
     const err = await migrate({

@@ -1,7 +1,7 @@
 // The capability check that runs before anything is frozen: every reason a target cannot run
 // the app is named, from the manifest and from what a snapshot shows the app holds.
 import { describe, expect, it } from "vitest";
-import { needsOf, targetProblems } from "../../compiler/src/migrate/preflight.js";
+import { needsOf, snapshotRoomProblem, targetProblems } from "../../compiler/src/migrate/preflight.js";
 import type { AppManifest, CapabilityDocument } from "../../compiler/src/protocol/types.js";
 
 const target: CapabilityDocument = {
@@ -69,5 +69,14 @@ describe("can the target run the app?", () => {
       "its pin BUTTON0 cannot do irq as the app uses it (it can: in, pullup)",
       "its pin LED0 cannot do in as the app uses it (it can: out)",
     ]);
+  });
+});
+
+describe("room for the snapshot", () => {
+  it("is judged from INFO's memory.snapshotMax when the target gives it, and left to the RESTORE_BEGIN probe when not", () => {
+    const qemu = { ...target, memory: { ...target.memory, snapshotMax: 16384 } };
+    expect(snapshotRoomProblem(16384, qemu)).toBeUndefined();
+    expect(snapshotRoomProblem(16385, qemu)).toBe("snapshot of 16385 bytes too large: this device takes at most 16384");
+    expect(snapshotRoomProblem(1 << 20, target)).toBeNull();
   });
 });

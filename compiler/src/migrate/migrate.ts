@@ -26,6 +26,7 @@ import { resetLocalGlobals } from "./device-local.js";
 import { MigrationError, why, type DeviceSummary, type MigrationStep } from "./failure.js";
 import type { ModuleCopy } from "./module-source.js";
 import { planMigration, type DeviceSide } from "./plan.js";
+import { snapshotRoomProblem } from "./preflight.js";
 import { promptAckConnector } from "./prompt-ack.js";
 import { readSnapshot, SnapshotFormatError, type SnapshotInfo } from "./snapshot-info.js";
 import { countingConnector, type WireCount } from "./wire-counter.js";
@@ -231,23 +232,28 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
       step("module", `sent library ${lib.manifest.name} ${lib.manifest.version} (${lib.wasm.length} bytes) from ${lib.origin}`);
     }
 
-    // Does the target have room for the snapshot? Its buffer size is not in INFO, but
-    // RESTORE_BEGIN refuses a size it cannot hold (ENOSPACE) before taking any byte. The size
-    // is that of a snapshot of the running app (not stopped); the session this opens is
-    // replaced by the real one. Any other answer tells nothing and is ignored.
+    // Does the target have room for the snapshot? The size is that of a snapshot of the
+    // running app (not stopped). A firmware says its buffer size in INFO (memory.snapshotMax);
+    // for a target that does not, RESTORE_BEGIN refuses a size it cannot hold (ENOSPACE)
+    // before taking any byte, and the session it opens is replaced by the real one. Any other
+    // answer tells nothing and is ignored.
     let probedSize = probeBytes?.length;
     if (probedSize === undefined) {
       const r = await src.request(Cmd.SNAPSHOT, new BodyWriter().str8(app).u8(0).done()).catch(() => undefined);
       if (r && r.length >= 4) probedSize = new DataView(r.buffer, r.byteOffset, r.byteLength).getUint32(0, true);
     }
     if (probedSize !== undefined) {
-      const room = await dst
-        .request(Cmd.RESTORE_BEGIN, new BodyWriter().str8(app).u32(probedSize).bytes(new Uint8Array(32)).done())
-        .then(() => undefined, (err: unknown) => err);
-      if (room instanceof DeviceError && room.status === Status.ENOSPACE) {
+      let tooLarge = snapshotRoomProblem(probedSize, plan.targetInfo);
+      if (tooLarge === null) {
+        const room = await dst
+          .request(Cmd.RESTORE_BEGIN, new BodyWriter().str8(app).u32(probedSize).bytes(new Uint8Array(32)).done())
+          .then(() => undefined, (err: unknown) => err);
+        tooLarge = room instanceof DeviceError && room.status === Status.ENOSPACE ? room.detail : undefined;
+      }
+      if (tooLarge) {
         if (installedModule) await bounded(dst.remove(app));
         for (const name of installedLibraries) await bounded(dst.remove(name));
-        refuse(`the target ${options.to.label} cannot hold '${app}''s state: ${room.detail}. Nothing was frozen: '${app}' keeps running on the source`);
+        refuse(`the target ${options.to.label} cannot hold '${app}''s state: ${tooLarge}. Nothing was frozen: '${app}' keeps running on the source`);
       }
     }
 

@@ -74,3 +74,14 @@ export function targetProblems(needs: AppNeeds, target: CapabilityDocument): str
   }
   return problems;
 }
+
+/**
+ * Whether the target can hold a snapshot of `size` bytes, judged from its capability document
+ * (`memory.snapshotMax`, the firmware's snapshot buffer): the problem, or undefined when it
+ * fits; null when the document does not say (the caller then probes with RESTORE_BEGIN).
+ */
+export function snapshotRoomProblem(size: number, target: CapabilityDocument): string | undefined | null {
+  const max = target.memory?.snapshotMax;
+  if (typeof max !== "number") return null;
+  return size > max ? `snapshot of ${size} bytes too large: this device takes at most ${max}` : undefined;
+}

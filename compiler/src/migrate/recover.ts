@@ -11,7 +11,7 @@ import { DeviceError } from "../protocol/errors.js";
 import type { Connector } from "../transport/transport.js";
 import { MigrationError } from "./failure.js";
 import type { ModuleCopy } from "./module-source.js";
-import { needsOf, targetProblems } from "./preflight.js";
+import { needsOf, snapshotRoomProblem, targetProblems } from "./preflight.js";
 import { readSnapshot, type SnapshotInfo } from "./snapshot-info.js";
 
 export interface RecoverOptions {
@@ -74,6 +74,8 @@ export async function resumeFromFile(options: RecoverOptions): Promise<RecoverRe
       if (!copy && !held) fail(`${options.to.label} does not hold '${app}' (sha256 ${info.moduleSha256.slice(0, 12)}): pass --module or --repo`);
     }
     const problems = targetProblems(needsOf(copy?.manifest, info.runtime, info.memoryPages, held ? 0 : copy!.wasm.length), dev);
+    const room = snapshotRoomProblem(data.length, dev);
+    if (room) problems.push(`it cannot hold the state: ${room}`);
     if (problems.length) fail(`${options.to.label} (${dev.board}) cannot run '${app}': ${problems.join("; ")}`);
     let moduleBytesSent = 0;
     if (!held) moduleBytesSent = (await client.put(app, copy!.wasm, copy!.manifestText)).bytesSent;

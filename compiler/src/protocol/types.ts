@@ -55,7 +55,8 @@ export interface CapabilityDocument {
   board: string;
   arch: string;
   engine: string;
-  memory: { ram: number; appMax: number };
+  /** snapshotMax: the largest snapshot the device takes or restores (firmware; absent on simulators, which have no fixed buffer). */
+  memory: { ram: number; appMax: number; snapshotMax?: number };
   store: { total: number; free: number };
   pins: PinInfo[];
   buses: BusInfo[];

@@ -126,6 +126,8 @@ void lq_apps_autostart(void);
 /* SNAPSHOT flags: bit0 stop the app after freezing, bit1 migrating (run on_migrate_out first). */
 #define LQ_SNAPSHOT_STOP 1
 #define LQ_SNAPSHOT_MIGRATING 2
+/* The largest snapshot this device can take or restore (LQ_SNAPSHOT_MAX): INFO's memory.snapshotMax. */
+uint32_t lq_apps_snapshot_max(void);
 int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32], char *msg, size_t cap);
 int lq_apps_snapshot_read(const char *name, uint32_t offset, uint32_t max, const uint8_t **data,
                           uint32_t *n, char *msg, size_t cap);

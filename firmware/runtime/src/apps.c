@@ -700,6 +700,7 @@ static int granted_bus(lq_app *app, const char *name) {
 #endif
 
 static uint8_t snap_buf[LQ_SNAPSHOT_MAX];
+uint32_t lq_apps_snapshot_max(void) { return (uint32_t)LQ_SNAPSHOT_MAX; }
 static struct {
   int kind; /* 0 none, 1 a snapshot taken here, 2 a restore being received */
   char name[32];

@@ -179,9 +179,10 @@ size_t lq_board_info_json(char *buf, size_t cap) {
   lq_json_quote(b->name, strlen(b->name), q, sizeof q);
   OUT("\"board\":%s,\"arch\":\"%s\",\"engine\":\"liquid-engine %s\",", q, lq_port_arch(),
       LQ_ENGINE_VERSION);
-  OUT("\"memory\":{\"ram\":%lu,\"appMax\":%lu,\"heapUsed\":%lu,\"heapSize\":%lu},",
+  OUT("\"memory\":{\"ram\":%lu,\"appMax\":%lu,\"heapUsed\":%lu,\"heapSize\":%lu,\"snapshotMax\":%lu},",
       (unsigned long)(b->ram ? b->ram : LQ_RUNTIME_ARENA_SIZE), (unsigned long)lq_app_max_pages() * 65536ul,
-      (unsigned long)lq_engine_heap_used(), (unsigned long)lq_engine_heap_size());
+      (unsigned long)lq_engine_heap_used(), (unsigned long)lq_engine_heap_size(),
+      (unsigned long)lq_apps_snapshot_max());
   OUT("\"store\":{\"total\":%lu,\"free\":%lu},\"pins\":[", (unsigned long)lq_store_total(),
       (unsigned long)lq_store_free());
   for (i = 0; i < b->npins; i++) {
