@@ -291,6 +291,20 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  test("a library call that never returns traps its app with the fuel limit; the device carries on", async () => {
+    const { dev, c } = await device("spin");
+    const wasm = wat(`(module (memory (export "memory") 1)
+      (func (export "read_centi") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 0)))`);
+    const { createHash } = await import("node:crypto");
+    const manifest = { liquid: 1, name: "tmp105", version: "1.0.0", sha256: createHash("sha256").update(wasm).digest("hex"), size: wasm.length, kind: "library", capabilities: [], resources: { pins: [], buses: [] } };
+    await c.put("tmp105", wasm, manifest);
+    await c.put("probe", probe.wasm, probe.manifest, { start: true });
+    const trap = await dev.waitFor((l) => /probe.*trapped|trapped.*probe/.test(l));
+    expect(trap).toMatch(/library tmp105@\^1: call of read_centi did not finish within 1000000 fuel units/);
+    expect((await c.hello()).firmware).toBe("liquid");
+    await stopClean(dev, c);
+  });
+
   test("liquid deploy --repo serves the FETCHes of the app it starts, then exits", async () => {
     const { dev, c } = await device("cli");
     await c.close(); // the device serves one host at a time: the CLI takes over
