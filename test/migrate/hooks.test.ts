@@ -6,10 +6,15 @@
 // event once a freeze is asked and freezes it when the current call returns.
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate } from "../../compiler/src/migrate/migrate.js";
+import { BodyWriter } from "../../compiler/src/protocol/body.js";
 import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { Cmd, Status } from "../../compiler/src/protocol/constants.js";
+import { crc32 } from "../../compiler/src/protocol/crc32.js";
+import { DeviceError } from "../../compiler/src/protocol/errors.js";
+import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
 import { createSimDevice, memoryConnector, type SimDevice } from "../../host-sim/src/device/index.js";
 import type { SimEvent } from "../../host-sim/src/index.js";
-import { app, appLog, counts, install, POSIX_BINARY, posixDevice, simTcp, stopAll, waitCounts, waitFor, type TestDevice } from "./support.js";
+import { app, appLog, appState, counts, install, POSIX_BINARY, posixDevice, simTcp, stopAll, waitCounts, waitFor, withClient, type TestDevice } from "./support.js";
 
 afterAll(stopAll);
 
@@ -51,6 +56,33 @@ async function handover(source: TestDevice, target: TestDevice): Promise<void> {
   expect(onSource().at(-1)).toBe(0);
 }
 
+/** The target's connector with one byte of each RESTORE_CHUNK's data changed (the frame CRC recomputed). */
+function damageRestoreChunks(connector: Connector): Connector {
+  return async () => {
+    const inner = await connector();
+    const t: Transport = {
+      get url() {
+        return inner.url;
+      },
+      get closed() {
+        return inner.closed;
+      },
+      write(frame) {
+        if (frame[3] !== Cmd.RESTORE_CHUNK) return inner.write(frame);
+        const f = frame.slice();
+        const len = f[7]! | (f[8]! << 8);
+        f[9 + 4 + 40] ^= 0x01; // a byte of snapshot data after the chunk's offset field
+        new DataView(f.buffer).setUint32(9 + len, crc32(f, 2, 9 + len), true);
+        inner.write(f);
+      },
+      onData: (l) => inner.onData(l),
+      onClose: (l) => inner.onClose(l),
+      close: () => inner.close(),
+    };
+    return t;
+  };
+}
+
 describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix firmware${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
   it("simulator -> posix: on_migrate_out darkens LED0 on the simulator, on_migrate_in lights it on the firmware", async () => {
     await handover(await simTcp(), await posixDevice());
@@ -58,6 +90,52 @@ describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix f
 
   it("posix -> simulator: on_migrate_out darkens LED0 on the firmware, on_migrate_in lights it on the simulator", async () => {
     await handover(await posixDevice(), await simTcp());
+  });
+
+  it("a move rolled back after the freeze: the firmware source runs on_migrate_in again and LED0 is lit there", async () => {
+    const handoverApp = await app("handover");
+    const source = await posixDevice();
+    const target = await simTcp();
+    const onSource = led0(source);
+    await install(source, handoverApp);
+    await waitCounts(source, "handover", 2);
+    // One byte of the snapshot changed on the way to the target, under a valid frame CRC.
+    const corrupting = damageRestoreChunks(target.connector);
+    const err = await migrate({ app: "handover", from: side(source), to: { connector: corrupting, label: target.url }, module: async () => handoverApp }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ step: "restore", appIs: "source" });
+    const log = await appLog(source, "handover");
+    const leaving = log.findIndex((l) => l.startsWith("leaving at "));
+    const n = Number(log[leaving]!.slice("leaving at ".length));
+    await waitCounts(source, "handover", n + 1);
+    expect((await appLog(source, "handover")).slice(leaving, leaving + 3)).toEqual([`leaving at ${n}`, `arrived at ${n}`, `count ${n + 1}`]);
+    await waitFor(async () => onSource().at(-1) === 1, () => `LED0 lit again on the source (levels ${onSource().join(",")})`);
+    expect(onSource().slice(-3)).toEqual([1, 0, 1]);
+    expect(await withClient(target, (c) => c.list())).toEqual([]); // the module installed for the move removed again
+  });
+
+  it("a host that gives up after on_migrate_out: the firmware's hold lapses, on_migrate_in runs there and the app goes on", async () => {
+    const handoverApp = await app("handover");
+    const source = await posixDevice();
+    const onSource = led0(source);
+    await install(source, handoverApp);
+    await waitCounts(source, "handover", 2);
+    const answer = await withClient(source, (c) =>
+      c.request(Cmd.SNAPSHOT, new BodyWriter().str8("handover").u8(3).done()).then(() => undefined, (e: unknown) => e),
+    );
+    // An idle app with the hook is never frozen at once: the hook runs first.
+    expect(answer).toBeInstanceOf(DeviceError);
+    expect(answer).toMatchObject({ status: Status.EBUSY });
+    expect((answer as Error).message).toMatch(/runs on_migrate_out; it freezes when that returns: ask again/);
+    const n = await waitFor(async () => {
+      const line = (await appLog(source, "handover")).find((l) => l.startsWith("leaving at "));
+      return line ? Number(line.slice("leaving at ".length)) : undefined;
+    }, () => "on_migrate_out on the firmware");
+    await waitCounts(source, "handover", n + 1);
+    const log = await appLog(source, "handover");
+    const at = log.indexOf(`leaving at ${n}`);
+    expect(log.slice(at, at + 3)).toEqual([`leaving at ${n}`, `arrived at ${n}`, `count ${n + 1}`]);
+    expect(onSource().slice(-3)).toEqual([1, 0, 1]);
+    expect(await appState(source, "handover")).toBe("running");
   });
 
   it("an app whose event queue never empties is frozen when its current call returns, and its computation goes on exactly", async () => {
