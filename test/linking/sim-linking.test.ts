@@ -11,6 +11,7 @@ import { type AppManifest, type SimEvent, Simulation, loadBoard, parseBoard, sha
 import { LinkError, fetchLibraries } from "../../host-sim/src/linking/index.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { SUM_APP_WAT } from "./wat-apps.js";
+import { runCli } from "../sim/run-cli.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const dirs: string[] = [];
@@ -80,6 +81,7 @@ const trapsOf = (events: SimEvent[]) => events.filter((e): e is Extract<SimEvent
 interface Built {
   wasm: Uint8Array;
   manifest: AppManifest;
+  path?: string;
 }
 let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built;
 
@@ -87,7 +89,7 @@ async function build(path: string, library: boolean, shared = false): Promise<Bu
   const out = join(tempDir(), "m.wasm");
   const r = await buildApp(join(ROOT, path), { out, library, shared, force: true });
   if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
-  return { wasm: r.wasm!, manifest: r.manifest as unknown as AppManifest };
+  return { wasm: r.wasm!, manifest: r.manifest as unknown as AppManifest, path: r.wasmPath! };
 }
 
 beforeAll(async () => {
@@ -349,6 +351,20 @@ describe("libraries from the module repository", () => {
     await server.repo.publish(bme280.wasm, bme280.manifest as never);
   });
   afterAll(() => server.close());
+
+  it("liquid sim --repo and --lib: the run links what was fetched; a library without a manifest is refused", async () => {
+    const fromRepo = await runCli(["sim", probe.path!, "--repo", server.url, "--for", "1s"]);
+    expect(fromRepo.code).toBe(0);
+    expect(fromRepo.stdout).toContain("  1000 ms  [sim] app 'probe': library tmp105@1.0.0 linked\n  1000 ms  [probe] 23.50 C\n");
+    const fromFile = await runCli(["sim", probe.path!, "--lib", tmp105.path!, "--for", "1s", "--set", "I2C0.tmp105.temperature=30"]);
+    expect(fromFile.stdout).toContain("[probe] 30.00 C");
+    const bare = join(tempDir(), "bare.wasm");
+    writeFileSync(bare, tmp105.wasm);
+    expect(await runCli(["sim", probe.path!, "--lib", bare])).toMatchObject({ code: 1, stderr: expect.stringContaining("has no manifest beside it; build it with liquid build --library") });
+    const down = await runCli(["sim", probe.path!, "--repo", "http://127.0.0.1:9"]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot fetch library tmp105@\^1: module repository at http:\/\/127\.0\.0\.1:9 is unreachable/);
+  });
 
   it("fetches what the app imports, verified, and the app links it lazily", async () => {
     const { simulation, board, events } = sim();
