@@ -138,6 +138,24 @@ describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix f
     expect(await appState(source, "handover")).toBe("running");
   });
 
+  for (const [from, to] of [["posix", "sim"], ["sim", "posix"]] as const) {
+    it(`an on_migrate_out that traps (${from} -> ${to}): the move fails at the freeze with the app's error, nothing moved`, async () => {
+      const clumsy = await app("clumsy");
+      const source = from === "posix" ? await posixDevice() : await simTcp();
+      const target = to === "posix" ? await posixDevice() : await simTcp();
+      await install(source, clumsy);
+      await waitCounts(source, "clumsy", 2);
+      const err = await migrate({ app: "clumsy", from: side(source), to: side(target), module: async () => clumsy }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ step: "freeze", appIs: "nowhere" });
+      expect((err as Error).message).toMatch(/freezing 'clumsy' on the source failed: it trapped there \(.*on_migrate_out.*unreachable.*\); nothing was moved/);
+      expect((await appLog(source, "clumsy")).some((l) => l.startsWith("releasing at "))).toBe(true);
+      expect(await appState(source, "clumsy")).toBe("trapped");
+      // the module sent to the target before the freeze was removed again
+      expect(await withClient(target, (c) => c.list())).toEqual([]);
+      expect(await counts(target, "clumsy")).toEqual([]);
+    });
+  }
+
   it("an app whose event queue never empties is frozen when its current call returns, and its computation goes on exactly", async () => {
     const swamped = await app("swamped");
     const source = await posixDevice();

@@ -291,7 +291,18 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
       }
       if (!snapshot) {
         if (running.autostart) await src.autostart(app, true).catch(() => undefined);
+        // Nothing moves: what this migration installed on the target goes again.
+        if (installedModule) await bounded(dst.remove(app));
+        for (const name of installedLibraries) await bounded(dst.remove(name));
         if (now?.state === "running") throw new MigrationError(`freezing '${app}' on the source failed: ${why(err)}; it keeps running there`, "freeze", "source");
+        if (now?.state === "trapped") {
+          // e.g. its on_migrate_out hook trapped: the app's own error says more than SNAPSHOT's
+          throw new MigrationError(
+            `freezing '${app}' on the source failed: it trapped there (${now.error ?? "no error given"}); nothing was moved: fix the app and start it again with 'liquid start ${app} --port ${options.from.label}'`,
+            "freeze",
+            "nowhere",
+          );
+        }
         const state = now?.state;
         throw new MigrationError(
           `freezing '${app}' on the source failed: ${why(err)}; the source reports it ${state ?? "unreachable"}: check it with 'liquid ps --port ${options.from.label}'`,
