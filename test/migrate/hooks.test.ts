@@ -14,7 +14,24 @@ import { DeviceError } from "../../compiler/src/protocol/errors.js";
 import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
 import { createSimDevice, memoryConnector, type SimDevice } from "../../host-sim/src/device/index.js";
 import type { SimEvent } from "../../host-sim/src/index.js";
-import { app, appLog, appState, counts, install, POSIX_BINARY, posixDevice, simTcp, stopAll, waitCounts, waitFor, withClient, type TestDevice } from "./support.js";
+import {
+  app,
+  appLog,
+  appState,
+  counts,
+  install,
+  POSIX_BINARY,
+  posixDevice,
+  prepareQemuImage,
+  QEMU_RUNNABLE,
+  qemuDevice,
+  simTcp,
+  stopAll,
+  waitCounts,
+  waitFor,
+  withClient,
+  type TestDevice,
+} from "./support.js";
 
 afterAll(stopAll);
 
@@ -90,6 +107,11 @@ describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix f
 
   it("posix -> simulator: on_migrate_out darkens LED0 on the firmware, on_migrate_in lights it on the simulator", async () => {
     await handover(await posixDevice(), await simTcp());
+  });
+
+  it.skipIf(!QEMU_RUNNABLE)(`posix -> QEMU Cortex-M4: the hooks run on the ARM firmware too${QEMU_RUNNABLE ? "" : " (SKIPPED: qemu-system-arm is not installed, or no QEMU image and no arm-none-eabi-gcc to build it)"}`, { timeout: 600_000 }, async () => {
+    await prepareQemuImage();
+    await handover(await posixDevice(), await qemuDevice());
   });
 
   it("a move rolled back after the freeze: the firmware source runs on_migrate_in again and LED0 is lit there", async () => {
