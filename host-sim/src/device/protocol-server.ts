@@ -157,6 +157,11 @@ export class ProtocolServer {
         await d.restoreEnd(conn, (flags & 1) !== 0, (flags & 2) !== 0);
         return empty;
       }
+      case Cmd.FETCH: {
+        // the host could not fetch a library the device asked for
+        d.fetchFailed(r.str8("name"), r.str8("range"), r.str16("reason"));
+        return empty;
+      }
       case Cmd.FW_BEGIN:
       case Cmd.FW_CHUNK:
       case Cmd.FW_END:
@@ -203,6 +208,7 @@ export class ServerConnection implements Peer {
   private work: Promise<void> = Promise.resolve();
   private offLog: () => void;
   private offState: () => void;
+  private offFetch: () => void;
 
   constructor(
     private readonly server: ProtocolServer,
@@ -221,6 +227,10 @@ export class ServerConnection implements Peer {
     this.offState = server.device.onAppState((state: AppStateEvent) => {
       if (this.following) this.send(Event.APP_STATE, FLAG_EVENT, 0, encodeText(JSON.stringify(state)));
     });
+    // FETCH goes to the connected host whether or not it follows the log (docs/protocol.md).
+    this.offFetch = server.device.onFetch((name, range) => {
+      if (this.open) this.send(Cmd.FETCH, FLAG_EVENT, 0, new BodyWriter().str8(name).str8(range).done());
+    });
   }
 
   closed(): void {
@@ -228,6 +238,7 @@ export class ServerConnection implements Peer {
     this.following = false;
     this.offLog();
     this.offState();
+    this.offFetch();
   }
 
   private async onFrame(frame: Frame): Promise<void> {

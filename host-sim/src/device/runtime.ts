@@ -33,6 +33,12 @@ export interface BoardRuntime {
   forget(name: string): void;
   /** Drops every app and all board-side state (a reboot). */
   reboot(): void;
+  /** Puts a library (manifest "kind": "library") in the board's store; throws with a readable message when it is refused (docs/linking.md). */
+  addLibrary?(wasm: Uint8Array, manifest: AppManifest): void;
+  /** The libraries ("NAME@RANGE") an app imports that the board cannot link now. */
+  missingLibraries?(wasm: Uint8Array): { name: string; range: string }[];
+  /** The host could not fetch NAME@RANGE: calls into it trap with this reason. */
+  fetchFailed?(name: string, range: string, reason: string): void;
   /** Catches the board's clock up with the wall clock before a request is served (realtime boards). */
   sync?(): void;
 }

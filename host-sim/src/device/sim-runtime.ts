@@ -3,6 +3,9 @@ import { parseManifest } from "../app/manifest.js";
 import type { SimApp } from "../app/sim-app.js";
 import type { SimBoard } from "../board/sim-board.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
+import { parseLibraryRef } from "../linking/library-ref.js";
+import { LinkError } from "../linking/library-store.js";
+import { libraryImportsOf } from "../linking/module-imports.js";
 import type { BoardRuntime, RunningApp, RuntimeListener } from "./runtime.js";
 
 const DEFAULT_RAM = 256 * 1024;
@@ -42,6 +45,32 @@ export class SimBoardRuntime implements BoardRuntime {
 
   listen(listener: RuntimeListener): void {
     this.listener = listener;
+  }
+
+  addLibrary(wasm: Uint8Array, manifest: ProtocolManifest): void {
+    try {
+      this.simBoard.libraries.add(wasm, parseManifest(manifest, `manifest of library '${manifest.name}'`));
+    } catch (err) {
+      if (err instanceof LinkError) throw new Error(err.message);
+      throw err;
+    }
+  }
+
+  missingLibraries(wasm: Uint8Array): { name: string; range: string }[] {
+    const refs = libraryImportsOf(wasm).map((i) => parseLibraryRef(i.module)!);
+    const unique = refs.filter((r, i) => refs.findIndex((o) => o.name === r.name && o.range === r.range) === i);
+    return unique.filter((r) => {
+      try {
+        this.simBoard.libraries.resolve(r.name, r.range);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  }
+
+  fetchFailed(name: string, range: string, reason: string): void {
+    this.simBoard.libraries.noteFetchFailure(name, range, reason);
   }
 
   startApp(app: { name: string; wasm: Uint8Array; manifest: ProtocolManifest }): RunningApp {

@@ -63,6 +63,7 @@ export class SimulatedDevice {
   private snapshots = new Map<string, { data: Uint8Array; hash: Uint8Array }>();
   private logListeners = new Set<(r: LogRecord) => void>();
   private stateListeners = new Set<(s: AppStateEvent) => void>();
+  private fetchListeners = new Set<(name: string, range: string) => void>();
   private readonly firmwareVersion: string;
 
   constructor(
@@ -95,6 +96,13 @@ export class SimulatedDevice {
     this.record("info", null, `${FIRMWARE_NAME} ${this.firmwareVersion} on ${this.runtime.board}, ${this.store.list().length} app(s) in store`);
     for (const m of this.store.list()) {
       this.apps.set(m.name, { state: "stopped" });
+      // Libraries kept in the store are linkable again after a reboot.
+      try {
+        const manifest = JSON.parse(m.manifest) as AppManifest & { kind?: string };
+        if (manifest.kind === "library") this.runtime.addLibrary?.(m.wasm, manifest);
+      } catch (err) {
+        this.record("error", null, `library ${m.name} in the store is unusable: ${(err as Error).message}`);
+      }
       // A broken autostart app is logged and left trapped; the device still boots.
       if (m.autostart) await this.start(m.name).catch(() => undefined);
     }
@@ -103,6 +111,18 @@ export class SimulatedDevice {
   onLog(listener: (r: LogRecord) => void): () => void {
     this.logListeners.add(listener);
     return () => this.logListeners.delete(listener);
+  }
+
+  /** FETCH events: an app being started imports library NAME@RANGE the board lacks (docs/protocol.md). */
+  onFetch(listener: (name: string, range: string) => void): () => void {
+    this.fetchListeners.add(listener);
+    return () => this.fetchListeners.delete(listener);
+  }
+
+  /** The host's FETCH request: it could not fetch NAME@RANGE. */
+  fetchFailed(name: string, range: string, reason: string): void {
+    this.runtime.fetchFailed?.(name, range, reason);
+    this.record("warn", null, `library ${name}@${range} could not be fetched: ${reason}`);
   }
 
   onAppState(listener: (s: AppStateEvent) => void): () => void {
@@ -196,6 +216,13 @@ export class SimulatedDevice {
     if (typeof manifest !== "object" || manifest === null || manifest.liquid !== 1) {
       throw fault.invalid(`manifest of '${u.name}' is not a Liquid manifest (expected "liquid": 1)`);
     }
+    if ((manifest as { kind?: unknown }).kind === "library") {
+      try {
+        this.runtime.addLibrary?.(u.data, manifest);
+      } catch (err) {
+        throw fault.invalid(`library '${u.name}': ${(err as Error).message}`);
+      }
+    }
     const previous = this.apps.get(u.name);
     if (previous?.running) this.halt(u.name, "stopped");
     this.runtime.forget(u.name);
@@ -227,6 +254,11 @@ export class SimulatedDevice {
     const entry: AppRuntimeState = { state: "running" };
     this.apps.set(name, entry);
     this.record("info", null, pending ? `resuming ${name} from its restored snapshot` : `starting ${name}`);
+    // Libraries it imports that the board lacks: ask the host (FETCH); they link at the first call.
+    for (const ref of this.runtime.missingLibraries?.(m.wasm) ?? []) {
+      this.record("info", null, `fetching library ${ref.name}@${ref.range} from the host`);
+      for (const l of [...this.fetchListeners]) l(ref.name, ref.range);
+    }
     try {
       const app = { name, wasm: m.wasm, manifest };
       const running = pending && this.runtime.restoreApp ? this.runtime.restoreApp(app, pending) : this.runtime.startApp(app);

@@ -116,6 +116,12 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
 
 export class LibraryStore {
   private readonly byName = new Map<string, Map<string, LibraryModule>>();
+  /** Why the host could not fetch NAME@RANGE (a simulated device's FETCH answer). */
+  private readonly fetchFailures = new Map<string, string>();
+
+  noteFetchFailure(name: string, range: string, reason: string): void {
+    this.fetchFailures.set(`${name}@${range}`, reason);
+  }
 
   /** Adds (or re-adds the same bytes of) a library; returns it ready to link. */
   add(wasm: Uint8Array, manifest: AppManifest): LibraryModule {
@@ -127,6 +133,7 @@ export class LibraryStore {
     let versions = this.byName.get(lib.name);
     if (!versions) this.byName.set(lib.name, (versions = new Map()));
     versions.set(lib.version, lib);
+    for (const key of [...this.fetchFailures.keys()]) if (key.startsWith(`${lib.name}@`)) this.fetchFailures.delete(key);
     return lib;
   }
 
@@ -148,6 +155,8 @@ export class LibraryStore {
       throw err;
     }
     const versions = this.byName.get(name);
+    const failure = this.fetchFailures.get(`${name}@${range}`);
+    if ((!versions || versions.size === 0) && failure) throw new LinkError(`the host could not fetch it: ${failure}`);
     if (!versions || versions.size === 0) throw new LinkError(`library ${name}@${range} is not on this device and was not fetched from a repository`);
     const best = maxSatisfying([...versions.keys()], parsed);
     if (!best) throw new LinkError(`no version of library ${name} matches '${range}' (this device has ${[...versions.keys()].sort().join(", ")})`);

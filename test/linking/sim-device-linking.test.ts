@@ -1,0 +1,86 @@
+// Execution-time linking on a simulated device over the device protocol: the same FETCH
+// exchange as the C firmware (docs/protocol.md), served by the host's relay from the module
+// repository, then the library linked at its first call; a refused fetch reaches the trap.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../compiler/src/app-build/index.js";
+import { DeviceClient } from "../../compiler/src/protocol/client.js";
+import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetch-relay.js";
+import { createSimDevice, memoryConnector, type SimDevice } from "../../host-sim/src/device/index.js";
+import type { SimEvent } from "../../host-sim/src/index.js";
+import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+interface Built {
+  wasm: Uint8Array;
+  manifest: Record<string, unknown> & { name: string; version: string; sha256: string; size: number };
+}
+
+let tmp = "";
+let server: RunningRepository;
+let probe: Built, tmp105: Built;
+
+async function build(path: string, library: boolean): Promise<Built> {
+  const r = await buildApp(join(ROOT, path), { out: join(tmp, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
+  if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
+  return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "lq-simdev-link-"));
+  probe = await build("examples/probe", false);
+  tmp105 = await build("examples/probe/drivers/tmp105", true);
+  server = await serveRepository(join(tmp, "repo"), 0);
+  await server.repo.publish(tmp105.wasm, tmp105.manifest);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function open(): Promise<{ dev: SimDevice; client: DeviceClient; logs: () => string[] }> {
+  const dev = await createSimDevice();
+  const events: SimEvent[] = [];
+  dev.simulation.onEvent((e) => events.push(e));
+  const client = await DeviceClient.open(memoryConnector(dev.server), { timeoutMs: 3000 });
+  const logs = () => events.filter((e) => e.type === "log" || e.type === "trap").map((e) => `${e.t} ${"msg" in e ? e.msg : (e as { message: string }).message}`);
+  return { dev, client, logs };
+}
+
+describe("simulated device: libraries fetched through the host and linked at the first call", () => {
+  it("the relay installs the driver the app asked for; the app reads the sensor through it", async () => {
+    const { dev, client, logs } = await open();
+    const reports: FetchReport[] = [];
+    const off = relayFetches(client, server.url, (r) => reports.push(r));
+    await client.put("probe", probe.wasm, probe.manifest, { start: true });
+    await off.idle();
+    expect(reports.map((r) => [r.name, r.range, r.ok])).toEqual([
+      ["tmp105", "^1", true],
+      ["bme280", "^1", false],
+    ]);
+    dev.simulation.runFor(1000);
+    expect(logs()).toContain("1000 23.50 C");
+    expect((await client.list()).map((a) => a.name).sort()).toEqual(["probe", "tmp105"]);
+    off();
+    await client.close();
+    await dev.stop();
+  });
+
+  it("a fetch the host refuses: the first call traps with the host's reason", async () => {
+    const { dev, client } = await open();
+    const off = relayFetches(client, "http://127.0.0.1:9");
+    const states: string[] = [];
+    dev.device.onAppState((s) => states.push(`${s.name} ${s.state}${s.error ? `: ${s.error}` : ""}`));
+    await client.put("probe", probe.wasm, probe.manifest, { start: true });
+    await off.idle();
+    dev.simulation.runFor(1000);
+    expect(states.at(-1)).toMatch(/^probe trapped: .*cannot link tmp105@\^1 for app 'probe': the host could not fetch it: module repository at http:\/\/127\.0\.0\.1:9 is unreachable/);
+    off();
+    await client.close();
+    await dev.stop();
+  });
+});
