@@ -204,6 +204,19 @@ describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix f
     expect(parsed).toEqual(expected);
     console.log(`swamped app: ${r.warnings.join("; ") || "frozen at the first try"}; downtime ${r.downtimeMs.toFixed(1)} ms`);
   });
+
+  it("the same app inspected without a manifest (the target already holds the module): the inspecting snapshot waits for the call too", async () => {
+    const swamped = await app("swamped");
+    const source = await posixDevice();
+    const target = await simTcp();
+    await install(source, swamped);
+    await install(target, swamped, false);
+    await waitCounts(source, "swamped", 3);
+    const r = await migrate({ app: "swamped", from: side(source), to: side(target) });
+    expect(r.moduleBytesSent).toBe(0);
+    const last = (await counts(source, "swamped")).at(-1)!;
+    expect((await waitCounts(target, "swamped", 2))[0]).toBe(last + 1);
+  });
 });
 
 describe("migration hooks and paused restores on simulated devices (virtual time)", () => {

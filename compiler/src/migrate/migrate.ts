@@ -22,6 +22,7 @@ import { DeviceClient, type ClientOptions } from "../protocol/client.js";
 import { BodyWriter } from "../protocol/body.js";
 import { Cmd, Status } from "../protocol/constants.js";
 import { DeviceError } from "../protocol/errors.js";
+import { retryWhileBusy } from "./busy-retry.js";
 import { resetLocalGlobals } from "./device-local.js";
 import { MigrationError, why, type DeviceSummary, type MigrationStep } from "./failure.js";
 import type { ModuleCopy } from "./module-source.js";
@@ -133,25 +134,9 @@ async function readHeldSnapshot(client: DeviceClient, app: string): Promise<Uint
   return out;
 }
 
-/**
- * Freezes the app, retrying while it is inside an event (EBUSY: a fuel-sliced call in
- * progress). A call cannot last longer than the runtime's call budget (2 s, then it is
- * aborted), so retrying for a little longer than that always finds a point between events.
- */
-async function freeze(client: DeviceClient, app: string, onBusy: () => void): Promise<Uint8Array> {
-  const deadline = performance.now() + 2500;
-  for (;;) {
-    try {
-      return await client.snapshot(app, { stop: true, migrating: true });
-    } catch (err) {
-      if (err instanceof DeviceError && err.status === Status.EBUSY && performance.now() < deadline) {
-        onBusy();
-        await new Promise((r) => setTimeout(r, 2));
-        continue;
-      }
-      throw err;
-    }
-  }
+/** Freezes the app (its on_migrate_out hook first), asking again while it answers EBUSY. */
+function freeze(client: DeviceClient, app: string, onBusy: () => void): Promise<Uint8Array> {
+  return retryWhileBusy(() => client.snapshot(app, { stop: true, migrating: true }), onBusy);
 }
 
 /**
@@ -239,7 +224,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
     // answer tells nothing and is ignored.
     let probedSize = probeBytes?.length;
     if (probedSize === undefined) {
-      const r = await src.request(Cmd.SNAPSHOT, new BodyWriter().str8(app).u8(0).done()).catch(() => undefined);
+      const r = await retryWhileBusy(() => src.request(Cmd.SNAPSHOT, new BodyWriter().str8(app).u8(0).done())).catch(() => undefined);
       if (r && r.length >= 4) probedSize = new DataView(r.buffer, r.byteOffset, r.byteLength).getUint32(0, true);
     }
     if (probedSize !== undefined) {

@@ -8,6 +8,7 @@
 import type { DeviceClient } from "../protocol/client.js";
 import type { AppEntry, CapabilityDocument } from "../protocol/types.js";
 import type { Connector } from "../transport/transport.js";
+import { retryWhileBusy } from "./busy-retry.js";
 import { localGlobals, type LocalGlobal } from "./device-local.js";
 import { MigrationError, summary, why, type DeviceSummary } from "./failure.js";
 import type { ModuleCopy } from "./module-source.js";
@@ -109,7 +110,7 @@ export async function planMigration(src: DeviceClient, dst: DeviceClient, option
   let probe: MigrationPlan["probe"];
   if (!copy) {
     try {
-      const bytes = await src.snapshot(app, { stop: false });
+      const bytes = await retryWhileBusy(() => src.snapshot(app, { stop: false }));
       probe = { bytes, info: readSnapshot(bytes) };
     } catch (err) {
       refuse(`could not inspect '${app}' on the source: ${why(err)}`);
