@@ -184,7 +184,7 @@ describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix f
     const target = await simTcp();
     await install(source, swamped);
     await waitCounts(source, "swamped", 4);
-    // The premise: its 5 ms timer fires faster than the handler returns.
+    // The premise: its 2 ms timer fires faster than the handler returns.
     await waitFor(async () => source.lines.some((l) => l.includes("event queue full")), () => `'event queue full' on the firmware:\n${source.lines.slice(-20).join("\n")}`);
     const r = await migrate({ app: "swamped", from: side(source), to: side(target), module: async () => swamped });
     await waitCounts(target, "swamped", 3);
