@@ -660,7 +660,10 @@ uint64_t lq_apps_poll(uint64_t now_us) {
     int t;
     if (!app->used || app->paused) continue;
     if (app->calling || app->migrate_out == 1 || (app->q_len && !app->hold_until_ms)) return now_us;
-    if (app->hold_until_ms && app->hold_until_ms * 1000 < next) next = app->hold_until_ms * 1000;
+    if (app->hold_until_ms) { /* held: its timers and pins wait, only the hold's end matters */
+      if (app->hold_until_ms * 1000 < next) next = app->hold_until_ms * 1000;
+      continue;
+    }
     for (t = 0; t < LQ_APP_TIMERS; t++)
       if (app->timers[t].active && app->timers[t].due_ms * 1000 < next)
         next = app->timers[t].due_ms * 1000;
