@@ -55,7 +55,7 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
 
   it("the probe app reads the TMP105 through a driver the device did not have", async () => {
     qemu = await Qemu.start({ kernel, tmp105: true, qmp: true, semihosting: true });
-    await qemu.waitConsole(/^ready\r?$/m);
+    await qemu.waitConsole(/^ready\r?$/m, 30_000);
     await qemu.setTemperature(23500);
     client = await DeviceClient.open(async () => socketTransport("tcp://qemu-uart0", qemu!.uart), { timeoutMs: 3000 });
     expect((await client.list()).map((a) => a.name)).toEqual([]);
@@ -63,8 +63,9 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
     const off = relayFetches(client, server.url, (r) => reports.push(r));
     const heap0 = ((await client.info()).memory as { heapUsed: number }).heapUsed;
     await client.put("probe", probe.wasm, probe.manifest, { start: true });
-    const linked = await qemu.waitConsole(/^log \d+ info probe: linked library tmp105 1\.0\.0 in (\d+) us \(engine heap \+(\d+) bytes\)\r?$/m);
-    await qemu.waitConsole(/^log \d+ info probe: 23\.50 C\r?$/m);
+    const linked = await qemu.waitConsole(/^log \d+ info probe: linked library tmp105 1\.0\.0 in (\d+) us \(engine heap \+(\d+) bytes\)\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info probe: 23\.50 C\r?$/m, 30_000);
+    await off.idle();
     expect(reports.map((r) => [r.name, r.ok, r.version])).toEqual([
       ["tmp105", true, "1.0.0"],
       ["bme280", true, "1.0.0"],
@@ -75,7 +76,7 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
         `link at the first call ${m[1]} us; engine heap per loaded library ${m[2]} bytes`,
     );
     await qemu.setTemperature(26500);
-    await qemu.waitConsole(/^log \d+ info probe: 26\.50 C\r?$/m);
+    await qemu.waitConsole(/^log \d+ info probe: 26\.50 C\r?$/m, 30_000);
     await client.stop("probe");
     expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
     off();
