@@ -1,39 +1,20 @@
 /*
- * fault.c — fault exceptions and lq_fatal() on the nRF52840: print what happened on the
- * protocol UART (hosts skip bytes that are not frames), then reset the chip.
+ * fault.c — the fault report (entered through ../cortex-m/fault_entry.c) and lq_fatal() on
+ * the nRF52840: print what happened on the protocol UART (hosts skip bytes that are not
+ * frames), then reset the chip.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "cortex_m.h"
 #include "nrf52840.h"
 #include "nrf_port.h"
-
-void lq_fault_report(uint32_t *frame, uint32_t exc_return);
-
-/* Faults run on their own stack: after an overflow into the MPU guard the main stack is
- * unusable (see the QEMU port's fault.c). */
-static uint32_t fault_stack[256] __attribute__((aligned(8)));
-uint32_t *const lq_fault_stack_top = fault_stack + 256;
-
-__attribute__((naked)) void lq_fault_entry(void) {
-  __asm volatile(
-      "tst lr, #4\n"
-      "ite eq\n"
-      "mrseq r0, msp\n"
-      "mrsne r0, psp\n"
-      "mov r1, lr\n"
-      "ldr r3, =lq_fault_stack_top\n"
-      "ldr r3, [r3]\n"
-      "mov sp, r3\n"
-      "b lq_fault_report\n");
-}
 
 static void print(const char *text) { lq_uarte_write_all((const uint8_t *)text, strlen(text)); }
 
 static void print_hex(const char *name, uint32_t value) {
-  char text[11] = "0x";
-  for (int i = 0; i < 8; i++) text[2 + i] = "0123456789abcdef"[(value >> (28 - 4 * i)) & 0xF];
-  text[10] = '\0';
+  char text[11];
+  lq_format_hex32(value, text);
   print(name);
   print(text);
 }

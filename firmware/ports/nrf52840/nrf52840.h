@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "cortex_m.h" /* the core's system control space (SCB_*, MPU_*) */
+
 #define NRF_REG(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
 /* ---- FICR: factory information ------------------------------------------------------------ */
@@ -169,15 +171,5 @@
 #define IRQ_GPIOTE 6u
 #define IRQ_RTC1 17u
 #define NRF_IRQ_COUNT 48u
-
-/* ---- Cortex-M4 system control space ------------------------------------------------------ */
-#define NVIC_ISER0 0xE000E100u
-#define SCB_VTOR 0xE000ED08u
-#define SCB_AIRCR 0xE000ED0Cu
-#define SCB_CFSR 0xE000ED28u
-#define SCB_HFSR 0xE000ED2Cu
-#define SCB_BFAR 0xE000ED38u
-#define SCB_CPACR 0xE000ED88u
-#define SCB_AIRCR_SYSRESETREQ 0x05FA0004u
 
 #endif /* LQ_NRF52840_H */

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cortex_m.h" /* lq_irq_save/restore, lq_wfi, lq_fatal */
+
 /* nRF52840-DK wiring (PCA10056): UART to the J-Link's virtual COM port, I2C on the Arduino
  * header. Pin numbers are port*32 + pin. */
 #define DK_UART_TX 6u
@@ -16,18 +18,9 @@
 #define DK_I2C_SDA 26u
 #define DK_I2C_SCL 27u
 
-static inline uint32_t lq_irq_save(void) {
-  uint32_t primask;
-  __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-  return primask;
-}
-static inline void lq_irq_restore(uint32_t primask) { __asm volatile("msr primask, %0" ::"r"(primask) : "memory"); }
-static inline void lq_wfi(void) { __asm volatile("dsb\n wfi" ::: "memory"); }
 static inline void lq_nvic_enable(uint32_t irq) {
   (*(volatile uint32_t *)(uintptr_t)(0xE000E100u + 4u * (irq / 32u))) = 1u << (irq % 32u);
 }
-
-__attribute__((noreturn)) void lq_fatal(const char *message);
 
 /* clock.c: HFXO for accurate UART/TWI timing, LFXO (falling back to LFRC) for RTC1. */
 void lq_clocks_start(void);

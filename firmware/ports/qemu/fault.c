@@ -1,5 +1,6 @@
 /*
- * fault.c — the handler of every fault exception, and lq_fatal().
+ * fault.c — the QEMU port's fault report (entered through ../cortex-m/fault_entry.c), and
+ * lq_fatal().
  *
  * One special case first: a semihosting BKPT 0xAB executed while no debugger listens (QEMU
  * without -semihosting-config) raises a debug event. We step over the BKPT and return -1 in
@@ -27,42 +28,14 @@ extern uint32_t __stack_bottom[];
 #define BKPT_SEMIHOSTING 0xBEABu
 #define DFSR_BKPT 0x2u
 
-void lq_fault_report(uint32_t *frame, uint32_t exc_return);
-
-/* Faults run on their own small stack: after a stack overflow into the MPU guard the main
- * stack pointer is unusable, and touching it again would lock the core up. The stacked frame
- * pointer is taken first; a semihosting BKPT returns through the normal path, so the switch
- * only happens for real faults (lq_fault_report never returns then). */
-static uint32_t fault_stack[256] __attribute__((aligned(8)));
-uint32_t *const lq_fault_stack_top = fault_stack + 256;
-
-__attribute__((naked)) void lq_fault_entry(void) {
-  __asm volatile(
-      "tst lr, #4\n"
-      "ite eq\n"
-      "mrseq r0, msp\n"
-      "mrsne r0, psp\n"
-      "mov r1, lr\n"
-      "mov r2, sp\n"
-      "ldr r3, =lq_fault_stack_top\n"
-      "ldr r3, [r3]\n"
-      "mov sp, r3\n"
-      "push {r2, lr}\n"
-      "bl lq_fault_report\n"
-      "pop {r2, lr}\n"
-      "mov sp, r2\n"
-      "bx lr\n");
-}
-
 static void both(const char *text) {
   lq_console_write(text);
   for (const char *p = text; *p; p++) lq_uart0_write((const uint8_t *)p, 1);
 }
 
 static void both_hex(const char *name, uint32_t value) {
-  char text[11] = "0x";
-  for (int i = 0; i < 8; i++) text[2 + i] = "0123456789abcdef"[(value >> (28 - 4 * i)) & 0xF];
-  text[10] = '\0';
+  char text[11];
+  lq_format_hex32(value, text);
   both(name);
   both(text);
 }

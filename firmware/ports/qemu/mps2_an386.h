@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define LQ_REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
+#include "cortex_m.h" /* LQ_REG32 and the core's system control space */
 
 /* The FPGA feeds the core and the APB peripherals with one 25 MHz clock. */
 #define MPS2_SYSCLK_HZ 25000000u
@@ -62,32 +62,5 @@
 #define SBCON_CONTROLC 0x04u
 #define SBCON_SCL 0x1u
 #define SBCON_SDA 0x2u
-
-/* ---- Cortex-M4 system control space ---------------------------------------------------- */
-#define SYST_CSR 0xE000E010u
-#define SYST_RVR 0xE000E014u
-#define SYST_CVR 0xE000E018u
-#define SYST_CSR_ENABLE 0x1u
-#define SYST_CSR_TICKINT 0x2u
-#define SYST_CSR_CLKSOURCE 0x4u
-#define SYST_CSR_COUNTFLAG 0x10000u
-#define NVIC_ISER0 0xE000E100u
-#define SCB_ICSR 0xE000ED04u
-#define SCB_VTOR 0xE000ED08u
-#define SCB_AIRCR 0xE000ED0Cu
-#define SCB_SHCSR 0xE000ED24u
-#define SCB_CFSR 0xE000ED28u
-#define SCB_HFSR 0xE000ED2Cu
-#define SCB_DFSR 0xE000ED30u
-#define SCB_MMFAR 0xE000ED34u
-#define SCB_BFAR 0xE000ED38u
-#define SCB_CPACR 0xE000ED88u
-#define MPU_CTRL 0xE000ED94u
-#define MPU_RNR 0xE000ED98u
-#define MPU_RBAR 0xE000ED9Cu
-#define MPU_RASR 0xE000EDA0u
-#define SCB_SHCSR_FAULTS_ENA (0x7u << 16) /* MemManage, BusFault, UsageFault handled as such */
-#define SCB_AIRCR_SYSRESETREQ 0x05FA0004u
-#define SCB_HFSR_DEBUGEVT 0x80000000u
 
 #endif /* LQ_MPS2_AN386_H */

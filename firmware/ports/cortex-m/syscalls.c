@@ -1,5 +1,5 @@
 /*
- * syscalls.c — the few hooks newlib-nano needs on bare metal. The heap (used only if the
+ * syscalls.c — the few hooks newlib needs on bare metal, for every Cortex-M port. The heap (used only if the
  * runtime or newlib calls malloc) grows from the end of .bss towards the stack reserve set
  * in the linker script and fails cleanly when that is exhausted.
  */
@@ -8,9 +8,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "cmsdk_uart.h"
 #include "cortex_m.h"
-#include "semihosting.h"
 
 extern uint8_t __heap_start[], __heap_end[];
 
@@ -36,14 +34,10 @@ void *_sbrk(ptrdiff_t increment) {
   return old;
 }
 
-/* stdout/stderr go to the debug console. */
+/* stdout/stderr go wherever the port prints (lq_port_stdout_write). */
 int _write(int fd, const char *buf, int len) {
   (void)fd;
-  char chunk[2] = {0, 0};
-  for (int i = 0; i < len; i++) {
-    chunk[0] = buf[i];
-    lq_console_write(chunk);
-  }
+  if (len > 0) lq_port_stdout_write(buf, len);
   return len;
 }
 
@@ -88,6 +82,6 @@ int _kill(int pid, int sig) {
 }
 
 void _exit(int status) {
-  lq_semihosting_exit(status);
+  lq_port_exit(status);
   lq_fatal("exit");
 }

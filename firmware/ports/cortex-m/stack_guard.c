@@ -1,17 +1,11 @@
 /*
- * stack_guard.c — see stack_guard.h (the same scheme as the QEMU port's).
+ * stack_guard.c — see stack_guard.h.
  */
 #include "stack_guard.h"
 
-#include "nrf52840.h"
+#include "cortex_m.h"
 
 #define PAINT 0x57AC57ACu
-#define SCB_SHCSR 0xE000ED24u
-#define SCB_SHCSR_FAULTS_ENA (0x7u << 16)
-#define MPU_CTRL 0xE000ED94u
-#define MPU_RNR 0xE000ED98u
-#define MPU_RBAR 0xE000ED9Cu
-#define MPU_RASR 0xE000EDA0u
 #define RASR_ENABLE 0x1u
 #define RASR_SIZE_256 (7u << 1) /* region size 2^(7+1) */
 #define RASR_XN (1u << 28)      /* AP = 0: no access at all, and never executable */
@@ -28,11 +22,11 @@ void lq_stack_paint(void) {
 }
 
 void lq_stack_guard_enable(void) {
-  NRF_REG(MPU_RNR) = 0;
-  NRF_REG(MPU_RBAR) = (uint32_t)(uintptr_t)__stack_bottom | RBAR_VALID | 0u;
-  NRF_REG(MPU_RASR) = RASR_XN | RASR_SIZE_256 | RASR_ENABLE;
-  NRF_REG(SCB_SHCSR) |= SCB_SHCSR_FAULTS_ENA;
-  NRF_REG(MPU_CTRL) = CTRL_ENABLE | CTRL_PRIVDEFENA;
+  LQ_REG32(MPU_RNR) = 0;
+  LQ_REG32(MPU_RBAR) = (uint32_t)(uintptr_t)__stack_bottom | RBAR_VALID | 0u;
+  LQ_REG32(MPU_RASR) = RASR_XN | RASR_SIZE_256 | RASR_ENABLE;
+  LQ_REG32(SCB_SHCSR) |= SCB_SHCSR_FAULTS_ENA;
+  LQ_REG32(MPU_CTRL) = CTRL_ENABLE | CTRL_PRIVDEFENA;
   __asm volatile("dsb\n isb" ::: "memory");
 }
 
