@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { AppManifest } from "../../compiler/src/manifest-format.js";
 import { HAL_FUNCTIONS } from "../../host-sim/src/generated/hal-imports.js";
 import { RecordingHost, instantiate } from "./hal-host.js";
 import { runLiquid } from "./run-cli.js";
@@ -15,18 +16,7 @@ const OUT = mkdtempSync(join(tmpdir(), "liquid-build-test-"));
 
 interface Built {
   wasm: Uint8Array;
-  manifest: {
-    liquid: number;
-    name: string;
-    version: string;
-    sha256: string;
-    size: number;
-    exports: string[];
-    imports: { module: string; name: string }[];
-    capabilities: string[];
-    resources: { pins: string[]; buses: string[] };
-    memory: { initialPages: number; maximumPages: number };
-  };
+  manifest: AppManifest;
 }
 
 async function buildExample(name: string): Promise<Built> {

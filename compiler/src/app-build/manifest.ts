@@ -7,26 +7,10 @@
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
 import { type HalSpec, type ValueType, qualifiedName } from "../hal/spec.js";
+import type { AppManifest } from "../manifest-format.js";
 import type { ModuleDescription } from "./postprocess.js";
 
-export interface AppManifest {
-  liquid: 1;
-  name: string;
-  version: string;
-  sha256: string;
-  size: number;
-  exports: string[];
-  imports: { module: string; name: string }[];
-  capabilities: string[];
-  resources: { pins: string[]; buses: string[] };
-  memory: { initialPages: number; maximumPages: number };
-  /** "library" for modules built with --library (no start(); other modules import them). */
-  kind?: "library";
-  /** A library that shares the importing app's memory (built with --library --shared). */
-  shared?: boolean;
-  /** The library modules this module imports, as named in its imports (see docs/linking.md). */
-  libraries?: { name: string; range: string }[];
-}
+export type { AppManifest } from "../manifest-format.js";
 
 export class ManifestError extends Error {}
 

@@ -65,20 +65,8 @@ export interface CapabilityDocument {
   [extra: string]: unknown;
 }
 
-/** What `liquid build` writes next to APP.wasm (the shared manifest format). */
-export interface AppManifest {
-  liquid: number;
-  name: string;
-  version: string;
-  sha256: string;
-  size: number;
-  exports: string[];
-  imports: { module: string; name: string }[];
-  capabilities: string[];
-  resources: { pins: string[]; buses: string[] };
-  memory: { initialPages: number; maximumPages?: number | null };
-  [extra: string]: unknown;
-}
+/** What `liquid build` writes next to APP.wasm, as the device reports it back (../manifest-format.ts). */
+export type { ReceivedAppManifest as AppManifest } from "../manifest-format.js";
 
 export type DeviceEvent =
   | { kind: "log"; record: LogRecord }

@@ -7,19 +7,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
+import type { ManifestFields } from "../../../compiler/src/manifest-format.js";
 import { ENTRY_POINTS, HAL_BY_IMPORT, HAL_CAPABILITIES, HAL_VERSION } from "../hal.js";
 import { parseLibraryRef } from "../linking/library-ref.js";
 
-export interface AppManifest {
+/** The shared manifest format (compiler/src/manifest-format.ts); a manifest the simulator
+ * derives for a module that came without one has no memory entry. */
+export interface AppManifest extends ManifestFields {
   liquid: number;
-  name: string;
-  version: string;
-  sha256: string;
-  size: number;
-  exports: string[];
-  imports: { module: string; name: string }[];
-  capabilities: string[];
-  resources: { pins: string[]; buses: string[] };
   memory?: { initialPages: number; maximumPages?: number };
 }
 
