@@ -6,26 +6,24 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../compiler/src/commands/emulate.js";
 import { liquid, printed, until } from "./support.js";
+import { useLiquidHome } from "../helpers/liquid-home.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const FIXTURE = join(ROOT, "test", "protocol", "fixtures", "blinky");
 const HOME = mkdtempSync(join(tmpdir(), "liquid-cli-home-"));
 const WORK = mkdtempSync(join(tmpdir(), "liquid-cli-work-"));
 let device: RunningEmulator;
-let savedHome: string | undefined;
+let restoreHome: () => void = () => {};
 
 beforeAll(async () => {
-  savedHome = process.env.LIQUID_HOME;
-  process.env.LIQUID_HOME = HOME;
-  delete process.env.LIQUID_PORT;
+  restoreHome = useLiquidHome(HOME, { clearPort: true });
   cpSync(FIXTURE, join(WORK, "blinky"), { recursive: true });
   device = await startEmulator({ board: "sim-devkit", port: 0, quiet: true });
 });
 
 afterAll(async () => {
   await device?.stop();
-  if (savedHome === undefined) delete process.env.LIQUID_HOME;
-  else process.env.LIQUID_HOME = savedHome;
+  restoreHome();
   rmSync(HOME, { recursive: true, force: true });
   rmSync(WORK, { recursive: true, force: true });
 });

@@ -13,19 +13,19 @@ import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
 import { fixtureApp, type BuiltApp } from "../protocol/support.js";
 import { liquid, printed, until } from "./support.js";
+import { useLiquidHome } from "../helpers/liquid-home.js";
+import { wrapTransport } from "../helpers/wrap-transport.js";
 
 const BINARY = findPosixDevice();
 const HOME = mkdtempSync(join(tmpdir(), "liquid-posix-home-"));
 const WORK = mkdtempSync(join(tmpdir(), "liquid-posix-work-"));
 let device: RunningEmulator;
 let blinky: BuiltApp;
-let savedHome: string | undefined;
+let restoreHome: () => void = () => {};
 
 describe.skipIf(!BINARY)(`liquid commands against the posix firmware${BINARY ? "" : " (SKIPPED: liquid-device is not built; run the C build)"}`, () => {
   beforeAll(async () => {
-    savedHome = process.env.LIQUID_HOME;
-    process.env.LIQUID_HOME = HOME;
-    delete process.env.LIQUID_PORT;
+    restoreHome = useLiquidHome(HOME, { clearPort: true });
     cpSync(join(import.meta.dirname, "..", "protocol", "fixtures", "blinky"), join(WORK, "blinky"), { recursive: true });
     blinky = await fixtureApp("blinky", WORK);
     device = await startEmulator({ board: "posix", port: 0, quiet: true, flash: join(WORK, "flash.img") });
@@ -33,8 +33,7 @@ describe.skipIf(!BINARY)(`liquid commands against the posix firmware${BINARY ? "
 
   afterAll(async () => {
     await device?.stop();
-    if (savedHome === undefined) delete process.env.LIQUID_HOME;
-    else process.env.LIQUID_HOME = savedHome;
+    restoreHome();
     rmSync(HOME, { recursive: true, force: true });
     rmSync(WORK, { recursive: true, force: true });
   });
@@ -101,18 +100,11 @@ describe.skipIf(!BINARY)(`liquid commands against the posix firmware${BINARY ? "
 
 /** Wraps a transport to observe (and optionally cut) what the client writes. */
 function spy(t: Transport, seen: (d: Uint8Array) => void, cut?: (d: Uint8Array) => Uint8Array): Transport {
-  return {
-    url: t.url,
-    get closed() {
-      return t.closed;
-    },
+  return wrapTransport(t, {
     write(d) {
       const out = cut ? cut(d) : d;
       if (out.length === d.length) seen(d);
       t.write(out);
     },
-    onData: (l) => t.onData(l),
-    onClose: (l) => t.onClose(l),
-    close: () => t.close(),
-  };
+  });
 }

@@ -12,6 +12,7 @@ import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import { memoryConnector } from "../../host-sim/src/device/index.js";
 import { fixtureApp, simDevice } from "../protocol/support.js";
 import { liquid, printed, until } from "./support.js";
+import { useLiquidHome } from "../helpers/liquid-home.js";
 
 const IMAGE = findQemuImage();
 const HAVE_QEMU = spawnSync("qemu-system-arm", ["--version"]).status === 0;
@@ -19,21 +20,18 @@ const READY = !!IMAGE && HAVE_QEMU;
 const HOME = mkdtempSync(join(tmpdir(), "liquid-qemu-home-"));
 const WORK = mkdtempSync(join(tmpdir(), "liquid-qemu-work-"));
 let device: RunningEmulator;
-let savedHome: string | undefined;
+let restoreHome: () => void = () => {};
 
 describe.skipIf(!READY)(`liquid commands against the QEMU firmware${READY ? "" : " (SKIPPED: qemu-system-arm or build/qemu/.../liquid-qemu.elf missing)"}`, () => {
   beforeAll(async () => {
-    savedHome = process.env.LIQUID_HOME;
-    process.env.LIQUID_HOME = HOME;
-    delete process.env.LIQUID_PORT;
+    restoreHome = useLiquidHome(HOME, { clearPort: true });
     cpSync(join(import.meta.dirname, "..", "protocol", "fixtures", "blinky"), join(WORK, "blinky"), { recursive: true });
     device = await startEmulator({ board: "qemu", port: 0, quiet: true });
   });
 
   afterAll(async () => {
     await device?.stop();
-    if (savedHome === undefined) delete process.env.LIQUID_HOME;
-    else process.env.LIQUID_HOME = savedHome;
+    restoreHome();
     rmSync(HOME, { recursive: true, force: true });
     rmSync(WORK, { recursive: true, force: true });
   });

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flashedFirmware } from "../../compiler/src/flash/emulator-flasher.js";
 import { runLiquid } from "./run-cli.js";
+import { useLiquidHome } from "../helpers/liquid-home.js";
 
 const dir = mkdtempSync(join(tmpdir(), "liquid-emu-"));
 const home = join(dir, "home");
-let savedHome: string | undefined;
+let restoreHome: () => void = () => {};
 
 /** The first bytes of an ELF file: enough for the checks, not a program. */
 function elfHeader(elfClass: number, machine: number, size = 4096): Buffer {
@@ -21,12 +22,10 @@ function elfHeader(elfClass: number, machine: number, size = 4096): Buffer {
 }
 
 beforeAll(() => {
-  savedHome = process.env.LIQUID_HOME;
-  process.env.LIQUID_HOME = home;
+  restoreHome = useLiquidHome(home);
 });
 afterAll(() => {
-  if (savedHome === undefined) delete process.env.LIQUID_HOME;
-  else process.env.LIQUID_HOME = savedHome;
+  restoreHome();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,17 +7,16 @@ import { parseIntelHex, toIntelHex } from "../../compiler/src/flash/intel-hex.js
 import { parseUf2, toUf2, UF2_FAMILY_NRF52840 } from "../../compiler/src/flash/uf2.js";
 import { pseudoRandom } from "./firmware-image.js";
 import { runLiquid } from "./run-cli.js";
+import { useLiquidHome } from "../helpers/liquid-home.js";
 
 const dir = mkdtempSync(join(tmpdir(), "liquid-nrf-"));
 const home = join(dir, "home");
-let savedHome: string | undefined;
+let restoreHome: () => void = () => {};
 beforeAll(() => {
-  savedHome = process.env.LIQUID_HOME;
-  process.env.LIQUID_HOME = home;
+  restoreHome = useLiquidHome(home);
 });
 afterAll(() => {
-  if (savedHome === undefined) delete process.env.LIQUID_HOME;
-  else process.env.LIQUID_HOME = savedHome;
+  restoreHome();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -6,16 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRepository, type RunningRepository } from "../../hub/src/server.js";
 import { liquid } from "../cli/support.js";
 import { app, appState, counts, install, simTcp, stopAll, waitCounts, withClient, WORK } from "./support.js";
+import { useLiquidHome } from "../helpers/liquid-home.js";
 
-let savedHome: string | undefined;
+let restoreHome: () => void = () => {};
 beforeAll(() => {
-  savedHome = process.env.LIQUID_HOME;
-  process.env.LIQUID_HOME = join(WORK, "home");
+  restoreHome = useLiquidHome(join(WORK, "home"));
 });
 afterAll(async () => {
   await stopAll();
-  if (savedHome === undefined) delete process.env.LIQUID_HOME;
-  else process.env.LIQUID_HOME = savedHome;
+  restoreHome();
 });
 
 describe("liquid migrate", () => {

@@ -26,6 +26,7 @@ import {
   WORK,
   type TestDevice,
 } from "./support.js";
+import { wrapTransport } from "../helpers/wrap-transport.js";
 
 afterAll(stopAll);
 
@@ -33,22 +34,12 @@ afterAll(stopAll);
 function intercept(connector: Connector, onFrame: (frame: Uint8Array, stream: Transport) => Uint8Array | undefined): Connector {
   return async () => {
     const inner = await connector();
-    const t: Transport = {
-      get url() {
-        return inner.url;
-      },
-      get closed() {
-        return inner.closed;
-      },
+    return wrapTransport(inner, {
       write(data) {
         const out = onFrame(data, inner);
         if (out && !inner.closed) inner.write(out);
       },
-      onData: (l) => inner.onData(l),
-      onClose: (l) => inner.onClose(l),
-      close: () => inner.close(),
-    };
-    return t;
+    });
   };
 }
 
@@ -251,13 +242,7 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app is never lost
       inner.onData((d) => {
         if (!deaf) listener(d);
       });
-      return {
-        get url() {
-          return inner.url;
-        },
-        get closed() {
-          return inner.closed;
-        },
+      return wrapTransport(inner, {
         write(frame: Uint8Array) {
           const isFreeze = frame[3] === Cmd.SNAPSHOT && (frame[9 + (frame[7]! | (frame[8]! << 8)) - 1]! & 1) === 1; // the stop bit
           if (isFreeze && !freezeFrame) {
@@ -271,9 +256,7 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app is never lost
           inner.write(frame);
         },
         onData: (l) => void (listener = l),
-        onClose: (l) => inner.onClose(l),
-        close: () => inner.close(),
-      };
+      });
     };
     const r = await migrate({
       app: "ticker",

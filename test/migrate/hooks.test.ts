@@ -11,7 +11,7 @@ import { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { Cmd, Status } from "../../compiler/src/protocol/constants.js";
 import { crc32 } from "../../compiler/src/protocol/crc32.js";
 import { DeviceError } from "../../compiler/src/protocol/errors.js";
-import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
+import type { Connector } from "../../compiler/src/transport/transport.js";
 import { createSimDevice, memoryConnector, type SimDevice } from "../../host-sim/src/device/index.js";
 import type { SimEvent } from "../../host-sim/src/index.js";
 import {
@@ -32,6 +32,7 @@ import {
   withClient,
   type TestDevice,
 } from "./support.js";
+import { wrapTransport } from "../helpers/wrap-transport.js";
 
 afterAll(stopAll);
 
@@ -77,13 +78,7 @@ async function handover(source: TestDevice, target: TestDevice): Promise<void> {
 function damageRestoreChunks(connector: Connector): Connector {
   return async () => {
     const inner = await connector();
-    const t: Transport = {
-      get url() {
-        return inner.url;
-      },
-      get closed() {
-        return inner.closed;
-      },
+    return wrapTransport(inner, {
       write(frame) {
         if (frame[3] !== Cmd.RESTORE_CHUNK) return inner.write(frame);
         const f = frame.slice();
@@ -92,11 +87,7 @@ function damageRestoreChunks(connector: Connector): Connector {
         new DataView(f.buffer).setUint32(9 + len, crc32(f, 2, 9 + len), true);
         inner.write(f);
       },
-      onData: (l) => inner.onData(l),
-      onClose: (l) => inner.onClose(l),
-      close: () => inner.close(),
-    };
-    return t;
+    });
   };
 }
 

@@ -12,9 +12,10 @@ import { FrameParser, encodeFrame, type Frame } from "../../compiler/src/protoco
 import { sha256, toHex } from "../../compiler/src/protocol/sha256.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { createMemoryPair } from "../../compiler/src/transport/memory.js";
-import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
+import type { Connector } from "../../compiler/src/transport/transport.js";
 import { DirectoryStore, memoryConnector } from "../../host-sim/src/device/index.js";
 import { type BuiltApp, fixtureApp, gpio, simDevice } from "./support.js";
+import { wrapTransport } from "../helpers/wrap-transport.js";
 
 const OUT = mkdtempSync(join(tmpdir(), "liquid-protocol-"));
 let blinky: BuiltApp;
@@ -253,11 +254,7 @@ describe("resumable upload", () => {
       first = false;
       let written = 0;
       const parser = new FrameParser();
-      const wrapped: Transport = {
-        url: t.url,
-        get closed() {
-          return t.closed;
-        },
+      const wrapped = wrapTransport(t, {
         write(data) {
           if (cut && written + data.length > cutAfter) {
             t.write(data.subarray(0, cutAfter - written)); // half a frame, then the line drops
@@ -269,10 +266,7 @@ describe("resumable upload", () => {
           writes.push(...parser.push(data));
           t.write(data);
         },
-        onData: (l) => t.onData(l),
-        onClose: (l) => t.onClose(l),
-        close: () => t.close(),
-      };
+      });
       return wrapped;
     };
   }
@@ -422,12 +416,7 @@ describe("device robustness", () => {
     const lossy: Connector = async () => {
       const t = await memoryConnector(dev.server)();
       const parser = new FrameParser();
-      return {
-        url: t.url,
-        get closed() {
-          return t.closed;
-        },
-        write: (d) => t.write(d),
+      return wrapTransport(t, {
         onData: (l) =>
           t.onData((d) => {
             for (const f of parser.push(d)) {
@@ -438,9 +427,7 @@ describe("device robustness", () => {
               l(encodeFrame(f));
             }
           }),
-        onClose: (l) => t.onClose(l),
-        close: () => t.close(),
-      };
+      });
     };
     const client = await DeviceClient.open(lossy, { timeoutMs: 200, retries: 2 });
     await client.start("blinky"); // resolves OK thanks to the replay, not EEXISTS

@@ -11,25 +11,24 @@ import { findPosixDevice } from "../../compiler/src/transport/emulators.js";
 import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import { memoryConnector } from "../../host-sim/src/device/index.js";
 import { fixtureApp, gpio, simDevice, type BuiltApp } from "./support.js";
+import { useLiquidHome } from "../helpers/liquid-home.js";
 
 const BINARY = findPosixDevice();
 const WORK = mkdtempSync(join(tmpdir(), "liquid-snapshot-"));
 let counter: BuiltApp;
 let blinky: BuiltApp;
 const devices: RunningEmulator[] = [];
-let savedHome: string | undefined;
+let restoreHome: () => void = () => {};
 
 beforeAll(async () => {
-  savedHome = process.env.LIQUID_HOME;
-  process.env.LIQUID_HOME = join(WORK, "home");
+  restoreHome = useLiquidHome(join(WORK, "home"));
   counter = await fixtureApp("counter", WORK);
   blinky = await fixtureApp("blinky", WORK);
 });
 
 afterAll(async () => {
   for (const d of devices) await d.stop();
-  if (savedHome === undefined) delete process.env.LIQUID_HOME;
-  else process.env.LIQUID_HOME = savedHome;
+  restoreHome();
   rmSync(WORK, { recursive: true, force: true });
 });
 

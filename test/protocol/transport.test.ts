@@ -17,6 +17,7 @@ import { connectTcp, parseTcpUrl } from "../../compiler/src/transport/tcp.js";
 import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
 import { memoryConnector } from "../../host-sim/src/device/index.js";
 import { fixtureApp, simDevice } from "./support.js";
+import { wrapTransport } from "../helpers/wrap-transport.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "liquid-transport-"));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
@@ -68,12 +69,9 @@ describe("a slow line", () => {
     const slow: Connector = async () => {
       const t = await inner();
       let busyUntil = 0;
-      return {
+      return wrapTransport(t, {
         url: "serial:/dev/slow",
         bytesPerSecond: bps,
-        get closed() {
-          return t.closed;
-        },
         write(d) {
           sent += d.length;
           const copy = d.slice();
@@ -81,10 +79,7 @@ describe("a slow line", () => {
           busyUntil = Math.max(busyUntil, Date.now()) + (copy.length / bps) * 1000;
           setTimeout(() => !t.closed && t.write(copy), busyUntil - Date.now());
         },
-        onData: (l) => t.onData(l),
-        onClose: (l) => t.onClose(l),
-        close: () => t.close(),
-      };
+      });
     };
     const client = await DeviceClient.open(slow, { timeoutMs: 100, retries: 0 });
     try {
