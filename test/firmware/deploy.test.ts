@@ -1,17 +1,18 @@
 // End to end on the posix firmware (liquid-device under ASan/UBSan): the examples built by
 // `liquid build`, deployed over the device protocol with the TypeScript client, observed on the
 // device's stdout (LED edges with device time, log records) and through the protocol.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
 import { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { connectTcp } from "../../compiler/src/transport/tcp.js";
-import { DeviceError } from "../../compiler/src/protocol/errors.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { ROOT } from "../helpers/native-build.js";
 import { ModuleBuilder, op, sleb } from "../helpers/wasm-builder.js";
 import { PosixDevice, tempDir } from "./device.js";
+import { deviceError } from "../helpers/device-error.js";
+import { writeCounterApp } from "../helpers/counter-app.js";
 
 interface Built {
   wasm: Uint8Array;
@@ -34,16 +35,6 @@ async function stopClean(d: PosixDevice): Promise<void> {
   expect(d.stderr).not.toMatch(/Sanitizer|runtime error/);
 }
 
-async function deviceError(p: Promise<unknown>): Promise<DeviceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DeviceError) return e;
-    throw e;
-  }
-  throw new Error("expected the device to answer with an error");
-}
-
 /** A wasm module assembled by hand: exports start() whose body is `body` (no locals). */
 function moduleWithStart(body: number[]): Uint8Array {
   const code = [0x00, ...body, 0x0b];
@@ -61,18 +52,7 @@ const bareManifest = (name: string) => ({ liquid: 1, name, version: "0.0.1", cap
 beforeAll(async () => {
   tmp = tempDir("lq-deploy-");
   // A counter whose whole state is one global: what a migration must carry over.
-  const counterDir = join(tmp.dir, "counter");
-  mkdirSync(counterDir);
-  writeFileSync(
-    join(counterDir, "app.ts"),
-    [
-      'import { Timer, Text, log } from "liquid";',
-      "let count: i32 = 0;",
-      "export function start(): void { Timer.every(200); }",
-      'export function on_timer(timer: i32): void { count++; log.info(Text.begin().str("count ").int(count)); }',
-      "",
-    ].join("\n"),
-  );
+  const counterDir = writeCounterApp(tmp.dir);
   const sources: Record<string, string> = {
     blinky: join(ROOT, "examples", "blinky"),
     thermometer: join(ROOT, "examples", "thermometer"),

@@ -2,7 +2,6 @@
 // library in the store linked when its app starts, a missing one fetched by the host's relay
 // from the module repository and linked at the first call, and the failures that trap the app
 // with a message naming the library.
-import binaryen from "binaryen";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -13,6 +12,7 @@ import { type RunningRepository, serveRepository } from "../../hub/src/server.js
 import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
 import { SUM_APP_WAT } from "./wat-apps.js";
+import { wat } from "../helpers/wat.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
 interface Built {
@@ -24,15 +24,6 @@ let tmp: { dir: string; cleanup: () => void };
 let probe: Built, tmp105: Built, bme280: Built, explicit: Built;
 let server: RunningRepository;
 const devices: PosixDevice[] = [];
-
-function wat(text: string): Uint8Array {
-  const mod = binaryen.parseText(text);
-  try {
-    return mod.emitBinary();
-  } finally {
-    mod.dispose();
-  }
-}
 
 let probePath = "";
 

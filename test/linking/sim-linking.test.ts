@@ -1,7 +1,6 @@
 // Execution-time linking in the simulator: library imports ("NAME@RANGE") resolved at their
 // first call, version ranges, failures that trap naming the library, hot swap, unload, and
 // libraries fetched from the module repository with their hashes verified.
-import binaryen from "binaryen";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { type AppManifest, type SimEvent, Simulation, loadBoard, parseBoard, sha
 import { LinkError, fetchLibraries } from "../../host-sim/src/linking/index.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { SUM_APP_WAT } from "./wat-apps.js";
+import { wat } from "../helpers/wat.js";
 import { runCli } from "../sim/run-cli.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -21,15 +21,6 @@ function tempDir(): string {
   return d;
 }
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function wat(text: string): Uint8Array {
-  const mod = binaryen.parseText(text);
-  try {
-    return mod.emitBinary();
-  } finally {
-    mod.dispose();
-  }
-}
 
 function manifestOf(name: string, version: string, wasm: Uint8Array, capabilities: string[] = [], resources = { pins: [] as string[], buses: [] as string[] }): AppManifest {
   return { liquid: 1, name, version, sha256: sha256Hex(wasm), size: wasm.length, exports: [], imports: [], capabilities, resources };

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../compiler/src/app-build/index.js";
 import { DeviceClient } from "../../compiler/src/protocol/client.js";
-import { DeviceError } from "../../compiler/src/protocol/errors.js";
 import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { encodeFrame } from "../../compiler/src/protocol/frame.js";
 import { socketTransport } from "../../compiler/src/transport/tcp.js";
 import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "./qemu-harness.js";
+import { deviceError } from "../helpers/device-error.js";
 
 const runnable = HAVE_QEMU && HAVE_ARM_GCC;
 const title = runnable
@@ -38,16 +38,6 @@ const RUNAWAY_MANIFEST = { liquid: 1, name: "runaway", version: "0.0.1", capabil
 
 function intervals(edges: Array<{ t: number }>): number[] {
   return edges.slice(1).map((e, i) => e.t - edges[i]!.t);
-}
-
-async function deviceError(p: Promise<unknown>): Promise<DeviceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DeviceError) return e;
-    throw e;
-  }
-  throw new Error("expected the device to answer with an error");
 }
 
 describe.skipIf(!runnable)(title, () => {

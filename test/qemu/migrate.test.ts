@@ -2,7 +2,7 @@
 // (x86-64, under ASan/UBSan) and the same firmware on QEMU's Cortex-M4F, both ways, with the
 // protocol's SNAPSHOT/RESTORE. The counter's value and blinky's LED level and rhythm must carry
 // over — the portable snapshot format is what makes the two engines interchangeable.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import type { DeviceEvent } from "../../compiler/src/protocol/types.js";
 import { socketTransport } from "../../compiler/src/transport/tcp.js";
 import { PosixDevice, deviceBuilt } from "../firmware/device.js";
 import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "./qemu-harness.js";
+import { writeCounterApp } from "../helpers/counter-app.js";
 
 const runnable = HAVE_QEMU && HAVE_ARM_GCC;
 const title = runnable
@@ -62,18 +63,7 @@ describe.skipIf(!runnable)(title, () => {
     const { dir } = await buildArmPort("qemu", ["liquid-qemu"]);
     kernel = armImage(dir, "liquid-qemu");
     tmp = mkdtempSync(join(tmpdir(), "lq-migrate-"));
-    const counterDir = join(tmp, "counter");
-    mkdirSync(counterDir);
-    writeFileSync(
-      join(counterDir, "app.ts"),
-      [
-        'import { Timer, Text, log } from "liquid";',
-        "let count: i32 = 0;",
-        "export function start(): void { Timer.every(200); }",
-        'export function on_timer(timer: i32): void { count++; log.info(Text.begin().str("count ").int(count)); }',
-        "",
-      ].join("\n"),
-    );
+    const counterDir = writeCounterApp(tmp);
     for (const [name, source] of [["counter", counterDir], ["blinky", join(ROOT, "examples", "blinky")]] as const) {
       const r = await buildApp(source, { out: join(tmp, `${name}.wasm`) });
       if (!r.ok) throw new Error(`building ${name} failed: ${r.errors.join("; ")}`);

@@ -1,20 +1,12 @@
 // Shared helpers of the simulator tests: WAT apps, the test board, an event recorder.
-import binaryen from "binaryen";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BoardDef, type SimEvent, Simulation, parseBoard } from "../../host-sim/src/index.js";
 
 export const FIXTURES = join(import.meta.dirname, "fixtures");
 
-/** Assembles WebAssembly text (tests write tiny apps directly against the HAL imports). */
-export function wat(text: string): Uint8Array {
-  const mod = binaryen.parseText(text);
-  try {
-    return mod.emitBinary();
-  } finally {
-    mod.dispose();
-  }
-}
+/** Assembles WebAssembly text (shared with the linking tests). */
+export { wat } from "../helpers/wat.js";
 
 export function testBoard(): BoardDef {
   return parseBoard(JSON.parse(readFileSync(join(FIXTURES, "devkit-test.json"), "utf8")), "devkit-test.json");
