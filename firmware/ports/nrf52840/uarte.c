@@ -12,13 +12,14 @@
 
 #include "nrf52840.h"
 #include "nrf_port.h"
+#include "rx_ring.h"
 
 #define UARTE(off) NRF_REG(UARTE0_BASE + (off))
 #define RX_RING_SIZE 2048u /* power of two */
 #define TX_DMA_SIZE 256u
 
-static uint8_t rx_ring[RX_RING_SIZE];
-static volatile uint32_t rx_head, rx_tail;
+static uint8_t rx_storage[RX_RING_SIZE];
+static lq_rx_ring rx = {rx_storage, RX_RING_SIZE, 0, 0};
 static volatile int rx_stopped;
 static uint8_t rx_dma[1];
 static uint8_t tx_dma[TX_DMA_SIZE];
@@ -32,7 +33,7 @@ static void start_rx(void) {
 }
 
 void lq_uarte_init(void) {
-  rx_head = rx_tail = 0;
+  lq_rx_ring_clear(&rx);
   tx_busy = 0;
   UARTE(UARTE_ENABLE) = 0;
   UARTE(UARTE_PSEL_TXD) = DK_UART_TX;
@@ -56,24 +57,16 @@ void lq_uarte0_irq(void) {
   }
   if (UARTE(UARTE_EVENTS_ENDRX)) {
     UARTE(UARTE_EVENTS_ENDRX) = 0;
-    if (UARTE(UARTE_RXD_AMOUNT) == 1) {
-      rx_ring[rx_head % RX_RING_SIZE] = rx_dma[0];
-      rx_head = rx_head + 1;
-    }
-    if (rx_head - rx_tail < RX_RING_SIZE) start_rx();
+    if (UARTE(UARTE_RXD_AMOUNT) == 1) lq_rx_ring_put(&rx, rx_dma[0]);
+    if (!lq_rx_ring_full(&rx)) start_rx();
     else rx_stopped = 1; /* the reader restarts reception after making room */
   }
 }
 
-size_t lq_uarte_pending(void) { return rx_head - rx_tail; }
+size_t lq_uarte_pending(void) { return lq_rx_ring_count(&rx); }
 
 size_t lq_uarte_read(uint8_t *buf, size_t cap) {
-  size_t n = 0;
-  uint32_t head = rx_head;
-  while (n < cap && rx_tail != head) {
-    buf[n++] = rx_ring[rx_tail % RX_RING_SIZE];
-    rx_tail = rx_tail + 1;
-  }
+  size_t n = lq_rx_ring_read(&rx, buf, cap);
   if (n > 0 && rx_stopped) {
     uint32_t saved = lq_irq_save();
     if (rx_stopped) start_rx();

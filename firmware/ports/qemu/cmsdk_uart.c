@@ -13,14 +13,14 @@
 
 #include "cortex_m.h"
 #include "mps2_an386.h"
+#include "rx_ring.h"
 
 #define UART_REG(base, off) LQ_REG32((base) + (off))
 #define BAUD_RATE 115200u
 #define RX_RING_SIZE 1024u /* power of two */
 
-static uint8_t rx_ring[RX_RING_SIZE];
-static volatile uint32_t rx_head; /* written by the interrupt handler */
-static volatile uint32_t rx_tail; /* written by the reader */
+static uint8_t rx_storage[RX_RING_SIZE];
+static lq_rx_ring rx = {rx_storage, RX_RING_SIZE, 0, 0};
 
 static void uart_enable(uint32_t base, uint32_t ctrl) {
   UART_REG(base, CMSDK_UART_CTRL) = 0;
@@ -30,7 +30,7 @@ static void uart_enable(uint32_t base, uint32_t ctrl) {
 }
 
 void lq_uart_init(void) {
-  rx_head = rx_tail = 0;
+  lq_rx_ring_clear(&rx);
   uart_enable(MPS2_UART1_BASE, CMSDK_UART_CTRL_TXEN);
   uart_enable(MPS2_UART0_BASE, CMSDK_UART_CTRL_TXEN | CMSDK_UART_CTRL_RXEN | CMSDK_UART_CTRL_RXIRQ);
   LQ_REG32(NVIC_ISER0) = 1u << MPS2_IRQ_UART0_RX;
@@ -39,25 +39,19 @@ void lq_uart_init(void) {
 void lq_uart0_rx_handler(void) {
   UART_REG(MPS2_UART0_BASE, CMSDK_UART_INTSTATUS) = CMSDK_UART_INT_RX;
   while (UART_REG(MPS2_UART0_BASE, CMSDK_UART_STATE) & CMSDK_UART_STATE_RXFULL) {
-    if (rx_head - rx_tail >= RX_RING_SIZE) {
+    if (lq_rx_ring_full(&rx)) {
       /* Leave the byte in the UART; the reader re-enables the interrupt. */
       UART_REG(MPS2_UART0_BASE, CMSDK_UART_CTRL) &= ~CMSDK_UART_CTRL_RXIRQ;
       return;
     }
-    rx_ring[rx_head % RX_RING_SIZE] = (uint8_t)UART_REG(MPS2_UART0_BASE, CMSDK_UART_DATA);
-    rx_head = rx_head + 1;
+    lq_rx_ring_put(&rx, (uint8_t)UART_REG(MPS2_UART0_BASE, CMSDK_UART_DATA));
   }
 }
 
-size_t lq_uart0_pending(void) { return rx_head - rx_tail; }
+size_t lq_uart0_pending(void) { return lq_rx_ring_count(&rx); }
 
 size_t lq_uart0_read(uint8_t *buf, size_t cap) {
-  size_t n = 0;
-  uint32_t head = rx_head;
-  while (n < cap && rx_tail != head) {
-    buf[n++] = rx_ring[rx_tail % RX_RING_SIZE];
-    rx_tail = rx_tail + 1;
-  }
+  size_t n = lq_rx_ring_read(&rx, buf, cap);
   if (n > 0 && !(UART_REG(MPS2_UART0_BASE, CMSDK_UART_CTRL) & CMSDK_UART_CTRL_RXIRQ)) {
     uint32_t saved = lq_irq_save();
     UART_REG(MPS2_UART0_BASE, CMSDK_UART_CTRL) |= CMSDK_UART_CTRL_RXIRQ;
@@ -97,9 +91,8 @@ void lq_console_write(const char *text) {
 }
 
 void lq_console_write_hex(uint32_t value) {
-  char text[11] = "0x";
-  for (int i = 0; i < 8; i++) text[2 + i] = "0123456789abcdef"[(value >> (28 - 4 * i)) & 0xF];
-  text[10] = '\0';
+  char text[11];
+  lq_format_hex32(value, text);
   lq_console_write(text);
 }
 
