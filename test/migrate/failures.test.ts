@@ -24,6 +24,7 @@ import {
   waitCounts,
   withClient,
   WORK,
+  side,
   type TestDevice,
 } from "./support.js";
 import { wrapTransport } from "../helpers/wrap-transport.js";
@@ -42,8 +43,6 @@ function intercept(connector: Connector, onFrame: (frame: Uint8Array, stream: Tr
     });
   };
 }
-
-const side = (d: TestDevice, connector = d.connector) => ({ connector, label: d.url });
 
 /** The app's log goes on after the failed attempt: counts 1..N, one checksum throughout. */
 async function expectKeptRunning(source: TestDevice, appName: string, countsBefore: number, checksummed = false): Promise<void> {

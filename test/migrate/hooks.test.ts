@@ -30,13 +30,12 @@ import {
   waitCounts,
   waitFor,
   withClient,
+  side,
   type TestDevice,
 } from "./support.js";
 import { wrapTransport } from "../helpers/wrap-transport.js";
 
 afterAll(stopAll);
-
-const side = (d: TestDevice) => ({ connector: d.connector, label: d.url });
 
 /** LED0's levels as the device drove them, oldest first. */
 function led0(d: TestDevice): () => number[] {

@@ -83,6 +83,9 @@ export interface TestDevice {
   stop(): Promise<void>;
 }
 
+/** A device as one side of a move (migrate()'s from/to), optionally over another connector. */
+export const side = (d: TestDevice, connector = d.connector) => ({ connector, label: d.url });
+
 const running: TestDevice[] = [];
 
 /** Stops every device this file started and removes its scratch directory. */
