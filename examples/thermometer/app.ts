@@ -6,6 +6,9 @@ import { I2CBus, Pin, Text, Timer, log } from "liquid";
 const THRESHOLD_CENTI: i32 = 2500;
 const TMP105_ADDR: i32 = 0x48;
 const TEMPERATURE_REGISTER: i32 = 0x00;
+const CONFIGURATION_REGISTER: i32 = 0x01;
+/** Configuration R1 = R0 = 1: 12-bit conversions (0.0625 C steps); the part powers up at 9 bits (0.5 C). */
+const RESOLUTION_12_BIT: i32 = 0x60;
 const PERIOD_MS: i32 = 1000;
 
 let bus = I2CBus.NONE;
@@ -14,6 +17,8 @@ let lastCenti: i32 = 0;
 
 export function start(): void {
   bus = I2CBus.open("I2C0");
+  // A sensor that does not answer here is reported by the first reading.
+  bus.writeReg8(TMP105_ADDR, CONFIGURATION_REGISTER, RESOLUTION_12_BIT);
   alarm = Pin.output("LED2", 0);
   Timer.every(PERIOD_MS);
 }

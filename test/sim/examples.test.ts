@@ -100,9 +100,13 @@ describe("liquid sim on the examples", () => {
     ]);
   });
 
-  it("thermometer with --trace shows the I2C transaction before the log line", async () => {
+  it("thermometer with --trace shows the I2C transactions (12-bit configuration, then each reading) before the log line", async () => {
     const r = await runCli(["sim", wasm.thermometer!, "--trace", "--for", "1s"]);
-    expect(r.stdout.split("\n").slice(1, 3)).toEqual(["  1000 ms  I2C0 0x48 write_read [00] -> [17 80]", "  1000 ms  [thermometer] 23.50 C"]);
+    expect(r.stdout.split("\n").slice(1, 4)).toEqual([
+      "     0 ms  I2C0 0x48 write [01 60]",
+      "  1000 ms  I2C0 0x48 write_read [00] -> [17 80]",
+      "  1000 ms  [thermometer] 23.50 C",
+    ]);
   });
 
   it("--realtime runs the same events paced by the wall clock", async () => {
@@ -115,6 +119,7 @@ describe("liquid sim on the examples", () => {
     const r = await runCli(["sim", wasm.thermometer!, "--json", "--for", "1s"]);
     const i2c = jsonEvents(r.stdout).filter((e) => e.type === "i2c");
     expect(i2c).toEqual([
+      { t: 0, type: "i2c", bus: "I2C0", addr: 72, op: "write", write: [1, 0x60], ok: true, app: "thermometer" },
       { t: 1000, type: "i2c", bus: "I2C0", addr: 72, op: "write_read", write: [0], read: [23, 128], ok: true, app: "thermometer" },
     ]);
   });
