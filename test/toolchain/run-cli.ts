@@ -1,36 +1,10 @@
-// Runs the `liquid` CLI in-process (from source, so tests need no compiled dist/) and captures
-// what it prints — through console or straight to process.stdout/stderr — the way a user
-// would see it.
-import { main } from "../../compiler/src/cli.js";
+// The toolchain tests' `liquid` runner: the shared in-process runner (test/helpers/run-liquid.ts),
+// with the output's final newline dropped so expectations read like the printed lines.
+import { type CliRun, captureLiquid } from "../helpers/run-liquid.js";
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliRun } from "../helpers/run-liquid.js";
 
 export async function runLiquid(...argv: string[]): Promise<CliRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error, out: process.stdout.write, err: process.stderr.write };
-  const sink = (into: string[]) =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      into.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
-      const cb = rest.find((r) => typeof r === "function") as (() => void) | undefined;
-      cb?.();
-      return true;
-    }) as typeof process.stdout.write;
-  console.log = (...a: unknown[]) => void out.push(`${a.map(String).join(" ")}\n`);
-  console.error = (...a: unknown[]) => void err.push(`${a.map(String).join(" ")}\n`);
-  process.stdout.write = sink(out);
-  process.stderr.write = sink(err);
-  try {
-    const code = await main(argv);
-    return { code, stdout: out.join("").replace(/\n$/, ""), stderr: err.join("").replace(/\n$/, "") };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-    process.stdout.write = saved.out;
-    process.stderr.write = saved.err;
-  }
+  const run = await captureLiquid(argv);
+  return { code: run.code, stdout: run.stdout.replace(/\n$/, ""), stderr: run.stderr.replace(/\n$/, "") };
 }
