@@ -11,7 +11,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
-import { SUM_APP_WAT } from "./wat-apps.js";
+import { SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
 import { wat } from "../helpers/wat.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
@@ -220,12 +220,7 @@ describe("posix device: libraries linked at run time", () => {
       (data (i32.const 0) "I2C0read ")
       (func (export "start") (local $v i32) (local $p i32)
         (local.set $v (call $read (call $open (i32.const 0) (i32.const 4)) (i32.const 72)))
-        (local.set $p (i32.const 64))
-        (loop $d
-          (local.set $p (i32.sub (local.get $p) (i32.const 1)))
-          (i32.store8 (local.get $p) (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10))))
-          (local.set $v (i32.div_u (local.get $v) (i32.const 10)))
-          (br_if $d (local.get $v)))
+        ${decimalDigitsWat(64)}
         (memory.copy (i32.sub (local.get $p) (i32.const 5)) (i32.const 4) (i32.const 5))
         (call $log (i32.const 1) (i32.sub (local.get $p) (i32.const 5)) (i32.sub (i32.const 69) (local.get $p)))))`);
     const manifest = { liquid: 1, name: "eager", version: "0.1.0", capabilities: ["i2c", "log"], resources: { pins: [], buses: ["I2C0"] } };

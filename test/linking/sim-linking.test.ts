@@ -9,7 +9,7 @@ import { buildApp } from "../../compiler/src/app-build/index.js";
 import { type AppManifest, type SimEvent, Simulation, loadBoard, parseBoard, sha256Hex } from "../../host-sim/src/index.js";
 import { LinkError, fetchLibraries } from "../../host-sim/src/linking/index.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
-import { SUM_APP_WAT } from "./wat-apps.js";
+import { SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
 import { wat } from "../helpers/wat.js";
 import { runCli } from "../sim/run-cli.js";
 
@@ -46,12 +46,7 @@ function valueApp(range: string, signature = "(result i32)"): { wasm: Uint8Array
       (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
       (local.set $v (call $value ${signature.includes("param") ? "(i32.const 0)" : ""}))
       ;; decimal digits of v, written backwards from offset 32
-      (local.set $p (i32.const 32))
-      (loop $digits
-        (local.set $p (i32.sub (local.get $p) (i32.const 1)))
-        (i32.store8 (local.get $p) (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10))))
-        (local.set $v (i32.div_u (local.get $v) (i32.const 10)))
-        (br_if $digits (local.get $v)))
+      ${decimalDigitsWat(32)}
       (call $log (i32.const 1) (local.get $p) (i32.sub (i32.const 32) (local.get $p)))))`);
   return { wasm, manifest: manifestOf("user", "0.1.0", wasm, ["time", "log"]) };
 }
