@@ -64,6 +64,18 @@ void lq_fault_entry(void);
 /* "0x" and eight lowercase hex digits of value, NUL-terminated, for fault reports. */
 void lq_format_hex32(uint32_t value, char text[11]);
 
+/* The 16 core exception slots every port's vector table starts with: the initial stack
+ * pointer, the shared reset handler, the fault entry for the five faults, and the port's
+ * DebugMonitor and SysTick handlers (lq_unexpected_interrupt when it has none). */
+#define LQ_CORTEX_M_CORE_VECTORS(stack_top, debug_monitor, systick)                          \
+  (void (*)(void))(uintptr_t)(stack_top), lq_reset_handler, lq_fault_entry /* NMI */,       \
+      lq_fault_entry /* HardFault */, lq_fault_entry /* MemManage */,                       \
+      lq_fault_entry /* BusFault */, lq_fault_entry /* UsageFault */,                       \
+      lq_unexpected_interrupt, lq_unexpected_interrupt, lq_unexpected_interrupt,            \
+      lq_unexpected_interrupt, lq_unexpected_interrupt /* SVCall */,                        \
+      (debug_monitor), lq_unexpected_interrupt, lq_unexpected_interrupt /* PendSV */,       \
+      (systick)
+
 /* ---- provided by each port ------------------------------------------------------------ */
 
 /* Reports the fault whose stacked frame is given (see lq_fault_entry). */

@@ -17,19 +17,8 @@ void lq_rtc1_irq(void);
 /* 16 core exceptions and the nRF52840's 48 peripheral interrupts, every slot filled. */
 #define U lq_unexpected_interrupt
 __attribute__((section(".vectors"), used)) static void (*const vectors[16 + NRF_IRQ_COUNT])(void) = {
-    (void (*)(void))(uintptr_t)&__stack_top,
-    lq_reset_handler,
-    lq_fault_entry, /* NMI */
-    lq_fault_entry, /* HardFault */
-    lq_fault_entry, /* MemManage */
-    lq_fault_entry, /* BusFault */
-    lq_fault_entry, /* UsageFault */
-    U, U, U, U,
-    U, /* SVCall */
-    U, /* DebugMonitor */
-    U,
-    U, /* PendSV */
-    U, /* SysTick: unused, time comes from RTC1 */
+    /* SysTick unused: time comes from RTC1 */
+    LQ_CORTEX_M_CORE_VECTORS(&__stack_top, U, U),
     /* 0 POWER_CLOCK */ U, /* 1 RADIO */ U, /* 2 UARTE0 */ lq_uarte0_irq,
     /* 3 TWIM0 (polled) */ U, /* 4 */ U, /* 5 NFCT */ U, /* 6 GPIOTE */ lq_gpiote_irq,
     /* 7..16 */ U, U, U, U, U, U, U, U, U, U,

@@ -16,19 +16,8 @@ void lq_uart1_rx_handler(void);
  * slot is filled: an empty one would send the core to address 0, the stack pointer value. */
 #define U lq_unexpected_interrupt
 __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 32])(void) = {
-    (void (*)(void))(uintptr_t)&__stack_top,
-    lq_reset_handler,
-    lq_fault_entry, /* NMI */
-    lq_fault_entry, /* HardFault */
-    lq_fault_entry, /* MemManage */
-    lq_fault_entry, /* BusFault */
-    lq_fault_entry, /* UsageFault */
-    U, U, U, U,
-    U,              /* SVCall */
-    lq_fault_entry, /* DebugMonitor: a semihosting BKPT without a debugger attached */
-    U,
-    U,              /* PendSV */
-    lq_systick_handler,
+    /* DebugMonitor: a semihosting BKPT without a debugger attached */
+    LQ_CORTEX_M_CORE_VECTORS(&__stack_top, lq_fault_entry, lq_systick_handler),
     lq_uart0_rx_handler, /* IRQ 0: UART0 RX */
     U,                   /* IRQ 1: UART0 TX */
     lq_uart1_rx_handler, /* IRQ 2: UART1 RX (console input, virtual buttons) */
