@@ -1,5 +1,7 @@
-/* SHA-256 (FIPS 180-4), one-shot: identifies modules in snapshots. */
+/* SHA-256 (FIPS 180-4), incremental (liquid_sha256.h): identifies modules in snapshots, and the
+ * runtime hashes uploads with it. */
 #include "lq_internal.h"
+#include "liquid_sha256.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -13,7 +15,7 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void block(uint32_t h[8], const uint8_t *p) {
+static void compress(uint32_t h[8], const uint8_t *p) {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
@@ -31,25 +33,54 @@ static void block(uint32_t h[8], const uint8_t *p) {
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
-void lqe_sha256(const void *data, size_t len, uint8_t out[32]) {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+void lq_sha256_init(lq_sha256 *s) {
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(s->h, iv, sizeof iv);
+    s->total = 0;
+    s->used = 0;
+}
+
+void lq_sha256_update(lq_sha256 *s, const void *data, size_t len) {
     const uint8_t *p = (const uint8_t *)data;
-    size_t n = len;
-    while (n >= 64) { block(h, p); p += 64; n -= 64; }
-    uint8_t tail[128];
-    memset(tail, 0, sizeof tail);
-    memcpy(tail, p, n);
-    tail[n] = 0x80;
-    size_t tl = n + 1 + 8 <= 64 ? 64 : 128;
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
-    block(h, tail);
-    if (tl == 128) block(h, tail + 64);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(h[i] >> 24); out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h[i] >> 8); out[4 * i + 3] = (uint8_t)h[i];
+    s->total += len;
+    while (len) {
+        size_t n = 64 - s->used;
+        if (n > len) n = len;
+        memcpy(s->block + s->used, p, n);
+        s->used += (uint32_t)n;
+        p += n;
+        len -= n;
+        if (s->used == 64) {
+            compress(s->h, s->block);
+            s->used = 0;
+        }
     }
+}
+
+void lq_sha256_final(lq_sha256 *s, uint8_t out[32]) {
+    uint64_t bits = s->total * 8;
+    /* Padding: 0x80, zeros up to 56 mod 64, then the bit length big-endian. */
+    s->block[s->used++] = 0x80;
+    if (s->used > 56) {
+        memset(s->block + s->used, 0, 64 - s->used);
+        compress(s->h, s->block);
+        s->used = 0;
+    }
+    memset(s->block + s->used, 0, 56 - s->used);
+    for (int i = 0; i < 8; i++) s->block[63 - i] = (uint8_t)(bits >> (8 * i));
+    compress(s->h, s->block);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(s->h[i] >> 24); out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(s->h[i] >> 8); out[4 * i + 3] = (uint8_t)s->h[i];
+    }
+}
+
+void lqe_sha256(const void *data, size_t len, uint8_t out[32]) {
+    lq_sha256 s;
+    lq_sha256_init(&s);
+    lq_sha256_update(&s, data, len);
+    lq_sha256_final(&s, out);
 }
 
 void lq_engine_sha256(const void *data, size_t len, uint8_t out[32]) { lqe_sha256(data, len, out); }
