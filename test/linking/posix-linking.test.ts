@@ -11,7 +11,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
-import { SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
+import { LOOKUP_APP_WAT, SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
 import { wat } from "../helpers/wat.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
@@ -274,6 +274,20 @@ describe("posix device: libraries linked at run time", () => {
     await dev.waitForCount((l) => / info summer: 55$/.test(l), 2);
     const heap = Number(/heap \+(\d+) bytes/.exec(linked)![1]);
     console.log(`posix: engine heap per loaded shared-everything library ${heap} bytes (module, instance, engine stacks; no linear memory)`);
+    await stopClean(dev, c);
+  });
+
+  test("a shared library's own static data is placed in the app's memory and read there; its global stays its own", async () => {
+    const lookup = await build("test/linking/fixtures/lookup", true, true);
+    const { dev, c } = await device("lookup");
+    await c.put("lookup", lookup.wasm, lookup.manifest);
+    const wasm = wat(LOOKUP_APP_WAT);
+    await c.put("tabler", wasm, { liquid: 1, name: "tabler", version: "0.1.0", capabilities: ["time", "log"], resources: { pins: [], buses: [] } }, { start: true });
+    await dev.waitFor((l) => / info tabler: linked library lookup 1\.0\.0 in \d+ us \(engine heap \+\d+ bytes\)$/.test(l));
+    // square(7), 'h' of its string and the table's byte 12 read by the app itself (see wat-apps.ts),
+    // then the library's own call count: 2 after the first event, 4 after the second.
+    await dev.waitForCount((l) => / info tabler: 49104144$/.test(l), 2);
+    await dev.waitFor((l) => / info tabler: 4$/.test(l));
     await stopClean(dev, c);
   });
 

@@ -11,6 +11,8 @@ import { DeviceClient } from "../../compiler/src/protocol/client.js";
 import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetch-relay.js";
 import { socketTransport } from "../../compiler/src/transport/tcp.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
+import { wat } from "../helpers/wat.js";
+import { LOOKUP_APP_WAT } from "./wat-apps.js";
 import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "../qemu/qemu-harness.js";
 
 const runnable = HAVE_QEMU && HAVE_ARM_GCC;
@@ -28,8 +30,8 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
   let qemu: Qemu | undefined;
   let client: DeviceClient | undefined;
 
-  async function build(path: string, library: boolean): Promise<Built> {
-    const r = await buildApp(join(ROOT, path), { out: join(tmp, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
+  async function build(path: string, library: boolean, shared = false): Promise<Built> {
+    const r = await buildApp(join(ROOT, path), { out: join(tmp, `${path.replace(/\W/g, "_")}.wasm`), library, shared, force: true });
     if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
     return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
   }
@@ -81,4 +83,19 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
     expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
     off();
   }, 120_000);
+
+  it("a shared library's own static data is placed in the app's memory and read there", async () => {
+    if (!client || !qemu) throw new Error("the previous test did not start the device");
+    const lookup = await build("test/linking/fixtures/lookup", true, true);
+    const heap0 = ((await client.info()).memory as { heapUsed: number }).heapUsed;
+    await client.put("lookup", lookup.wasm, lookup.manifest);
+    const app = wat(LOOKUP_APP_WAT);
+    await client.put("tabler", app, { liquid: 1, name: "tabler", version: "0.1.0", capabilities: ["time", "log"], resources: { pins: [], buses: [] } }, { start: true });
+    // square(7), 'h' of its string and the table's byte 12 read by the app itself (wat-apps.ts);
+    // then the library's own call count after the second event.
+    await qemu.waitConsole(/^log \d+ info tabler: 49104144\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info tabler: 4\r?$/m, 30_000);
+    await client.stop("tabler");
+    expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+  }, 60_000);
 });

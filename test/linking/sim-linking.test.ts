@@ -9,7 +9,8 @@ import { buildApp } from "../../compiler/src/app-build/index.js";
 import { type AppManifest, type SimEvent, Simulation, loadBoard, parseBoard, sha256Hex } from "../../host-sim/src/index.js";
 import { LinkError, fetchLibraries } from "../../host-sim/src/linking/index.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
-import { SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
+import { LOOKUP_APP_WAT, SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
+import { SHARED_DATA_BASE, relocateSharedLibrary } from "../../compiler/src/app-build/library.js";
 import { wat } from "../helpers/wat.js";
 import { runCli } from "../sim/run-cli.js";
 
@@ -69,7 +70,7 @@ interface Built {
   manifest: AppManifest;
   path?: string;
 }
-let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built;
+let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built, lookup: Built;
 
 async function build(path: string, library: boolean, shared = false): Promise<Built> {
   const out = join(tempDir(), "m.wasm");
@@ -84,6 +85,7 @@ beforeAll(async () => {
   bme280 = await build("examples/probe/drivers/bme280", true);
   explicit = await build("test/linking/fixtures/explicit", false);
   bytesum = await build("test/linking/fixtures/bytesum", true, true);
+  lookup = await build("test/linking/fixtures/lookup", true, true);
 }, 60_000);
 
 describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
@@ -307,11 +309,44 @@ describe("the explicit API (sdk/modules.ts): load, look up, call, unload with er
 });
 
 describe("shared-everything libraries (liquid build --library --shared)", () => {
-  it("build: the library imports the app's memory; one with static data is refused with the reason", async () => {
+  it("build: the library imports the app's memory, and __memory_base when it has static data; one that allocates is refused with the reason", async () => {
     expect(bytesum.manifest).toMatchObject({ kind: "library", shared: true, imports: [{ module: "env", name: "memory" }] });
-    const r = await buildApp(join(ROOT, "examples/probe/drivers/tmp105"), { out: join(tempDir(), "t.wasm"), library: true, shared: true, force: true });
+    expect(lookup.manifest).toMatchObject({ kind: "library", shared: true });
+    expect(lookup.manifest.imports).toEqual(expect.arrayContaining([{ module: "env", name: "memory" }, { module: "env", name: "__memory_base" }]));
+    const size = WebAssembly.Module.customSections(new WebAssembly.Module(lookup.wasm as BufferSource), "liquid.shared_data");
+    expect(new DataView(size[0]!).getUint32(0, true)).toBeGreaterThan(16 + 32); // the table and the string, with their headers
+    const r = await buildApp(join(ROOT, "test/linking/fixtures/allocating"), { out: join(tempDir(), "t.wasm"), library: true, shared: true, force: true });
     expect(r.ok).toBe(false);
-    expect(r.errors).toContain("a shared library may not have static data (it has 1 data segment: string literals, arrays, memory.data)");
+    expect(r.errors).toContain("a shared library may not allocate (new, arrays, string concatenation): its heap would grow into the app's memory, whose allocator it does not share");
+  });
+
+  it("build: a constant just outside the static data is refused rather than guessed", () => {
+    const lib = wat(`(module (import "env" "memory" (memory 0))
+      (data (i32.const ${SHARED_DATA_BASE}) "abcd")
+      (func (export "f") (param i32 i32) (result i32) (i32.load (i32.const ${SHARED_DATA_BASE - 4}))))`);
+    const r = relocateSharedLibrary(lib);
+    expect(r.wasm).toBeUndefined();
+    expect(r.problems).toEqual([`a shared library's constant ${SHARED_DATA_BASE - 4} lies just outside its static data (${SHARED_DATA_BASE}..${SHARED_DATA_BASE + 16}): it cannot tell whether it is an address; refusing to guess`]);
+  });
+
+  it("a library's own static data is placed in the app's memory and read there; its global stays its own", () => {
+    const { simulation, board, events } = sim();
+    board.libraries.add(lookup.wasm, lookup.manifest);
+    const wasm = wat(LOOKUP_APP_WAT);
+    const app = board.install(wasm, manifestOf("tabler", "0.1.0", wasm, ["time", "log"]));
+    simulation.runFor(2000);
+    // square(7) = 49 from its table, 'h' (104) from its string, and the table's byte 12 (144)
+    // read by the app itself at the address the library reports; then the library's call count.
+    expect(appLogs(events, "tabler")).toEqual([
+      [1000, "49104144"],
+      [1000, "2"],
+      [2000, "49104144"],
+      [2000, "4"],
+    ]);
+    const region = app.linker!.sharedDataRegion("lookup")!;
+    expect(region.address + region.size).toBeLessThanOrEqual(65536); // the top of the app's one page
+    expect(region.address).toBe((65536 - region.size) & ~15);
+    expect(app.linker!.loaded()).toEqual([{ name: "lookup", version: "1.0.0", sha256: lookup.manifest.sha256, codeBytes: lookup.wasm.length, memoryBytes: 0 }]);
   });
 
   it("reads the app's bytes in place and adds no memory of its own", () => {

@@ -25,3 +25,28 @@ export const SUM_APP_WAT = `(module
       (local.set $v (call $sum (i32.const 100) (i32.const 10)))
       ${decimalDigitsWat(32)}
       (call $log (i32.const 1) (local.get $p) (i32.sub (i32.const 32) (local.get $p)))))`;
+
+/**
+ * Every second the app logs one number from library "lookup@^1" (a shared library with its own
+ * static data): square(7) * 1000000 + greeting_char(1) * 1000 + the byte at table_address() + 12,
+ * which it reads from its own memory — 49104144 when the library's table (0, 1, 4, ..., 225) and
+ * string ("shared") were placed in the app's memory; then call_count(), the library's own global.
+ */
+export const LOOKUP_APP_WAT = `(module
+    (import "log" "write" (func $log (param i32 i32 i32)))
+    (import "time" "timer_start" (func $timer_start (param i32 i32) (result i32)))
+    (import "lookup@^1" "square" (func $square (param i32 i32) (result i32)))
+    (import "lookup@^1" "greeting_char" (func $char (param i32 i32) (result i32)))
+    (import "lookup@^1" "table_address" (func $table (param i32 i32) (result i32)))
+    (import "lookup@^1" "call_count" (func $count (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "start") (drop (call $timer_start (i32.const 1000) (i32.const 1))))
+    (func $say (param $v i32) (local $p i32)
+      ${decimalDigitsWat(32)}
+      (call $log (i32.const 1) (local.get $p) (i32.sub (i32.const 32) (local.get $p))))
+    (func (export "on_timer") (param i32)
+      (call $say (i32.add (i32.add
+        (i32.mul (call $square (i32.const 7) (i32.const 0)) (i32.const 1000000))
+        (i32.mul (call $char (i32.const 1) (i32.const 0)) (i32.const 1000)))
+        (i32.load8_u (i32.add (call $table (i32.const 0) (i32.const 0)) (i32.const 12)))))
+      (call $say (call $count (i32.const 0) (i32.const 0)))))`;

@@ -25,6 +25,8 @@ export interface CompileOptions {
   debug: boolean;
   /** Import the memory ("env"."memory") instead of defining it: a shared-everything library. */
   importMemory?: boolean;
+  /** Where static data starts (asc --memoryBase): a shared library's sentinel base, see library.ts. */
+  memoryBase?: number;
 }
 
 export interface Diagnostic {
@@ -161,6 +163,7 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
     "--use",
     `abort=${ABORT_FUNCTION}`,
     ...(options.importMemory ? ["--importMemory"] : []),
+    ...(options.memoryBase !== undefined ? ["--memoryBase", String(options.memoryBase)] : []),
     "--noColors",
     "--baseDir",
     baseDir,

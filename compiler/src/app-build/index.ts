@@ -12,7 +12,7 @@ import { buildFingerprint, readCachedBuild, writeBuildInfo } from "./cache.js";
 import { type Diagnostic, compileApp, formatDiagnostic } from "./compile.js";
 import { type AppManifest, buildManifest, capabilitiesOf, checkEntryPoints, checkImports } from "./manifest.js";
 import { postprocess } from "./postprocess.js";
-import { sharedLibraryProblems } from "./library.js";
+import { MEMORY_BASE_IMPORT, SHARED_DATA_BASE, relocateSharedLibrary } from "./library.js";
 import { scanResources } from "./resources.js";
 
 export { AppSourceError } from "./app-source.js";
@@ -91,7 +91,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
     result.errors.push("--shared applies to libraries only: add --library");
     return result;
   }
-  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug, importMemory: options.shared ?? false });
+  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug, importMemory: options.shared ?? false, ...(options.shared ? { memoryBase: SHARED_DATA_BASE } : {}) });
   result.timings.compileMs = performance.now() - t0;
   result.diagnostics = compiled.diagnostics.filter((d) => d.category !== "info");
   const finish = () => {
@@ -101,11 +101,21 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   if (compiled.failure) result.errors.push(compiled.failure);
   if (!compiled.wasm || result.diagnostics.some((d) => d.category === "error")) return finish();
 
-  const desc = await postprocess(compiled.wasm, { exportGlobals: true, wat: options.wat ?? false });
-  // A shared library's one non-function import is the app's memory.
-  const checked = options.shared ? { ...desc, imports: desc.imports.filter((i) => !(i.kind === "memory" && i.module === "env" && i.name === "memory")) } : desc;
+  // A shared library's static data is placed by the runtime in the app's memory (library.ts).
+  let wasm = compiled.wasm;
+  if (options.shared) {
+    const relocated = relocateSharedLibrary(wasm);
+    result.errors.push(...relocated.problems);
+    if (!relocated.wasm) {
+      result.errors.push("such a library cannot share the app's memory; build it as an isolated library (without --shared), see docs/linking.md");
+      return finish();
+    }
+    wasm = relocated.wasm;
+  }
+  const desc = await postprocess(wasm, { exportGlobals: true, wat: options.wat ?? false });
+  // A shared library's non-function imports are the app's memory and where its data lies there.
+  const checked = options.shared ? { ...desc, imports: desc.imports.filter((i) => !(i.module === "env" && ((i.kind === "memory" && i.name === "memory") || (i.kind === "global" && i.name === MEMORY_BASE_IMPORT)))) } : desc;
   result.errors.push(...checkImports(spec, checked, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc, options.library ?? false));
-  if (options.shared) result.errors.push(...sharedLibraryProblems(desc.wasm));
   if (result.errors.length) return finish();
 
   const capabilities = capabilitiesOf(spec, desc);

@@ -27,6 +27,10 @@ typedef struct lq_linked {
   lq_instance *inst;
   uint32_t gen;      /* bumped at every hot swap: trampolines look their export up again */
   uint64_t stale_us; /* a new version was installed at this time (0: none) */
+  /* A shared library's own static data: the region of the app's memory it was placed in, and
+   * the env.__memory_base global holding its address (NULL: none). */
+  uint32_t data_addr, data_size;
+  lq_global *memory_base;
 } lq_linked;
 
 static lq_linked linked[LQ_LINKER_MAX];
@@ -127,14 +131,30 @@ int lq_semver_satisfies(const char *version, const char *range, size_t n) {
 
 /* ---- linking ----------------------------------------------------------------------------- */
 
+static int is_memory_base_import(const lq_import_info *im) {
+  return im->type.kind == LQ_EXTERN_GLOBAL && im->type.valtype == LQ_I32 && !im->type.mutable_ && im->module_len == 3 &&
+         memcmp(im->module, "env", 3) == 0 && im->name_len == 13 && memcmp(im->name, "__memory_base", 13) == 0;
+}
+
 int lq_linker_is_app_memory_import(const lq_import_info *im) {
+  if (is_memory_base_import(im)) return 1; /* where its static data lies in that memory */
   return im->type.kind == LQ_EXTERN_MEMORY && im->module_len == 3 && memcmp(im->module, "env", 3) == 0 &&
          im->name_len == 6 && memcmp(im->name, "memory", 6) == 0;
 }
 
-/* A library's imports: the HAL, and for a shared-everything library the app's memory. */
+/* The env.__memory_base global of the library being instantiated (link_library sets it). */
+static lq_global *pending_memory_base;
+
+/* A library's imports: the HAL, and for a shared-everything library the app's memory and the
+ * address of its static data there. */
 static lq_status resolve_for_library(void *user, const lq_import_info *im, lq_extern *out) {
   lq_app *app = (lq_app *)user;
+  if (is_memory_base_import(im)) {
+    if (!pending_memory_base) return LQ_ERROR;
+    out->kind = LQ_EXTERN_GLOBAL;
+    out->of.global = pending_memory_base;
+    return LQ_OK;
+  }
   if (lq_linker_is_app_memory_import(im)) {
     lq_memory *mem = app->inst ? lq_instance_memory(app->inst) : NULL;
     if (!mem) return LQ_ERROR;
@@ -143,6 +163,65 @@ static lq_status resolve_for_library(void *user, const lq_import_info *im, lq_ex
     return LQ_OK;
   }
   return lq_hal_link_resolve(im, out);
+}
+
+/* Reads an unsigned LEB128 at *p (below end); -1 when malformed. */
+static int read_leb(const uint8_t **p, const uint8_t *end, uint32_t *out) {
+  uint32_t v = 0;
+  int shift = 0;
+  while (*p < end && shift < 35) {
+    uint8_t b = *(*p)++;
+    v |= (uint32_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *out = v;
+      return 0;
+    }
+    shift += 7;
+  }
+  return -1;
+}
+
+/* The size of a shared library's static data: its "liquid.shared_data" custom section (a u32,
+ * little endian, written by liquid build --library --shared); 0 when it has none. The module
+ * was validated already, so a malformed walk only ends the search. */
+static uint32_t shared_data_size(const uint8_t *wasm, uint32_t len) {
+  static const char want[] = "liquid.shared_data";
+  const uint8_t *p = wasm + 8, *end = wasm + len;
+  while (p < end) {
+    uint8_t id = *p++;
+    uint32_t size, name_len;
+    const uint8_t *body;
+    if (read_leb(&p, end, &size) != 0 || size > (uint32_t)(end - p)) return 0;
+    body = p;
+    p += size;
+    if (id != 0 || read_leb(&body, p, &name_len) != 0 || name_len > (uint32_t)(p - body)) continue;
+    if (name_len == sizeof want - 1 && memcmp(body, want, name_len) == 0 && p - (body + name_len) == 4) {
+      body += name_len;
+      return (uint32_t)body[0] | (uint32_t)body[1] << 8 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 24;
+    }
+  }
+  return 0;
+}
+
+/* Reserves `size` bytes for a library's static data at the top of `app`'s memory, below the
+ * regions of its other libraries; returns the address, or -1 when it does not fit. The app's
+ * allocator does not know about the region (docs/linking.md). */
+static int64_t reserve_shared_data(const lq_app *app, uint32_t size) {
+  lq_memory *mem = app->inst ? lq_instance_memory(app->inst) : NULL;
+  uint32_t top = mem ? lq_memory_size(mem) : 0;
+  int i;
+  for (i = 0; i < LQ_LINKER_MAX; i++)
+    if (linked[i].app == app && linked[i].memory_base && linked[i].data_addr < top) top = linked[i].data_addr;
+  if (size > top) return -1;
+  return (int64_t)((top - size) & ~(uint32_t)15);
+}
+
+/* Frees what a library slot holds (instance, module, its __memory_base) and clears it. */
+static void free_slot(lq_linked *l) {
+  if (l->inst) lq_instance_free(l->inst);
+  if (l->module) lq_module_free(l->module);
+  if (l->memory_base) lq_global_free(l->memory_base);
+  memset(l, 0, sizeof *l);
 }
 
 static int fail(const lq_import_info *im, const char *fmt, const char *detail) {
@@ -162,7 +241,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   lq_error err;
   lq_module *m = NULL;
   lq_instance *inst = NULL;
-  uint32_t i, n;
+  uint32_t i, n, data_size, data_addr = 0;
   int slot;
   uint64_t t0 = lq_port_time_us();
   size_t heap0 = lq_engine_heap_used();
@@ -208,9 +287,27 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
       return fail(im, "%s", why);
     }
   }
+  data_size = shared_data_size(lq_module_buf, e->wasm_len);
+  pending_memory_base = NULL;
+  if (data_size) {
+    int64_t at = reserve_shared_data(app, data_size);
+    if (at < 0) {
+      lq_module_free(m);
+      snprintf(why, sizeof why, "%s %s has %lu bytes of static data, more than app '%s''s memory has free at its top", name, version,
+               (unsigned long)data_size, app->name);
+      return fail(im, "%s", why);
+    }
+    data_addr = (uint32_t)at;
+    if (lq_global_new(lq_app_engine(), lq_i32((int32_t)data_addr), 0, &pending_memory_base, &err) != LQ_OK) {
+      lq_module_free(m);
+      return fail(im, "cannot place its static data: %s", err.message);
+    }
+  }
   if (lq_instantiate(m, resolve_for_library, app, &inst, &err) != LQ_OK) {
     if (inst) lq_instance_free(inst);
     lq_module_free(m);
+    if (pending_memory_base) lq_global_free(pending_memory_base);
+    pending_memory_base = NULL;
     return fail(im, "instantiation failed: %s", err.message);
   }
   lq_instance_set_user(inst, app); /* its HAL calls act for the app */
@@ -222,6 +319,10 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   linked[slot].module = m;
   linked[slot].inst = inst;
   linked[slot].stale_us = 0;
+  linked[slot].memory_base = pending_memory_base;
+  linked[slot].data_addr = data_size ? data_addr : 0;
+  linked[slot].data_size = data_size;
+  pending_memory_base = NULL;
   return slot;
 }
 
@@ -374,9 +475,8 @@ static void hot_swap(lq_lazy *lz) {
     lq_log(LQ_LOG_WARN, lz->app->name, "kept library %s %s: %s", old->name, from, error_msg);
     return;
   }
-  lq_instance_free(old->inst);
-  lq_module_free(old->module);
   linked[fresh].gen = old->gen + 1;
+  free_slot(old);
   *old = linked[fresh];
   memset(&linked[fresh], 0, sizeof linked[fresh]);
   lq_log(LQ_LOG_INFO, lz->app->name, "hot-swapped library %s %s -> %s", old->name, from, old->version);
@@ -519,9 +619,7 @@ void lq_linker_release(lq_app *app) {
   }
   for (i = 0; i < LQ_LINKER_MAX; i++) {
     if (linked[i].app != app) continue;
-    lq_instance_free(linked[i].inst);
-    lq_module_free(linked[i].module);
-    memset(&linked[i], 0, sizeof linked[i]);
+    free_slot(&linked[i]);
   }
 }
 
@@ -545,9 +643,7 @@ static void release_if_unused(int slot) {
     if (handles[i].app && handles[i].slot == slot) return;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
     if (lazies[i].app && lazies[i].target && lazies[i].slot == slot) return;
-  lq_instance_free(linked[slot].inst);
-  lq_module_free(linked[slot].module);
-  memset(&linked[slot], 0, sizeof linked[slot]);
+  free_slot(&linked[slot]);
 }
 
 int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name_len, const uint8_t *range,

@@ -16,6 +16,7 @@ import { createHalImports, E, HalTrap } from "../hal.js";
 import type { AppHal } from "../app/app-hal.js";
 import { METER_MODULE } from "../app/metering.js";
 import { formatLibraryRef, type LibraryRef, parseLibraryRef } from "./library-ref.js";
+import { MEMORY_BASE_IMPORT, SharedDataRegions } from "./shared-data.js";
 import { formatType, type FunctionType, type LibraryModule, LinkError, type LibraryStore } from "./library-store.js";
 
 interface LinkedLibrary {
@@ -48,6 +49,8 @@ export class AppLinker {
   private readonly handles = new Map<number, string>();
   private readonly fnHandles = new Map<number, { module: number; name: string; instance: WebAssembly.Instance; fn: (a: number, b: number) => number }>();
   private nextHandle = 0;
+  /** Where shared libraries' static data lies in the app's memory. */
+  private readonly sharedData = new SharedDataRegions();
 
   constructor(
     private readonly appName: string,
@@ -127,7 +130,7 @@ export class AppLinker {
       let memory: WebAssembly.Memory | undefined = lib.shared ? this.appMemory() : undefined;
       if (lib.shared && !memory) throw new LinkError(`${lib.name}@${lib.version} shares the app's memory, which does not exist yet`);
       const imports: WebAssembly.Imports = {
-        ...(lib.shared ? { env: { memory: memory! } } : {}),
+        ...(lib.shared ? { env: { memory: memory!, ...this.sharedDataImport(lib, memory!) } } : {}),
         ...createHalImports(this.hal, () => {
           if (!memory) throw new HalTrap(`library ${lib.name} called the HAL while being instantiated`);
           return memory;
@@ -151,6 +154,18 @@ export class AppLinker {
     } finally {
       this.linking.delete(lib.name);
     }
+  }
+
+  /** env.__memory_base for a shared library with static data: the region reserved for it. */
+  private sharedDataImport(lib: LibraryModule, memory: WebAssembly.Memory): Record<string, WebAssembly.Global> {
+    if (!lib.sharedDataSize) return {};
+    const address = this.sharedData.reserve(lib.name, lib.sharedDataSize, memory);
+    return { [MEMORY_BASE_IMPORT]: new WebAssembly.Global({ value: "i32", mutable: false }, address) };
+  }
+
+  /** Where library `name`'s static data lies in the app's memory (shared libraries only). */
+  sharedDataRegion(name: string): { address: number; size: number } | undefined {
+    return this.sharedData.get(name);
   }
 
   /**

@@ -10,6 +10,7 @@ import { type AppManifest, sha256Hex } from "../app/manifest.js";
 import { instrumentForFuel, MeteringError } from "../app/metering.js";
 import { HAL_BY_IMPORT } from "../hal.js";
 import { parseLibraryRef } from "./library-ref.js";
+import { MEMORY_BASE_IMPORT, SHARED_DATA_SECTION } from "./shared-data.js";
 
 /** Resolving, verifying or linking a library failed; the message names the module. */
 export class LinkError extends Error {}
@@ -33,6 +34,8 @@ export interface LibraryModule {
   exportTypes: Map<string, FunctionType>;
   /** Shares the importing app's memory (imports env.memory; built with --library --shared). */
   shared: boolean;
+  /** Bytes of its own static data the linker places in the app's memory (shared only; 0: none). */
+  sharedDataSize: number;
   /** Its own imports with signatures (HAL and other libraries). */
   imports: { module: string; name: string; params: string[]; results: string[] }[];
 }
@@ -86,16 +89,22 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
   }
   const capabilities = new Set<string>();
   for (const imp of metered.imports) {
-    if (parseLibraryRef(imp.module)) continue;
+    if (parseLibraryRef(imp.module) || (imp.module === "env" && imp.name === MEMORY_BASE_IMPORT)) continue;
     const fn = HAL_BY_IMPORT.get(`${imp.module}.${imp.name}`);
     if (!fn) throw new LinkError(`${id} imports ${imp.module}.${imp.name}, which is neither a HAL function nor a library`);
     capabilities.add(fn.capability);
   }
   const module = new WebAssembly.Module(wasm as BufferSource);
   let shared = false;
+  let basedData = false;
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind === "memory" && imp.module === "env" && imp.name === "memory") shared = true;
+    else if (imp.kind === "global" && imp.module === "env" && imp.name === MEMORY_BASE_IMPORT) basedData = true;
     else if (imp.kind !== "function") throw new LinkError(`${id} imports ${imp.kind} ${imp.module}.${imp.name}; a library imports functions (and, shared, env.memory) only`);
+  }
+  const sharedDataSize = sharedDataSizeOf(module);
+  if (basedData && (!shared || sharedDataSize === 0)) {
+    throw new LinkError(`${id} imports env.${MEMORY_BASE_IMPORT} but does not share the app's memory or lacks its ${SHARED_DATA_SECTION} section`);
   }
   if (!shared && !WebAssembly.Module.exports(module).some((e) => e.name === "memory" && e.kind === "memory")) {
     throw new LinkError(`${id} does not export its memory as "memory"`);
@@ -109,9 +118,19 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
     metered: new WebAssembly.Module(metered.wasm as BufferSource),
     capabilities: [...capabilities],
     exportTypes: exportedFunctionTypes(wasm),
-    imports: metered.imports,
+    imports: metered.imports.filter((i) => !(i.module === "env" && i.name === MEMORY_BASE_IMPORT)),
     shared,
+    sharedDataSize,
   };
+}
+
+/** The size of the static data a shared library asks to have placed in the app's memory (the
+ * custom section `liquid build --library --shared` writes; compiler/src/app-build/library.ts). */
+function sharedDataSizeOf(module: WebAssembly.Module): number {
+  const sections = WebAssembly.Module.customSections(module, SHARED_DATA_SECTION);
+  if (!sections.length) return 0;
+  if (sections[0]!.byteLength !== 4) throw new LinkError(`malformed ${SHARED_DATA_SECTION} section`);
+  return new DataView(sections[0]!).getUint32(0, true);
 }
 
 export class LibraryStore {
