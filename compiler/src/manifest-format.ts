@@ -24,6 +24,12 @@ export interface AppManifest extends ManifestFields {
   kind?: "library";
   /** A library that shares the importing app's memory (built with --library --shared). */
   shared?: boolean;
+  /**
+   * The exported mutable global that is the app's heap pointer (AssemblyScript's stub
+   * allocator bumps it upwards): the runtime places shared libraries' static data from the app's
+   * heap by advancing it (docs/linking.md). Apps only; absent when the app has no allocator.
+   */
+  heapPointer?: string;
   /** The library modules this module imports, as named in its imports (see docs/linking.md). */
   libraries?: { name: string; range: string }[];
 }

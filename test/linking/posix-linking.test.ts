@@ -291,6 +291,23 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  test("an app that names its heap pointer gives the library's data from its heap: what it allocates afterwards lies above", async () => {
+    const lookup = await build("test/linking/fixtures/lookup", true, true);
+    const app = await build("test/linking/fixtures/heapuser", false);
+    expect(app.manifest.heapPointer).toMatch(/^__lq_g\d+$/);
+    const { dev, c } = await device("heap");
+    await c.put("lookup", lookup.wasm, lookup.manifest);
+    await c.put("heapuser", app.wasm, app.manifest, { start: true });
+    // "BEFORE TABLE AFTER": an allocation before the link, the library's table, one after it.
+    // At the top of the memory the table would lie above both allocations.
+    const line = await dev.waitFor((l) => / info heapuser: \d+ \d+ \d+$/.test(l));
+    const [before, table, after] = line.split(": ").pop()!.split(" ").map(Number) as [number, number, number];
+    expect(table).toBeGreaterThan(before);
+    expect(after).toBeGreaterThan(table);
+    await dev.waitFor((l) => / info heapuser: 49$/.test(l)); // the table survived the app filling its array
+    await stopClean(dev, c);
+  });
+
   test("a library call that never returns traps its app with the fuel limit; the device carries on", async () => {
     const { dev, c } = await device("spin");
     const wasm = wat(`(module (memory (export "memory") 1)

@@ -70,7 +70,7 @@ interface Built {
   manifest: AppManifest;
   path?: string;
 }
-let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built, lookup: Built;
+let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built, lookup: Built, heapuser: Built;
 
 async function build(path: string, library: boolean, shared = false): Promise<Built> {
   const out = join(tempDir(), "m.wasm");
@@ -86,6 +86,7 @@ beforeAll(async () => {
   explicit = await build("test/linking/fixtures/explicit", false);
   bytesum = await build("test/linking/fixtures/bytesum", true, true);
   lookup = await build("test/linking/fixtures/lookup", true, true);
+  heapuser = await build("test/linking/fixtures/heapuser", false);
 }, 60_000);
 
 describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
@@ -344,9 +345,29 @@ describe("shared-everything libraries (liquid build --library --shared)", () => 
       [2000, "4"],
     ]);
     const region = app.linker!.sharedDataRegion("lookup")!;
+    expect(region.fromHeap).toBe(false); // the WAT app names no heap pointer
     expect(region.address + region.size).toBeLessThanOrEqual(65536); // the top of the app's one page
     expect(region.address).toBe((65536 - region.size) & ~15);
     expect(app.linker!.loaded()).toEqual([{ name: "lookup", version: "1.0.0", sha256: lookup.manifest.sha256, codeBytes: lookup.wasm.length, memoryBytes: 0 }]);
+  });
+
+  it("an app whose manifest names its heap pointer gives the library's data from its heap: its later allocations go above it", () => {
+    expect(heapuser.manifest.heapPointer).toMatch(/^__lq_g\d+$/);
+    expect(heapuser.manifest.exports).toContain(heapuser.manifest.heapPointer);
+    const { simulation, board, events } = sim();
+    board.libraries.add(lookup.wasm, lookup.manifest);
+    const app = board.install(heapuser.wasm, heapuser.manifest);
+    simulation.runFor(10);
+    const logs = appLogs(events, "heapuser").map(([, msg]) => msg);
+    expect(logs).toHaveLength(2);
+    const [before, table, after] = String(logs[0]).split(" ").map(Number) as [number, number, number];
+    const region = app.linker!.sharedDataRegion("lookup")!;
+    expect(region.fromHeap).toBe(true);
+    expect(region.address).toBeGreaterThan(before);
+    expect(table).toBeGreaterThanOrEqual(region.address);
+    expect(table).toBeLessThan(region.address + region.size);
+    expect(after).toBeGreaterThanOrEqual(region.address + region.size);
+    expect(logs[1]).toBe("49"); // the table survived the app filling its new array
   });
 
   it("reads the app's bytes in place and adds no memory of its own", () => {

@@ -27,7 +27,14 @@ export interface CompileOptions {
   importMemory?: boolean;
   /** Where static data starts (asc --memoryBase): a shared library's sentinel base, see library.ts. */
   memoryBase?: number;
+  /** Export the stub allocator's heap pointer as HEAP_POINTER_EXPORT (apps: see postprocess.ts). */
+  exportHeapPointer?: boolean;
 }
+
+/** The stub runtime's bump pointer, by its name before optimisation strips names. */
+const STUB_HEAP_POINTER = "~lib/rt/stub/offset";
+/** The temporary export that marks the heap pointer through optimisation; postprocess.ts renames it. */
+export const HEAP_POINTER_EXPORT = "__lq_heap";
 
 export interface Diagnostic {
   category: "error" | "warning" | "info";
@@ -145,6 +152,8 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
         const file = realOf(info.name.slice(0, info.name.lastIndexOf("/")) + ".ts");
         if (file) importOrigins.set(`${info.module}.${info.base}`, file);
       }
+      // Names are gone after optimisation: an export is the one mark that survives it.
+      if (options.exportHeapPointer && module.getGlobal(STUB_HEAP_POINTER)) module.addGlobalExport(STUB_HEAP_POINTER, HEAP_POINTER_EXPORT);
     },
   };
 

@@ -91,7 +91,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
     result.errors.push("--shared applies to libraries only: add --library");
     return result;
   }
-  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug, importMemory: options.shared ?? false, ...(options.shared ? { memoryBase: SHARED_DATA_BASE } : {}) });
+  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug, importMemory: options.shared ?? false, ...(options.shared ? { memoryBase: SHARED_DATA_BASE } : {}), exportHeapPointer: !options.library });
   result.timings.compileMs = performance.now() - t0;
   result.diagnostics = compiled.diagnostics.filter((d) => d.category !== "info");
   const finish = () => {
@@ -135,6 +135,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
 
   const manifest = buildManifest({ name: app.name, version: app.version, desc, capabilities, pins, buses, library: options.library ?? false });
   if (options.shared) manifest.shared = true;
+  if (desc.heapPointer && !options.library) manifest.heapPointer = desc.heapPointer;
   mkdirSync(dirname(wasmPath), { recursive: true });
   writeFileAtomic(wasmPath, desc.wasm);
   if (desc.wat !== undefined) writeFileAtomic(wasmPath.replace(/\.wasm$/, ".wat"), desc.wat);

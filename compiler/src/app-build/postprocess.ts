@@ -6,7 +6,7 @@
  */
 import type binaryenType from "binaryen";
 import type { ValueType } from "../hal/spec.js";
-import { loadBinaryen } from "./compile.js";
+import { HEAP_POINTER_EXPORT, loadBinaryen } from "./compile.js";
 
 export interface ModuleImport {
   module: string;
@@ -30,6 +30,8 @@ export interface ModuleDescription {
   memory?: { initial: number; maximum?: number };
   /** Export names added for mutable globals. */
   globalExports: string[];
+  /** Which of globalExports is the app's heap pointer (the compiler marked it HEAP_POINTER_EXPORT). */
+  heapPointer?: string;
   /** The final module in the text format, when asked for. */
   wat?: string;
 }
@@ -50,6 +52,14 @@ export async function postprocess(wasm: Uint8Array, options: { exportGlobals: bo
   const binaryen = await loadBinaryen();
   const mod = binaryen.readBinaryWithFeatures(wasm, binaryen.Features.All);
   try {
+    // The compiler marked the heap pointer with a temporary export: drop it, so that the
+    // global gets its __lq_gN name like every other, and remember which one it is.
+    let heapGlobal: string | undefined;
+    if (mod.getExport(HEAP_POINTER_EXPORT)) {
+      heapGlobal = binaryen.getExportInfo(mod.getExport(HEAP_POINTER_EXPORT)).value;
+      mod.removeExport(HEAP_POINTER_EXPORT);
+    }
+    let heapPointer: string | undefined;
     const exportedGlobals = new Set<string>();
     for (let i = 0; i < mod.getNumExports(); i++) {
       const info = binaryen.getExportInfo(mod.getExportByIndex(i));
@@ -65,6 +75,7 @@ export async function postprocess(wasm: Uint8Array, options: { exportGlobals: bo
         while (mod.getExport(exportName)) exportName = `__lq_g${n++}`;
         mod.addGlobalExport(info.name, exportName);
         globalExports.push(exportName);
+        if (info.name === heapGlobal) heapPointer = exportName;
       }
     }
     if (!mod.validate()) throw new ModuleShapeError("binaryen rejected the module after adding global exports");
@@ -116,8 +127,8 @@ export async function postprocess(wasm: Uint8Array, options: { exportGlobals: bo
       }
       exports.push(entry);
     }
-    const out = globalExports.length ? mod.emitBinary() : wasm;
-    return { wasm: out, imports, exports, memory, globalExports, ...(options.wat ? { wat: mod.emitText() } : {}) };
+    const out = globalExports.length || heapGlobal ? mod.emitBinary() : wasm;
+    return { wasm: out, imports, exports, memory, globalExports, ...(heapPointer ? { heapPointer } : {}), ...(options.wat ? { wat: mod.emitText() } : {}) };
   } finally {
     mod.dispose();
   }

@@ -50,6 +50,9 @@ typedef struct lq_app {
   lq_func *f_migrate_out, *f_migrate_in; /* optional migration hooks */
   uint32_t caps;
   uint32_t max_pages; /* manifest memory.maximumPages (0: not given) */
+  /* manifest "heapPointer": the exported global that is the app's bump allocator's pointer,
+   * from which shared libraries' static data is taken (docs/linking.md); "" when absent */
+  char heap_pointer[16];
   int ngrant_pins, ngrant_buses;
   char grant_pins[LQ_APP_GRANTS][16], grant_buses[LQ_APP_GRANTS][16];
   /* handles are per app, in the order the app opened its pins and buses, so that they mean

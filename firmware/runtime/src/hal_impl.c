@@ -47,6 +47,9 @@ int lq_app_grants_parse(lq_app *app, const char *manifest, uint32_t len, char *m
     if (lq_json_get(v, "maximumPages", &m) == 0 && lq_json_int(m, &pages) == 0 && pages >= 0)
       app->max_pages = (uint32_t)(pages > 65536 ? 65536 : pages);
   }
+  app->heap_pointer[0] = '\0';
+  if (lq_json_get(doc, "heapPointer", &v) == 0 && lq_json_string(v, app->heap_pointer, sizeof app->heap_pointer) <= 0)
+    app->heap_pointer[0] = '\0';
   app->ngrant_pins = app->ngrant_buses = 0;
   if (lq_json_get(doc, "resources", &v) == 0 && lq_json_kind(v) == '{') {
     if (lq_json_get(v, "pins", &list) == 0 && lq_json_kind(list) == '[') {

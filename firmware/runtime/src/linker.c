@@ -30,6 +30,7 @@ typedef struct lq_linked {
   /* A shared library's own static data: the region of the app's memory it was placed in, and
    * the env.__memory_base global holding its address (NULL: none). */
   uint32_t data_addr, data_size;
+  int data_from_heap; /* the region was taken from the app's heap, not the top of its memory */
   lq_global *memory_base;
 } lq_linked;
 
@@ -203,15 +204,29 @@ static uint32_t shared_data_size(const uint8_t *wasm, uint32_t len) {
   return 0;
 }
 
-/* Reserves `size` bytes for a library's static data at the top of `app`'s memory, below the
- * regions of its other libraries; returns the address, or -1 when it does not fit. The app's
- * allocator does not know about the region (docs/linking.md). */
-static int64_t reserve_shared_data(const lq_app *app, uint32_t size) {
+/* Reserves `size` bytes for a library's static data in `app`'s memory; returns the address, or
+ * -1 when it does not fit. When the app's manifest names its heap pointer (AssemblyScript's
+ * stub allocator bumps it upwards) the region is taken from the heap: the pointer is read,
+ * aligned, advanced past the region and written back, so the app allocates above it. Otherwise
+ * (or when the heap has no room below the memory's end) it goes at the top of the memory,
+ * below the regions of the app's other libraries, where the app's allocator does not know
+ * about it (docs/linking.md). *from_heap tells which. */
+static int64_t reserve_shared_data(const lq_app *app, uint32_t size, int *from_heap) {
   lq_memory *mem = app->inst ? lq_instance_memory(app->inst) : NULL;
   uint32_t top = mem ? lq_memory_size(mem) : 0;
+  lq_global *heap = app->inst && app->heap_pointer[0] ? lq_instance_global(app->inst, app->heap_pointer) : NULL;
   int i;
+  *from_heap = 0;
   for (i = 0; i < LQ_LINKER_MAX; i++)
-    if (linked[i].app == app && linked[i].memory_base && linked[i].data_addr < top) top = linked[i].data_addr;
+    if (linked[i].app == app && linked[i].memory_base && !linked[i].data_from_heap && linked[i].data_addr < top) top = linked[i].data_addr;
+  if (heap && lq_global_get(heap).type == LQ_I32) {
+    uint64_t at = ((uint64_t)lq_global_get(heap).of.i32 + 15) & ~(uint64_t)15;
+    uint64_t end = at + (((uint64_t)size + 15) & ~(uint64_t)15);
+    if (end <= top && lq_global_set(heap, lq_i32((int32_t)(uint32_t)end), NULL) == LQ_OK) {
+      *from_heap = 1;
+      return (int64_t)at;
+    }
+  }
   if (size > top) return -1;
   return (int64_t)((top - size) & ~(uint32_t)15);
 }
@@ -242,6 +257,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   lq_module *m = NULL;
   lq_instance *inst = NULL;
   uint32_t i, n, data_size, data_addr = 0;
+  int data_from_heap = 0;
   int slot;
   uint64_t t0 = lq_port_time_us();
   size_t heap0 = lq_engine_heap_used();
@@ -290,7 +306,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   data_size = shared_data_size(lq_module_buf, e->wasm_len);
   pending_memory_base = NULL;
   if (data_size) {
-    int64_t at = reserve_shared_data(app, data_size);
+    int64_t at = reserve_shared_data(app, data_size, &data_from_heap);
     if (at < 0) {
       lq_module_free(m);
       snprintf(why, sizeof why, "%s %s has %lu bytes of static data, more than app '%s''s memory has free at its top", name, version,
@@ -321,6 +337,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   linked[slot].stale_us = 0;
   linked[slot].memory_base = pending_memory_base;
   linked[slot].data_addr = data_size ? data_addr : 0;
+  linked[slot].data_from_heap = data_from_heap;
   linked[slot].data_size = data_size;
   pending_memory_base = NULL;
   return slot;

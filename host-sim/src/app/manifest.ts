@@ -16,6 +16,8 @@ import { parseLibraryRef } from "../linking/library-ref.js";
 export interface AppManifest extends ManifestFields {
   liquid: number;
   memory?: { initialPages: number; maximumPages?: number };
+  /** The exported global that is the app's heap pointer (compiler/src/manifest-format.ts). */
+  heapPointer?: string;
 }
 
 /** An app that cannot be loaded; the message says what to fix. */
@@ -55,6 +57,7 @@ export function parseManifest(json: unknown, source: string): AppManifest {
     capabilities: m.capabilities as string[],
     resources: { pins: [...(r!.pins as string[])], buses: [...(r!.buses as string[])] },
     memory: m.memory as AppManifest["memory"],
+    ...(typeof m.heapPointer === "string" ? { heapPointer: m.heapPointer } : {}),
   };
 }
 

@@ -217,6 +217,10 @@ export class SimApp {
     // Library imports ("NAME@RANGE") link at their first call, through trampolines.
     this.linker = new AppLinker(this.name, this.manifest.capabilities, this.board.libraries, hal, imports[METER_MODULE], () => memory, (lib, how) =>
       this.board.emit({ type: "log", app: null, level: "info", msg: `app '${this.name}': library ${lib.name}@${lib.version} ${how}` }),
+      () => {
+        const heap = this.manifest.heapPointer ? this.instance?.exports[this.manifest.heapPointer] : undefined;
+        return heap instanceof WebAssembly.Global ? heap : undefined;
+      },
     );
     Object.assign(imports, this.linker.importsFor(`app '${this.name}'`, libraryImportsOf(this.wasm)));
     return this.guarded("start", () => {

@@ -16,7 +16,7 @@ import { createHalImports, E, HalTrap } from "../hal.js";
 import type { AppHal } from "../app/app-hal.js";
 import { METER_MODULE } from "../app/metering.js";
 import { formatLibraryRef, type LibraryRef, parseLibraryRef } from "./library-ref.js";
-import { MEMORY_BASE_IMPORT, SharedDataRegions } from "./shared-data.js";
+import { MEMORY_BASE_IMPORT, type SharedDataRegion, SharedDataRegions } from "./shared-data.js";
 import { formatType, type FunctionType, type LibraryModule, LinkError, type LibraryStore } from "./library-store.js";
 
 interface LinkedLibrary {
@@ -63,6 +63,8 @@ export class AppLinker {
     private readonly appMemory: () => WebAssembly.Memory | undefined = () => undefined,
     /** Called after a library was linked (for the simulator's event log). */
     private readonly onLink: (lib: LibraryModule, how: "linked" | "swapped" | "unloaded") => void = () => {},
+    /** The app's heap pointer (manifest "heapPointer"), from which shared libraries' data is taken. */
+    private readonly appHeapPointer: () => WebAssembly.Global | undefined = () => undefined,
   ) {}
 
   /**
@@ -159,12 +161,12 @@ export class AppLinker {
   /** env.__memory_base for a shared library with static data: the region reserved for it. */
   private sharedDataImport(lib: LibraryModule, memory: WebAssembly.Memory): Record<string, WebAssembly.Global> {
     if (!lib.sharedDataSize) return {};
-    const address = this.sharedData.reserve(lib.name, lib.sharedDataSize, memory);
+    const address = this.sharedData.reserve(lib.name, lib.sharedDataSize, memory, this.appHeapPointer());
     return { [MEMORY_BASE_IMPORT]: new WebAssembly.Global({ value: "i32", mutable: false }, address) };
   }
 
   /** Where library `name`'s static data lies in the app's memory (shared libraries only). */
-  sharedDataRegion(name: string): { address: number; size: number } | undefined {
+  sharedDataRegion(name: string): SharedDataRegion | undefined {
     return this.sharedData.get(name);
   }
 
