@@ -22,6 +22,7 @@
 #include "spec_runner.h"
 #include "spectest_host.h"
 #include "vm_alloc.h"
+#include "vm_file.h"
 #include "vm_exports.h"
 #include "vm_values.h"
 
@@ -268,37 +269,6 @@ static void free_stubs(stub *s) {
     }
 }
 
-/* ---------------------------------------------------------------- file */
-
-static unsigned char *read_whole_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    size_t cap = 65536, len = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf != NULL) {
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) break;
-        if (len == cap) {
-            unsigned char *bigger = realloc(buf, cap * 2);
-            if (bigger == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    if (ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = len;
-    return buf;
-}
-
 /* ---------------------------------------------------------------- modes */
 
 typedef struct run_stats {
@@ -343,7 +313,7 @@ static int build_args(const options *o, const char *params, lq_value *args) {
 static int run_module(const options *o) {
     int code = EXIT_OK;
     size_t size = 0;
-    unsigned char *bytes = read_whole_file(o->file, &size);
+    unsigned char *bytes = vm_read_file(o->file, &size);
     if (bytes == NULL) {
         fprintf(stderr, "error: cannot read %s: %s\n", o->file, strerror(errno));
         return EXIT_USAGE;

@@ -1,4 +1,5 @@
 #include "spec_runner.h"
+#include "vm_file.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -77,36 +78,6 @@ static char *dup_bytes(const char *s, size_t len) {
     return p;
 }
 
-static unsigned char *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    size_t cap = 4096, len = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf != NULL) {
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) break;
-        if (len == cap) {
-            unsigned char *bigger = realloc(buf, cap * 2);
-            if (bigger == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    *size = len;
-    return buf;
-}
-
 static lq_status resolve_import(void *user, const lq_import_info *import, lq_extern *out) {
     script_run *run = user;
     if (import->module_len == 8 && memcmp(import->module, "spectest", 8) == 0) {
@@ -140,7 +111,7 @@ static module_stage load_module(script_run *run, const json_node *command, loade
     if (path == NULL) return STAGE_READ;
     snprintf(path, path_len, "%s%s", run->dir, filename);
     size_t size = 0;
-    unsigned char *bytes = read_file(path, &size);
+    unsigned char *bytes = vm_read_file(path, &size);
     if (bytes == NULL) {
         snprintf(err->message, sizeof err->message, "cannot read %s: %s", path, strerror(errno));
         free(path);
@@ -607,7 +578,7 @@ static void free_run(script_run *run) {
 int spec_run_script(lq_engine *engine, const char *path, const spec_options *options,
                     spec_totals *totals, char *err, size_t err_size) {
     size_t size = 0;
-    unsigned char *text = read_file(path, &size);
+    unsigned char *text = vm_read_file(path, &size);
     if (text == NULL) {
         snprintf(err, err_size, "cannot read script %s: %s", path, strerror(errno));
         return -1;
