@@ -251,6 +251,27 @@ static int check_module(lq_module *m, const lq_app *grants, char *msg, size_t ca
   return 0;
 }
 
+/* A free app slot for `name`, cleared and marked used (start and restore both begin here);
+ * 0, or a protocol status with the message in `msg`. */
+static int claim_slot(const char *name, lq_app **out, char *msg, size_t cap) {
+  int i;
+  if (engine_up() != 0) {
+    snprintf(msg, cap, "the engine could not start");
+    return LQ_P_EINTERNAL;
+  }
+  for (i = 0; i < LQ_MAX_APPS; i++) {
+    if (!apps[i].used) {
+      memset(&apps[i], 0, sizeof apps[i]);
+      apps[i].used = 1;
+      clear_trapped(name);
+      *out = &apps[i];
+      return 0;
+    }
+  }
+  snprintf(msg, cap, "too many apps running (at most %d)", LQ_MAX_APPS);
+  return LQ_P_EBUSY;
+}
+
 int lq_apps_validate(const uint8_t *wasm, uint32_t len, const char *manifest, uint32_t mlen,
                      char *msg, size_t cap) {
   static lq_app scratch;
@@ -330,7 +351,7 @@ int lq_apps_start(const char *name, char *msg, size_t cap) {
   const lq_store_entry *e = lq_store_find(name);
   lq_app *app = NULL;
   lq_event ev;
-  int i, rc;
+  int rc;
   if (!e) {
     snprintf(msg, cap, "no app named '%s'", name);
     return LQ_P_ENOTFOUND;
@@ -345,19 +366,8 @@ int lq_apps_start(const char *name, char *msg, size_t cap) {
     snprintf(msg, cap, "app '%s' is already running", name);
     return LQ_P_EEXISTS;
   }
-  if (engine_up() != 0) {
-    snprintf(msg, cap, "the engine could not start");
-    return LQ_P_EINTERNAL;
-  }
-  for (i = 0; i < LQ_MAX_APPS; i++)
-    if (!apps[i].used) { app = &apps[i]; break; }
-  if (!app) {
-    snprintf(msg, cap, "too many apps running (at most %d)", LQ_MAX_APPS);
-    return LQ_P_EBUSY;
-  }
-  memset(app, 0, sizeof *app);
-  app->used = 1;
-  clear_trapped(name);
+  rc = claim_slot(name, &app, msg, cap);
+  if (rc != 0) return rc;
   rc = load_app(app, e, msg, cap);
   if (rc != 0) {
     char where[48];
@@ -1011,7 +1021,7 @@ int lq_apps_restore_end(int flags, char *msg, size_t cap) {
   lq_error err;
   const uint8_t *section;
   uint32_t section_len;
-  int i, rc;
+  int rc;
   if (snap.kind != 2) {
     snprintf(msg, cap, "no restore in progress (send RESTORE_BEGIN first)");
     return LQ_P_EBADREQ;
@@ -1042,19 +1052,8 @@ int lq_apps_restore_end(int flags, char *msg, size_t cap) {
     snprintf(msg, cap, "snapshot has no runtime section (LQRT): %s", err.message);
     return LQ_P_EINVALID;
   }
-  if (engine_up() != 0) {
-    snprintf(msg, cap, "the engine could not start");
-    return LQ_P_EINTERNAL;
-  }
-  for (i = 0; i < LQ_MAX_APPS; i++)
-    if (!apps[i].used) { app = &apps[i]; break; }
-  if (!app) {
-    snprintf(msg, cap, "too many apps running (at most %d)", LQ_MAX_APPS);
-    return LQ_P_EBUSY;
-  }
-  memset(app, 0, sizeof *app);
-  app->used = 1;
-  clear_trapped(snap.name);
+  rc = claim_slot(snap.name, &app, msg, cap);
+  if (rc != 0) return rc;
   rc = load_app(app, e, msg, cap);
   if (rc != 0) {
     free_app(app);
