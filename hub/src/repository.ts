@@ -13,10 +13,12 @@
  * harmless and removed by `collectGarbage`. Versions are immutable: republishing a version
  * with other bytes is refused.
  */
-import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { maxSatisfying, parseRange, parseVersion, RangeError as VersionRangeError } from "./semver.js";
+import { sha256Hex } from "../../compiler/src/protocol/sha256.js";
+
+export { sha256Hex };
 
 export interface ModuleManifest {
   name: string;
@@ -57,10 +59,6 @@ export class RepositoryError extends Error {
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const HASH_RE = /^[0-9a-f]{64}$/;
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 async function writeDurably(dir: string, tmpDir: string, name: string, data: Uint8Array | string): Promise<void> {
   const tmp = join(tmpDir, `${name}.${process.pid}.${Date.now()}.${Math.random().toString(16).slice(2)}`);

@@ -4,11 +4,13 @@
  * spec's signatures. Capabilities are derived from the imports; resources from the literal
  * names the app passes to the SDK's openers plus liquid.json.
  */
-import { createHash } from "node:crypto";
 import { relative } from "node:path";
 import { type HalSpec, type ValueType, qualifiedName } from "../hal/spec.js";
 import type { AppManifest } from "../manifest-format.js";
 import type { ModuleDescription } from "./postprocess.js";
+import { sha256Hex } from "../protocol/sha256.js";
+
+export { sha256Hex };
 
 export type { AppManifest } from "../manifest-format.js";
 
@@ -95,10 +97,6 @@ export function capabilitiesOf(spec: HalSpec, desc: ModuleDescription): string[]
     if (fn) used.add(fn.capability);
   }
   return spec.capabilities.map((c) => c.name).filter((c) => used.has(c));
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 export function buildManifest(input: {

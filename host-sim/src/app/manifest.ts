@@ -4,12 +4,14 @@
  * imports HAL functions whose capability the manifest grants, and it exports the entry points
  * and memory the programming model requires.
  */
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { ManifestFields } from "../../../compiler/src/manifest-format.js";
 import { ENTRY_POINTS, HAL_BY_IMPORT, HAL_CAPABILITIES, HAL_VERSION } from "../hal.js";
 import { parseLibraryRef } from "../linking/library-ref.js";
+import { sha256Hex } from "../../../compiler/src/protocol/sha256.js";
+
+export { sha256Hex };
 
 /** The shared manifest format (compiler/src/manifest-format.ts); a manifest the simulator
  * derives for a module that came without one has no memory entry. */
@@ -22,10 +24,6 @@ export interface AppManifest extends ManifestFields {
 
 /** An app that cannot be loaded; the message says what to fix. */
 export class AppLoadError extends Error {}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 function stringList(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === "string");
