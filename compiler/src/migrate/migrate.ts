@@ -28,7 +28,6 @@ import { MigrationError, why, type DeviceSummary, type MigrationStep } from "./f
 import type { ModuleCopy } from "./module-source.js";
 import { planMigration, type DeviceSide } from "./plan.js";
 import { snapshotRoomProblem } from "./preflight.js";
-import { promptAckConnector } from "./prompt-ack.js";
 import { readSnapshot, SnapshotFormatError, type SnapshotInfo } from "./snapshot-info.js";
 import { countingConnector, type WireCount } from "./wire-counter.js";
 
@@ -168,12 +167,12 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
   try {
     // ---- check ----
     try {
-      source = await DeviceClient.open(promptAckConnector(countingConnector(options.from.connector, wire.source)), clientOptions);
+      source = await DeviceClient.open(countingConnector(options.from.connector, wire.source), clientOptions);
     } catch (err) {
       refuse(`cannot reach the source ${options.from.label}: ${why(err)}`);
     }
     try {
-      target = await DeviceClient.open(promptAckConnector(countingConnector(options.to.connector, wire.target)), clientOptions);
+      target = await DeviceClient.open(countingConnector(options.to.connector, wire.target), clientOptions);
     } catch (err) {
       refuse(`cannot reach the target ${options.to.label}: ${why(err)}; '${app}' keeps running on the source`);
     }
