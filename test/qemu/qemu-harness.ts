@@ -123,7 +123,7 @@ export class Qemu {
     const qmpPort = options.qmp ? await freePort() : 0;
     const args = ["-M", "mps2-an386", "-nographic", "-monitor", "none", "-kernel", options.kernel,
       // wait=on: the guest starts only once the test is connected, so no byte is lost.
-      "-serial", `tcp:127.0.0.1:${uartPort},server=on,wait=on,nodelay=on`, "-serial", "stdio",
+      "-serial", `tcp:127.0.0.1:${uartPort},server=on,wait=on`, "-serial", "stdio",
       // LED0-1 live in the FPGAIO register, LED2-9 in the SCC's CFG1; timestamps on.
       "-trace", "mps2_fpgaio_write", "-trace", "mps2_scc_write", "-msg", "timestamp=on"];
     if (options.semihosting) args.push("-semihosting-config", "enable=on,target=native");
