@@ -145,6 +145,9 @@ describe.skipIf(!runnable)(title, () => {
     const { qemu, client } = await boot();
     await client.put("button", apps.button!.wasm, apps.button!.manifest, { start: true });
     await qemu.waitFor(() => (/app 'button' running/.test(qemu.console) ? true : null), () => "button did not start");
+    // "running" is reported when start() is queued; the runtime's loop runs the queued events
+    // between two protocol polls, so one more round trip means start() has set its pin watch.
+    await client.list();
     const led1 = () => qemu.deviceEdges("LED1").map((e) => e.value);
     await qemu.setButton("BUTTON0", 0); // press: the line goes low
     await qemu.waitFor(() => (led1().length === 1 ? true : null), () => `LED1 after a press: ${led1()}`);
