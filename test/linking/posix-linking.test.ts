@@ -11,7 +11,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
-import { LOOKUP_APP_WAT, SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
+import { LOOKUP_APP_WAT, SUM_APP_WAT, decimalDigitsWat, tabledAppWat, tabledLibrary } from "./wat-apps.js";
 import { wat } from "../helpers/wat.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
@@ -333,6 +333,61 @@ describe("posix device: libraries linked at run time", () => {
     await dev.waitFor((l) => / info probe: 23\.50 C$/.test(l));
     const c2 = await dev.client();
     await stopClean(dev, c2);
+  });
+
+  // ---- ABI v2: a shared library shares the app's table and allocator (hand-written WAT that
+  // follows docs/linking.md's contract; wat-apps.ts says what each number proves).
+  const appManifest = (name: string) => ({ liquid: 1, name, version: "0.1.0", capabilities: ["time", "log"], resources: { pins: [], buses: [] } });
+  async function libraryManifest(wasm: Uint8Array, name: string) {
+    const { createHash } = await import("node:crypto");
+    return { liquid: 1, name, version: "1.0.0", sha256: createHash("sha256").update(wasm).digest("hex"), size: wasm.length, kind: "library", shared: true, capabilities: [], resources: { pins: [], buses: [] } };
+  }
+
+  test("ABI v2: the library calls back into the app through the shared table and allocates with the app's allocator", async () => {
+    const lib = tabledLibrary();
+    const { dev, c } = await device("tabled");
+    await c.put("tabled", lib, await libraryManifest(lib, "tabled"));
+    const heap0 = ((await c.info()).memory as { heapUsed: number }).heapUsed;
+    await c.put("tabapp", wat(tabledAppWat()), appManifest("tabapp"), { start: true });
+    const linked = await dev.waitFor((l) => / info tabapp: linked library tabled 1\.0\.0 in \d+ us \(engine heap \+\d+ bytes\)$/.test(l));
+    // the app's callback ran inside the library call (its HAL log and its global)
+    await dev.waitFor((l) => / info tabapp: callback 7$/.test(l));
+    await dev.waitFor((l) => / info tabapp: 21100421$/.test(l));
+    await dev.waitFor((l) => / info tabapp: calls 1$/.test(l));
+    await dev.waitFor((l) => / info tabapp: char 65$/.test(l));
+    await dev.waitFor((l) => / info tabapp: calls 2$/.test(l));
+    expect(dev.lines.filter((l) => / info tabapp: 21100421$/.test(l)).length).toBeGreaterThanOrEqual(2);
+    const m = /in (\d+) us \(engine heap \+(\d+) bytes\)/.exec(linked)!;
+    console.log(`posix (ASan build): ABI v2 shared library (table + allocator): link at the first call ${m[1]} us; engine heap ${m[2]} bytes`);
+
+    // contract 8: its table holds the library's functions, so no snapshot; it keeps running
+    await expect(c.snapshot("tabapp")).rejects.toThrow(
+      /cannot snapshot tabapp: its function table holds entries of shared library tabled \(function references cannot leave the device\); unload the library first/,
+    );
+    await expect(c.snapshot("tabapp", { stop: true, migrating: true })).rejects.toThrow(/holds entries of shared library tabled/);
+    const mark = dev.lines.length;
+    await dev.waitFor((l) => / info tabapp: 21100421$/.test(l), 10_000, mark);
+    expect((await c.list()).find((a) => a.name === "tabapp")).toMatchObject({ state: "running" });
+    await c.stop("tabapp");
+    expect(((await c.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+    await stopClean(dev, c);
+  });
+
+  test("ABI v2: an app that exports no table, or no allocator, cannot link the library; a cycle of library calls traps", async () => {
+    const lib = tabledLibrary();
+    const { dev, c } = await device("tabled-missing");
+    await c.put("tabled", lib, await libraryManifest(lib, "tabled"));
+    await c.put("notable", wat(tabledAppWat({ table: false })), appManifest("notable"), { start: true });
+    const trap = await dev.waitFor((l) => /notable.*trapped|trapped.*notable/.test(l));
+    expect(trap).toMatch(/cannot link tabled@\^1: it needs the app's function table, which app 'notable' does not export \(rebuild the app with this version of liquid build\)/);
+    await c.put("noalloc", wat(tabledAppWat({ allocator: false })), appManifest("noalloc"), { start: true });
+    const trap2 = await dev.waitFor((l) => /noalloc.*trapped|trapped.*noalloc/.test(l));
+    expect(trap2).toMatch(/cannot link tabled@\^1: app 'noalloc' does not share its allocator \(no __lq_alloc export; rebuild the app/);
+    // app -> tabled.apply -> the app's $reenter -> tabled.apply again: refused, not recursed into
+    await c.put("cycler", wat(tabledAppWat({ reenter: true })), appManifest("cycler"), { start: true });
+    const trap3 = await dev.waitFor((l) => /cycler.*trapped|trapped.*cycler/.test(l));
+    expect(trap3).toMatch(/library tabled@\^1: call of apply while the library is already running further up this call/);
+    await stopClean(dev, c);
   });
 
   test("liquid relay: usage errors", async () => {

@@ -230,6 +230,12 @@ void lq_table_free(lq_table *table);
 uint32_t lq_table_size(const lq_table *table);
 lq_status lq_table_get(const lq_table *table, uint32_t index, lq_value *out, lq_error *err);
 lq_status lq_table_set(lq_table *table, uint32_t index, lq_value value, lq_error *err);
+/* Grows any table (host-created or an instance's, e.g. one it exports) by `delta` elements
+ * set to `init`, as table.grow does; *old_size (may be NULL) receives the size before. Fails
+ * past the table's maximum (or the engine's max_table_size), on an element type mismatch,
+ * or out of memory. The runtime uses it to append a library's slots to an app's table. */
+lq_status lq_table_grow(lq_table *table, uint32_t delta, lq_value init, uint32_t *old_size,
+                        lq_error *err);
 
 /* Anything that can be imported or exported. */
 typedef struct lq_extern {

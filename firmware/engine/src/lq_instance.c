@@ -144,6 +144,14 @@ lq_status lq_table_set(lq_table *t, uint32_t i, lq_value v, lq_error *err) {
     return LQ_OK;
 }
 
+lq_status lq_table_grow(lq_table *t, uint32_t delta, lq_value init, uint32_t *old_size, lq_error *err) {
+    if (init.type != t->elem) return lqe_fail(err, LQ_ERROR, "table element type mismatch");
+    int64_t old = lqe_table_grow(t, delta, init.of.ref);
+    if (old < 0) return lqe_fail(err, LQ_ERROR, "table cannot grow that far");
+    if (old_size) *old_size = (uint32_t)old;
+    return LQ_OK;
+}
+
 /* ---------------------------------------------------------------- instantiation */
 
 static void link_error(lq_error *err, const char *what, const lqe_import *im) {

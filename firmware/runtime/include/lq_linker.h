@@ -28,6 +28,9 @@
 #ifndef LQ_LINKER_CALL_FUEL
 #define LQ_LINKER_CALL_FUEL 1000000u /* fuel of one call into a library linked after its app started */
 #endif
+#ifndef LQ_LINKER_DEPTH_MAX
+#define LQ_LINKER_DEPTH_MAX 4 /* trampoline calls nested in one another (a library calling a library ...) */
+#endif
 #ifndef LQ_LINKER_FETCH_WAIT_MS
 #define LQ_LINKER_FETCH_WAIT_MS 3000u /* how long start() waits for the host to answer FETCHes */
 #endif
@@ -36,7 +39,9 @@
 /* True when the import names a library ("NAME@RANGE") rather than the HAL. */
 int lq_linker_is_library_import(const lq_import_info *im);
 
-/* True for a shared-everything library's import of the app's memory ("env"."memory"). */
+/* True for what a shared-everything library imports from its app rather than the HAL
+ * (docs/linking.md, ABI v2): env.memory, env.__memory_base, env.table, env.__table_base,
+ * env.__lq_alloc, env.__lq_realloc, env.__lq_free. */
 int lq_linker_is_app_memory_import(const lq_import_info *im);
 
 /* Resolves one library import of `app` (called from the app's import resolver): loads and
@@ -63,6 +68,11 @@ int lq_linker_waiting(const lq_app *app, uint64_t now_ms);
 
 /* Frees every library instance linked into `app` (its instance must be freed first). */
 void lq_linker_release(lq_app *app);
+
+/* Nonzero (with the reason in msg) when `app` cannot be snapshotted because its function
+ * table holds entries of a shared library linked into it: those are functions of another
+ * instance, which a snapshot cannot carry (docs/linking.md, docs/migration.md). */
+int lq_linker_snapshot_refused(const lq_app *app, char *msg, size_t cap);
 
 /* How many library instances `app` holds now. */
 int lq_linker_count(const lq_app *app);

@@ -797,6 +797,8 @@ int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32
     snprintf(msg, cap, "app '%s' is not running: only a running app can be snapshotted", name);
     return lq_store_find(name) ? LQ_P_EEXISTS : LQ_P_ENOTFOUND;
   }
+  /* before holding it or running on_migrate_out: a refused app is left exactly as it runs */
+  if (lq_linker_snapshot_refused(app, msg, cap)) return LQ_P_EINVALID;
   /* Inside a call, or its on_migrate_out still to run: the app is held (no new event starts,
    * no timer fires) so that the freeze happens when this call returns, even for an app whose
    * queue never empties; the host asks again. */

@@ -32,7 +32,16 @@ typedef struct lq_linked {
   uint32_t data_addr, data_size;
   int data_from_heap; /* the region was taken from the app's heap, not the top of its memory */
   lq_global *memory_base;
+  /* A shared library's function table entries (ABI v2): the slots [table_base, table_base +
+   * table_n) appended to the app's exported "table" for it, and the env.__table_base global
+   * holding table_base (NULL: none). */
+  uint32_t table_base, table_n;
+  lq_global *table_base_g;
+  int busy; /* a trampoline's call into it is running (calls nest: app -> library -> app -> ...) */
 } lq_linked;
+
+/* Trampoline calls running now, one inside the other (lazy_call). */
+static int call_depth;
 
 static lq_linked linked[LQ_LINKER_MAX];
 static char error_msg[200];
@@ -132,38 +141,71 @@ int lq_semver_satisfies(const char *version, const char *range, size_t n) {
 
 /* ---- linking ----------------------------------------------------------------------------- */
 
-static int is_memory_base_import(const lq_import_info *im) {
-  return im->type.kind == LQ_EXTERN_GLOBAL && im->type.valtype == LQ_I32 && !im->type.mutable_ && im->module_len == 3 &&
-         memcmp(im->module, "env", 3) == 0 && im->name_len == 13 && memcmp(im->name, "__memory_base", 13) == 0;
+static int env_named(const lq_import_info *im, const char *name) {
+  size_t n = strlen(name);
+  return im->module_len == 3 && memcmp(im->module, "env", 3) == 0 && im->name_len == n && memcmp(im->name, name, n) == 0;
 }
 
-int lq_linker_is_app_memory_import(const lq_import_info *im) {
-  if (is_memory_base_import(im)) return 1; /* where its static data lies in that memory */
-  return im->type.kind == LQ_EXTERN_MEMORY && im->module_len == 3 && memcmp(im->module, "env", 3) == 0 &&
-         im->name_len == 6 && memcmp(im->name, "memory", 6) == 0;
+static int is_base_import(const lq_import_info *im, const char *name) {
+  return im->type.kind == LQ_EXTERN_GLOBAL && im->type.valtype == LQ_I32 && !im->type.mutable_ && env_named(im, name);
 }
 
-/* The env.__memory_base global of the library being instantiated (link_library sets it). */
-static lq_global *pending_memory_base;
+/* What a shared-everything library takes from its app (ABI v2, docs/linking.md): 0 none,
+ * else one of these. */
+enum { APP_MEMORY = 1, APP_MEMORY_BASE, APP_TABLE, APP_TABLE_BASE, APP_ALLOC };
 
-/* A library's imports: the HAL, and for a shared-everything library the app's memory and the
- * address of its static data there. */
+static int app_import_kind(const lq_import_info *im) {
+  if (is_base_import(im, "__memory_base")) return APP_MEMORY_BASE; /* where its static data lies */
+  if (is_base_import(im, "__table_base")) return APP_TABLE_BASE;   /* where its table slots start */
+  if (im->type.kind == LQ_EXTERN_MEMORY && env_named(im, "memory")) return APP_MEMORY;
+  if (im->type.kind == LQ_EXTERN_TABLE && env_named(im, "table")) return APP_TABLE;
+  if (im->type.kind == LQ_EXTERN_FUNC &&
+      (env_named(im, "__lq_alloc") || env_named(im, "__lq_realloc") || env_named(im, "__lq_free")))
+    return APP_ALLOC;
+  return 0;
+}
+
+int lq_linker_is_app_memory_import(const lq_import_info *im) { return app_import_kind(im) != 0; }
+
+/* The env.__memory_base and env.__table_base globals of the library being instantiated
+ * (link_library sets them). */
+static lq_global *pending_memory_base, *pending_table_base;
+
+/* The app's exported function table ("table"), NULL when it exports none. */
+static lq_table *app_table(lq_app *app) {
+  lq_extern ex;
+  if (!app->inst || lq_instance_export(app->inst, "table", &ex) != LQ_OK || ex.kind != LQ_EXTERN_TABLE) return NULL;
+  return ex.of.table;
+}
+
+/* A library's imports: the HAL, and for a shared-everything library the app's memory, table
+ * and allocator, and where its static data and table slots lie in them. */
 static lq_status resolve_for_library(void *user, const lq_import_info *im, lq_extern *out) {
   lq_app *app = (lq_app *)user;
-  if (is_memory_base_import(im)) {
-    if (!pending_memory_base) return LQ_ERROR;
+  char fname[16];
+  switch (app_import_kind(im)) {
+  case APP_MEMORY_BASE:
+  case APP_TABLE_BASE:
     out->kind = LQ_EXTERN_GLOBAL;
-    out->of.global = pending_memory_base;
-    return LQ_OK;
-  }
-  if (lq_linker_is_app_memory_import(im)) {
-    lq_memory *mem = app->inst ? lq_instance_memory(app->inst) : NULL;
-    if (!mem) return LQ_ERROR;
+    out->of.global = app_import_kind(im) == APP_MEMORY_BASE ? pending_memory_base : pending_table_base;
+    return out->of.global ? LQ_OK : LQ_ERROR;
+  case APP_MEMORY:
     out->kind = LQ_EXTERN_MEMORY;
-    out->of.memory = mem;
-    return LQ_OK;
+    out->of.memory = app->inst ? lq_instance_memory(app->inst) : NULL;
+    return out->of.memory ? LQ_OK : LQ_ERROR;
+  case APP_TABLE:
+    out->kind = LQ_EXTERN_TABLE;
+    out->of.table = app_table(app);
+    return out->of.table ? LQ_OK : LQ_ERROR;
+  case APP_ALLOC:
+    memcpy(fname, im->name, im->name_len); /* at most "__lq_realloc" */
+    fname[im->name_len] = 0;
+    out->kind = LQ_EXTERN_FUNC;
+    out->of.func = app->inst ? lq_instance_func(app->inst, fname) : NULL;
+    return out->of.func ? LQ_OK : LQ_ERROR;
+  default:
+    return lq_hal_link_resolve(im, out);
   }
-  return lq_hal_link_resolve(im, out);
 }
 
 /* Reads an unsigned LEB128 at *p (below end); -1 when malformed. */
@@ -182,11 +224,11 @@ static int read_leb(const uint8_t **p, const uint8_t *end, uint32_t *out) {
   return -1;
 }
 
-/* The size of a shared library's static data: its "liquid.shared_data" custom section (a u32,
- * little endian, written by liquid build --library --shared); 0 when it has none. The module
- * was validated already, so a malformed walk only ends the search. */
-static uint32_t shared_data_size(const uint8_t *wasm, uint32_t len) {
-  static const char want[] = "liquid.shared_data";
+/* A u32 (little endian) custom section written by liquid build --library --shared:
+ * "liquid.shared_data" (bytes of static data) or "liquid.shared_table" (table slots); 0 when
+ * absent. The module was validated already, so a malformed walk only ends the search. */
+static uint32_t shared_u32_section(const uint8_t *wasm, uint32_t len, const char *want) {
+  const size_t want_len = strlen(want);
   const uint8_t *p = wasm + 8, *end = wasm + len;
   while (p < end) {
     uint8_t id = *p++;
@@ -196,7 +238,7 @@ static uint32_t shared_data_size(const uint8_t *wasm, uint32_t len) {
     body = p;
     p += size;
     if (id != 0 || read_leb(&body, p, &name_len) != 0 || name_len > (uint32_t)(p - body)) continue;
-    if (name_len == sizeof want - 1 && memcmp(body, want, name_len) == 0 && p - (body + name_len) == 4) {
+    if (name_len == want_len && memcmp(body, want, name_len) == 0 && p - (body + name_len) == 4) {
       body += name_len;
       return (uint32_t)body[0] | (uint32_t)body[1] << 8 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 24;
     }
@@ -231,11 +273,20 @@ static int64_t reserve_shared_data(const lq_app *app, uint32_t size, int *from_h
   return (int64_t)((top - size) & ~(uint32_t)15);
 }
 
-/* Frees what a library slot holds (instance, module, its __memory_base) and clears it. */
-static void free_slot(lq_linked *l) {
+/* Frees what a library slot holds (instance, module, its __memory_base and __table_base) and
+ * clears it. Its slots in the app's table stay taken until the app stops (like its static
+ * data region); while the app lives (`app_alive`: an unload or a swap, not the app's end,
+ * which frees its instance and table first) they are emptied: they point at functions of the
+ * instance freed here, and a call through one of them now traps ("uninitialized element")
+ * instead of running freed code. */
+static void free_slot(lq_linked *l, int app_alive) {
+  lq_table *t = app_alive && l->table_n ? app_table(l->app) : NULL;
+  uint32_t k;
+  for (k = 0; t && k < l->table_n; k++) lq_table_set(t, l->table_base + k, lq_ref(LQ_FUNCREF, NULL), NULL);
   if (l->inst) lq_instance_free(l->inst);
   if (l->module) lq_module_free(l->module);
   if (l->memory_base) lq_global_free(l->memory_base);
+  if (l->table_base_g) lq_global_free(l->table_base_g);
   memset(l, 0, sizeof *l);
 }
 
@@ -256,9 +307,10 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   lq_error err;
   lq_module *m = NULL;
   lq_instance *inst = NULL;
-  uint32_t i, n, data_size, data_addr = 0;
-  int data_from_heap = 0;
+  uint32_t i, n, data_size, data_addr = 0, table_n, table_base = 0;
+  int data_from_heap = 0, wants_table = 0;
   int slot;
+  lq_table *table = NULL;
   uint64_t t0 = lq_port_time_us();
   size_t heap0 = lq_engine_heap_used();
   if (!e) return fail(im, "%s is not in this device's store", name);
@@ -288,7 +340,28 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
     lq_import_info li;
     uint32_t bit;
     lq_module_import(m, i, &li);
-    if (lq_linker_is_app_memory_import(&li)) continue; /* shared-everything: the app's memory */
+    switch (app_import_kind(&li)) { /* shared-everything: what it takes from the app */
+    case 0: break;
+    case APP_TABLE:
+      wants_table = 1;
+      if (app_table(app)) continue;
+      lq_module_free(m);
+      say(why, sizeof why, "it needs the app's function table, which app '%s' does not export (rebuild the app with this version of liquid build)",
+               app->name);
+      return fail(im, "%s", why);
+    case APP_ALLOC:
+      if (app->inst) {
+        char fname[16];
+        memcpy(fname, li.name, li.name_len);
+        fname[li.name_len] = 0;
+        if (lq_instance_func(app->inst, fname)) continue;
+      }
+      lq_module_free(m);
+      say(why, sizeof why, "app '%s' does not share its allocator (no %.*s export; rebuild the app with this version of liquid build)", app->name,
+          (int)li.name_len, li.name);
+      return fail(im, "%s", why);
+    default: continue;
+    }
     if (lq_linker_is_library_import(&li)) {
       lq_module_free(m);
       snprintf(why, sizeof why, "%s %s imports the library %.*s; libraries importing libraries are not supported on this runtime", name,
@@ -303,8 +376,25 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
       return fail(im, "%s", why);
     }
   }
-  data_size = shared_data_size(lq_module_buf, e->wasm_len);
+  data_size = shared_u32_section(lq_module_buf, e->wasm_len, "liquid.shared_data");
+  table_n = shared_u32_section(lq_module_buf, e->wasm_len, "liquid.shared_table");
   pending_memory_base = NULL;
+  pending_table_base = NULL;
+  if (table_n && !wants_table) {
+    lq_module_free(m);
+    return fail(im, "%s", "its liquid.shared_table section asks for table slots but it does not import env.table");
+  }
+  if (wants_table) {
+    /* Its entries go in slots appended to the app's table; the old size is its __table_base.
+     * The slots stay the app's until it stops, even if instantiation fails below. */
+    table = app_table(app);
+    if (lq_table_grow(table, table_n, lq_ref(LQ_FUNCREF, NULL), &table_base, &err) != LQ_OK ||
+        lq_global_new(lq_app_engine(), lq_i32((int32_t)table_base), 0, &pending_table_base, &err) != LQ_OK) {
+      lq_module_free(m);
+      say(why, sizeof why, "cannot append %lu slots to app '%s''s function table: %s", (unsigned long)table_n, app->name, err.message);
+      return fail(im, "%s", why);
+    }
+  }
   if (data_size) {
     int64_t at = reserve_shared_data(app, data_size, &data_from_heap);
     if (at < 0) {
@@ -316,14 +406,19 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
     data_addr = (uint32_t)at;
     if (lq_global_new(lq_app_engine(), lq_i32((int32_t)data_addr), 0, &pending_memory_base, &err) != LQ_OK) {
       lq_module_free(m);
+      if (pending_table_base) lq_global_free(pending_table_base);
+      pending_table_base = NULL;
       return fail(im, "cannot place its static data: %s", err.message);
     }
   }
   if (lq_instantiate(m, resolve_for_library, app, &inst, &err) != LQ_OK) {
+    /* a trap in its start function may have left its functions in the app's table */
+    for (i = 0; table && i < table_n; i++) lq_table_set(table, table_base + i, lq_ref(LQ_FUNCREF, NULL), NULL);
     if (inst) lq_instance_free(inst);
     lq_module_free(m);
     if (pending_memory_base) lq_global_free(pending_memory_base);
-    pending_memory_base = NULL;
+    if (pending_table_base) lq_global_free(pending_table_base);
+    pending_memory_base = pending_table_base = NULL;
     return fail(im, "instantiation failed: %s", err.message);
   }
   lq_instance_set_user(inst, app); /* its HAL calls act for the app */
@@ -339,7 +434,10 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   linked[slot].data_addr = data_size ? data_addr : 0;
   linked[slot].data_from_heap = data_from_heap;
   linked[slot].data_size = data_size;
-  pending_memory_base = NULL;
+  linked[slot].table_base = table_base;
+  linked[slot].table_n = table ? table_n : 0;
+  linked[slot].table_base_g = pending_table_base;
+  pending_memory_base = pending_table_base = NULL;
   return slot;
 }
 
@@ -493,7 +591,7 @@ static void hot_swap(lq_lazy *lz) {
     return;
   }
   linked[fresh].gen = old->gen + 1;
-  free_slot(old);
+  free_slot(old, 1);
   *old = linked[fresh];
   memset(&linked[fresh], 0, sizeof linked[fresh]);
   lq_log(LQ_LOG_INFO, lz->app->name, "hot-swapped library %s %s -> %s", old->name, from, old->version);
@@ -513,6 +611,8 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
   char name[LQ_STORE_NAME_MAX + 1], msg[LQ_MESSAGE_MAX];
   lq_error err;
   lq_status st;
+  int slot;
+  if (lz->target && linked[lz->slot].busy) goto reentered; /* before a swap could free it */
   if (lz->target && linked[lz->slot].stale_us && (uint64_t)lz->app->call_started_ms * 1000u > linked[lz->slot].stale_us)
     hot_swap(lz);
   if (lz->target && lz->gen != linked[lz->slot].gen) { /* the library was swapped */
@@ -536,10 +636,23 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
     lz->slot = slot;
     lz->gen = linked[slot].gen;
   }
+  if (linked[lz->slot].busy) goto reentered;
+  if (call_depth >= LQ_LINKER_DEPTH_MAX) {
+    say(msg, sizeof msg, "library %s: calls through libraries nested more than %d deep", lz->module, LQ_LINKER_DEPTH_MAX);
+    return lq_host_trap(caller, msg);
+  }
   /* A nested call on the library's own stack, with its own fuel: it cannot be suspended
-   * with the app's slice, so it must finish within LQ_LINKER_CALL_FUEL. */
-  lq_set_fuel(linked[lz->slot].inst, LQ_LINKER_CALL_FUEL);
+   * with the app's slice, so it must finish within LQ_LINKER_CALL_FUEL. The library may call
+   * back into the app (its allocator, a function of the app's table): that code runs on
+   * the library's stack inside this call, on the app's memory and globals, and spends this
+   * call's fuel. The engine allows one call per instance at a time, hence `busy`. */
+  slot = lz->slot;
+  lq_set_fuel(linked[slot].inst, LQ_LINKER_CALL_FUEL);
+  linked[slot].busy = 1;
+  call_depth++;
   st = lq_call(lz->target, args, (uint32_t)strlen(lz->params), results, (uint32_t)strlen(lz->results), &err);
+  call_depth--;
+  linked[slot].busy = 0;
   if (st == LQ_OK) return LQ_OK;
   if (st == LQ_SUSPENDED) {
     lq_abort(linked[lz->slot].inst);
@@ -548,6 +661,10 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
   } else {
     say(msg, sizeof msg, "in library %s: %s", lz->module, err.message);
   }
+  return lq_host_trap(caller, msg);
+reentered:
+  say(msg, sizeof msg, "library %s: call of %s while the library is already running further up this call (re-entrant library calls are not supported)",
+      lz->module, lz->name);
   return lq_host_trap(caller, msg);
 }
 
@@ -636,8 +753,20 @@ void lq_linker_release(lq_app *app) {
   }
   for (i = 0; i < LQ_LINKER_MAX; i++) {
     if (linked[i].app != app) continue;
-    free_slot(&linked[i]);
+    free_slot(&linked[i], 0);
   }
+}
+
+int lq_linker_snapshot_refused(const lq_app *app, char *msg, size_t cap) {
+  int i;
+  for (i = 0; i < LQ_LINKER_MAX; i++) {
+    if (linked[i].app != app || !linked[i].table_n) continue;
+    say(msg, cap,
+        "cannot snapshot %s: its function table holds entries of shared library %s (function references cannot leave the device); unload the library first",
+        app->name, linked[i].name);
+    return 1;
+  }
+  return 0;
 }
 
 int lq_linker_count(const lq_app *app) {
@@ -660,7 +789,7 @@ static void release_if_unused(int slot) {
     if (handles[i].app && handles[i].slot == slot) return;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
     if (lazies[i].app && lazies[i].target && lazies[i].slot == slot) return;
-  free_slot(&linked[slot]);
+  free_slot(&linked[slot], 1);
 }
 
 int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name_len, const uint8_t *range,
