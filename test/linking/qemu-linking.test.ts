@@ -12,7 +12,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { socketTransport } from "../../compiler/src/transport/tcp.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { wat } from "../helpers/wat.js";
-import { LOOKUP_APP_WAT } from "./wat-apps.js";
+import { LOOKUP_APP_WAT, tabledAppWat, tabledLibrary } from "./wat-apps.js";
 import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "../qemu/qemu-harness.js";
 
 const runnable = HAVE_QEMU && HAVE_ARM_GCC;
@@ -97,5 +97,29 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
     await qemu.waitConsole(/^log \d+ info tabler: 4\r?$/m, 30_000);
     await client.stop("tabler");
     expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+  }, 60_000);
+
+  it("ABI v2: the library shares the app's table and allocator; the app cannot be snapshotted", async () => {
+    if (!client || !qemu) throw new Error("the previous test did not start the device");
+    const { createHash } = await import("node:crypto");
+    const lib = tabledLibrary();
+    const heap0 = ((await client.info()).memory as { heapUsed: number }).heapUsed;
+    await client.put("tabled", lib, {
+      liquid: 1, name: "tabled", version: "1.0.0", sha256: createHash("sha256").update(lib).digest("hex"), size: lib.length,
+      kind: "library", shared: true, capabilities: [], resources: { pins: [], buses: [] },
+    });
+    const heapLib = ((await client.info()).memory as { heapUsed: number }).heapUsed;
+    await client.put("tabapp", wat(tabledAppWat()), { liquid: 1, name: "tabapp", version: "0.1.0", capabilities: ["time", "log"], resources: { pins: [], buses: [] } }, { start: true });
+    const linked = await qemu.waitConsole(/^log \d+ info tabapp: linked library tabled 1\.0\.0 in (\d+) us \(engine heap \+(\d+) bytes\)\r?$/m, 30_000);
+    // wat-apps.ts: callback through the shared table, the app's allocator, the library's table entry
+    await qemu.waitConsole(/^log \d+ info tabapp: callback 7\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info tabapp: 21100421\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info tabapp: calls 2\r?$/m, 30_000);
+    console.log(`qemu: ABI v2 shared library (table + allocator): link at the first call ${linked[1]} us; engine heap per loaded shared library ${linked[2]} bytes`);
+    await expect(client.snapshot("tabapp")).rejects.toThrow(/cannot snapshot tabapp: its function table holds entries of shared library tabled/);
+    await qemu.waitConsole(/^log \d+ info tabapp: calls 3\r?$/m, 30_000);
+    await client.stop("tabapp");
+    expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heapLib);
+    expect(heapLib).toBeGreaterThanOrEqual(heap0);
   }, 60_000);
 });
