@@ -346,6 +346,24 @@ static void test_limits(void) {
     lq_engine_free(eng);
 }
 
+/* lq_table_grow: what the runtime appends a shared library's slots with. */
+static void test_table_grow(lq_engine *eng) {
+    lq_table *t;
+    lq_error err;
+    uint32_t old = 99;
+    lq_value v;
+    lq_table_new(eng, LQ_FUNCREF, 1, 3, &t, &err);
+    lq_status st = lq_table_grow(t, 2, lq_ref(LQ_FUNCREF, NULL), &old, &err);
+    check(st == LQ_OK && old == 1 && lq_table_size(t) == 3, "lq_table_grow returns the old size", err.message);
+    check(lq_table_get(t, 2, &v, &err) == LQ_OK && v.of.ref == NULL, "lq_table_grow fills with init", err.message);
+    st = lq_table_grow(t, 1, lq_ref(LQ_FUNCREF, NULL), &old, &err);
+    check(st == LQ_ERROR && lq_table_size(t) == 3 && strcmp(err.message, "table cannot grow that far") == 0,
+          "lq_table_grow refuses to pass the maximum", err.message);
+    st = lq_table_grow(t, 0, lq_ref(LQ_EXTERNREF, NULL), &old, &err);
+    check(st == LQ_ERROR, "lq_table_grow checks the element type", "accepted an externref for a funcref table");
+    lq_table_free(t);
+}
+
 typedef struct buf { uint8_t *data; size_t len, cap; } buf;
 static int buf_write(void *user, const void *d, size_t n) {
     buf *b = (buf *)user;
@@ -603,6 +621,7 @@ int main(int argc, char **argv) {
     test_calls(eng);
     test_fuel(eng);
     test_limits();
+    test_table_grow(eng);
     test_snapshot(eng);
     test_arena();
     measure_instantiate(eng);
