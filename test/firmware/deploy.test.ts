@@ -47,6 +47,21 @@ function moduleWithStart(body: number[]): Uint8Array {
   ]);
 }
 
+/** Like moduleWithStart (an empty exported start()), plus a wasm start function (what
+ * AssemblyScript's top-level code compiles to) whose body is `init`; it runs while instantiating. */
+function moduleWithInit(init: number[]): Uint8Array {
+  const a = [0x00, 0x0b];
+  const b = [0x00, ...init, 0x0b];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type 0: () -> ()
+    0x03, 0x03, 0x02, 0x00, 0x00, // func 0 (start export), func 1 (init)
+    0x07, 0x09, 0x01, 0x05, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x00, // export "start"
+    0x08, 0x01, 0x01, // start section: func 1
+    0x0a, a.length + b.length + 3, 0x02, a.length, ...a, b.length, ...b,
+  ]);
+}
+
 const bareManifest = (name: string) => ({ liquid: 1, name, version: "0.0.1", capabilities: [], resources: { pins: [], buses: [] } });
 
 beforeAll(async () => {
@@ -213,6 +228,18 @@ describe("posix device: deploy and run apps", () => {
     const m2 = dev.lines.length;
     await c.start("boom");
     await dev.waitFor((l) => /^app \d+ boom trapped/.test(l), 5000, m2);
+
+    // An endless loop in the module's start function (top-level code) runs inside
+    // instantiation, which cannot be sliced: its own fuel budget fails the start instead of
+    // hanging the device.
+    const m3 = dev.lines.length;
+    const before = dev.gpio("LED0").length;
+    await c.put("hang", moduleWithInit([0x03, 0x40, 0x0c, 0x00, 0x0b]), bareManifest("hang"), { start: true });
+    const hang = await dev.waitFor((l) => /^app \d+ hang trapped/.test(l), 10_000, m3);
+    expect(hang).toMatch(/start function ran out of fuel/);
+    expect((await c.list()).find((a) => a.name === "hang")).toMatchObject({ state: "trapped" });
+    await dev.waitFor(() => dev.gpio("LED0").length >= before + 2, 5000);
+    expect((await c.list()).find((a) => a.name === "blinky")).toMatchObject({ state: "running" });
     await c.close();
     await stopClean(dev);
   });

@@ -320,6 +320,21 @@ describe("faults stay inside the faulty app", () => {
     expect(gpioEvents(events, "LED0")).toEqual([[500, 1], [1000, 0]]);
   });
 
+  it("stops an endless loop in the module's start function (top-level code) while blinky keeps blinking", () => {
+    const { sim, board, events } = simWithBoard({ budget: 200_000 });
+    board.install(BLINKY(500), undefined, { name: "blinky" });
+    const hang = board.install(wat(`(module (memory (export "memory") 1)
+      (func $init (loop $l (br $l))) (start $init)
+      (func (export "start")))`), undefined, { name: "hang" });
+    sim.runFor(1000);
+    // the simulator meters the wasm start function as part of the start entry
+    expect(traps(events)).toMatchObject([
+      { t: 0, app: "hang", entry: "start", watchdog: true, message: "stopped by the watchdog: start did not return within its budget (200,000 steps)" },
+    ]);
+    expect(hang.state).toBe("trapped");
+    expect(gpioEvents(events, "LED0")).toEqual([[500, 1], [1000, 0]]);
+  });
+
   it("counts loop iterations and calls as steps: a loop just under the budget completes", () => {
     const loop = (n: number) => wat(`(module (memory (export "memory") 1)
       (global $i (mut i32) (i32.const 0)) (export "i" (global $i))

@@ -101,6 +101,9 @@ typedef struct lq_limits {
     uint32_t value_stack_slots;   /* 8-byte slots of each instance's value stack [65536] */
     uint32_t call_depth;          /* nested wasm calls per instance [10,000] */
     uint32_t max_function_locals; /* params+locals of one function [50,000] */
+    uint32_t start_fuel;          /* fuel for a module's start function during lq_instantiate
+                                     [0 = unlimited]; exhausted: LQ_TRAP "start function ran
+                                     out of fuel" (it cannot be resumed, nothing else runs) */
 } lq_limits;
 
 typedef struct lq_config {
@@ -257,7 +260,7 @@ typedef lq_status (*lq_resolve_fn)(void *user, const lq_import_info *import, lq_
 
 /* Instantiates: resolves imports, allocates memory/tables/globals/stacks, evaluates
  * initialisers, applies active data/element segments and runs the start function (with
- * unlimited fuel).
+ * lq_limits.start_fuel, unlimited by default; the instance's fuel is unlimited afterwards).
  *  LQ_OK     *out is the new instance.
  *  LQ_ERROR  link error or out of memory; *out is NULL.
  *  LQ_TRAP   a segment was out of bounds or the start function trapped. As in the wasm

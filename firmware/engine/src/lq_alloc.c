@@ -96,6 +96,7 @@ lq_status lq_engine_new(const lq_config *config, lq_engine **out, lq_error *err)
     e->limits.value_stack_slots = or_default(l->value_stack_slots, 65536);
     e->limits.call_depth = or_default(l->call_depth, 10000);
     e->limits.max_function_locals = or_default(l->max_function_locals, 50000);
+    e->limits.start_fuel = l->start_fuel;
     *out = e;
     if (err) { err->status = LQ_OK; err->message[0] = 0; }
     return LQ_OK;

@@ -346,7 +346,11 @@ lq_status lq_instantiate(lq_module *m, lq_resolve_fn resolve, void *ru, lq_insta
     }
     if (m->has_start) {
         lq_func *sf = in->funcs[m->start];
-        lq_status st = lq_call(sf, NULL, 0, NULL, 0, err);
+        lq_status st;
+        /* instantiation cannot yield, so a runaway start function is bounded, not sliced */
+        if (e->limits.start_fuel) in->fuel = e->limits.start_fuel;
+        st = lq_call(sf, NULL, 0, NULL, 0, err);
+        in->fuel = LQ_FUEL_UNLIMITED;
         if (st == LQ_SUSPENDED) {
             lq_abort(sf->inst ? sf->inst : in);
             st = lqe_fail(err, LQ_TRAP, "start function ran out of fuel");

@@ -27,6 +27,12 @@
 #ifndef LQ_CALL_BUDGET_MS
 #define LQ_CALL_BUDGET_MS 2000u /* an entry point still running after this is stopped */
 #endif
+/* A module's start function (AssemblyScript's top-level code) runs inside instantiation,
+ * which cannot be sliced: it gets one bounded budget instead, so an endless loop there fails
+ * the start with "start function ran out of fuel" rather than hanging the device. */
+#ifndef LQ_START_FUEL
+#define LQ_START_FUEL 10000000u
+#endif
 #ifndef LQ_FREEZE_HOLD_MS
 /* How long an app stays held after a SNAPSHOT answered EBUSY: a host retrying keeps it held,
  * one that gave up lets it run on. */
@@ -90,6 +96,7 @@ static int engine_up(void) {
   cfg.limits.max_table_size = 4096;
   cfg.limits.value_stack_slots = LQ_VALUE_STACK_SLOTS;
   cfg.limits.call_depth = LQ_CALL_DEPTH;
+  cfg.limits.start_fuel = LQ_START_FUEL;
   if (lq_engine_new(&cfg, &engine, &err) != LQ_OK) {
     lq_log(LQ_LOG_ERROR, NULL, "engine: %s", err.message);
     return -1;
