@@ -14,6 +14,7 @@
 
 #include "liquid_engine.h"
 #include "vm_alloc.h"
+#include "fuzz_buffer.h"
 
 #define FUZZ_MEMORY_CAP (64u << 20)
 #define FUZZ_FUEL_PER_CALL 20000u
@@ -96,27 +97,6 @@ static void free_host_objects(host_objects *h) {
         if (h->memories[i]) lq_memory_free(h->memories[i]);
         if (h->tables[i]) lq_table_free(h->tables[i]);
     }
-}
-
-typedef struct buffer {
-    uint8_t *data;
-    size_t len, cap;
-} buffer;
-
-static int buffer_write(void *user, const void *data, size_t len) {
-    buffer *b = user;
-    if (len > FUZZ_MEMORY_CAP || b->len + len > FUZZ_MEMORY_CAP) return 1;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len) cap *= 2;
-        uint8_t *p = realloc(b->data, cap);
-        if (p == NULL) return 1;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return 0;
 }
 
 static void call_exports(lq_instance *instance, const lq_module *module) {
@@ -231,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         lq_status status = lq_instantiate(module, provide_import, &h, &instance, NULL);
         if (status == LQ_OK) {
             call_exports(instance, module);
-            buffer snap = {NULL, 0, 0};
+            buffer snap = {NULL, 0, 0, FUZZ_MEMORY_CAP};
             if (lq_snapshot(instance, buffer_write, &snap, NULL) == LQ_OK) {
                 lq_restore(instance, snap.data, snap.len, NULL);
                 call_exports(instance, module);

@@ -16,6 +16,7 @@
 
 #include "liquid_engine.h"
 #include "vm_alloc.h"
+#include "fuzz_buffer.h"
 
 /* (module (memory 1) (table 4 funcref) (global (mut i32) 7) (global (mut i64) 9)
  *   (func (export "f") (result i32) global.get 0 + i32.load 0) (elem (i32.const 0) 0)
@@ -28,26 +29,6 @@ static const uint8_t module_bytes[] = {
     0x67, 0x03, 0x00, 0x09, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x00, 0x0a, 0x0c, 0x01,
     0x0a, 0x00, 0x23, 0x00, 0x41, 0x00, 0x28, 0x02, 0x00, 0x6a, 0x0b, 0x0b, 0x0b, 0x01, 0x00,
     0x41, 0x10, 0x0b, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f};
-
-typedef struct buffer {
-    uint8_t *data;
-    size_t len, cap;
-} buffer;
-
-static int buffer_write(void *user, const void *data, size_t len) {
-    buffer *b = user;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len) cap *= 2;
-        uint8_t *p = realloc(b->data, cap);
-        if (p == NULL) return 1;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return 0;
-}
 
 typedef struct fixture {
     vm_alloc_stats mem;
@@ -102,7 +83,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     if (dir == NULL || !fixture_open(&f)) return 0;
     lq_instance *instance = new_instance(&f);
     if (instance != NULL) {
-        buffer fresh = {NULL, 0, 0}, used = {NULL, 0, 0};
+        buffer fresh = {NULL, 0, 0, 0}, used = {NULL, 0, 0, 0};
         if (lq_snapshot(instance, buffer_write, &fresh, NULL) == LQ_OK) {
             write_seed(dir, "fresh.snapshot", &fresh);
         }
@@ -136,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (fn != NULL) lq_call(fn, NULL, 0, &result, 1, NULL);
         if (lq_is_suspended(a)) lq_abort(a);
         /* What was accepted survives a round trip unchanged. */
-        buffer first = {NULL, 0, 0}, second = {NULL, 0, 0};
+        buffer first = {NULL, 0, 0, 0}, second = {NULL, 0, 0, 0};
         if (lq_snapshot(a, buffer_write, &first, NULL) == LQ_OK) {
             if (lq_restore(b, first.data, first.len, NULL) != LQ_OK ||
                 lq_snapshot(b, buffer_write, &second, NULL) != LQ_OK || first.len != second.len ||
