@@ -52,6 +52,32 @@ describe.skipIf(!READY)(`liquid commands against the QEMU firmware${READY ? "" :
     expect((await liquid("ps", "--json")).out).toBe("[]\n");
   });
 
+  it("the emulated TMP105 starts at room temperature and follows 'temp C' typed at the console", async () => {
+    cpSync(join(import.meta.dirname, "..", "..", "examples", "thermometer"), join(WORK, "thermometer"), { recursive: true });
+    rmSync(join(WORK, "thermometer", "build"), { recursive: true, force: true });
+    expect((await liquid("deploy", join(WORK, "thermometer"), "--start")).err).toBe("");
+    const c = await DeviceClient.open(() => connectTcp(device.url), { timeoutMs: 3000 });
+    const temps = async () => (await c.allLogs()).flatMap((r) => (r.app === "thermometer" ? [r.msg] : []));
+    try {
+      let seen: string[] = [];
+      for (let i = 0; i < 50 && !seen.includes("21.50 C"); i++) {
+        seen = await temps();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen).toContain("21.50 C");
+      expect(device.control("temp 30.25")).toBeUndefined();
+      for (let i = 0; i < 50 && !seen.includes("30.25 C"); i++) {
+        seen = await temps();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen).toContain("30.25 C");
+      expect(device.control("temp warm")).toBe("usage: temp CELSIUS");
+      await c.remove("thermometer");
+    } finally {
+      await c.close();
+    }
+  });
+
   it("takes over a counting app from a simulated device (V8 -> Cortex-M4) and hands it back", async () => {
     const counter = await fixtureApp("counter", WORK);
     const sim = await simDevice();

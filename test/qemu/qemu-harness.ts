@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { join } from "node:path";
+import { QmpClient } from "../../compiler/src/transport/qmp.js";
 import { ROOT } from "../helpers/native-build.js";
 
 export { ROOT };
@@ -109,8 +110,7 @@ export class Qemu {
   started = 0;
   private process: ChildProcess;
   private socket!: Socket;
-  private qmpSocket?: Socket;
-  private qmpBuffer = "";
+  private qmpClient?: QmpClient;
   private stderrTail = "";
   private onUartData?: (chunk: Buffer) => void;
 
@@ -271,48 +271,18 @@ export class Qemu {
   }
 
   private async connectQmp(port: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.qmpSocket = await new Promise<Socket>((resolve, reject) => {
-          const s = new Socket();
-          s.once("error", reject);
-          s.connect(port, "127.0.0.1", () => resolve(s));
-        });
-        break;
-      } catch (error) {
-        if (attempt > 100) throw new Error(`qemu QMP socket did not open: ${String(error)}`);
-        await sleep(50);
-      }
-    }
-    this.qmpSocket.setEncoding("utf8");
-    this.qmpSocket.on("data", (text: string) => (this.qmpBuffer += text));
-    await this.waitFor(() => (this.qmpBuffer.includes('"QMP"') ? true : null), () => "no QMP greeting", 5000);
-    await this.qmp({ execute: "qmp_capabilities" });
-  }
-
-  /** Sends one QMP command and returns its "return" value (throws on "error"). */
-  async qmp(command: object): Promise<unknown> {
-    if (!this.qmpSocket) throw new Error("qemu was started without qmp: true");
-    this.qmpBuffer = "";
-    this.qmpSocket.write(JSON.stringify(command));
-    const line = await this.waitFor(
-      () => this.qmpBuffer.split("\n").find((l) => l.includes('"return"') || l.includes('"error"')),
-      () => `no QMP reply to ${JSON.stringify(command)}`,
-      5000,
-    );
-    const reply = JSON.parse(line) as { return?: unknown; error?: { desc: string } };
-    if (reply.error) throw new Error(`QMP error: ${reply.error.desc}`);
-    return reply.return;
+    this.qmpClient = await QmpClient.connect(port);
   }
 
   /** Sets the TMP105's temperature in milli-degrees Celsius. */
   async setTemperature(milliCelsius: number): Promise<void> {
-    await this.qmp({ execute: "qom-set", arguments: { path: "/machine/peripheral/temp0", property: "temperature", value: milliCelsius } });
+    if (!this.qmpClient) throw new Error("qemu was started without qmp: true");
+    await this.qmpClient.setTemperature(milliCelsius / 1000);
   }
 
   kill(): void {
     this.socket?.destroy();
-    this.qmpSocket?.destroy();
+    this.qmpClient?.close();
     if (this.exitCode === undefined) this.process.kill("SIGKILL");
   }
 }

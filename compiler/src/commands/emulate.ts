@@ -4,11 +4,15 @@ import { CliError, type Command } from "../command.js";
 import { join } from "node:path";
 import { LIQUID_ROOT } from "../paths.js";
 import { deviceLineFormatter } from "../transport/device-lines.js";
-import { ensurePosixDevice, ensureQemuImage, freePort, startPosixDevice, startQemuDevice } from "../transport/emulators.js";
+import { ensurePosixDevice, ensureQemuImage, freePort, startPosixDevice, startQemuDevice, type StartedProcess } from "../transport/emulators.js";
+import type { QmpClient } from "../transport/qmp.js";
 import { registerDevice, stateDir, unregisterDevice, type RunningDevice } from "../transport/registry.js";
 import { TransportError } from "../transport/transport.js";
 
 const BOARDS = ["posix", "qemu", "sim-devkit"] as const;
+/** The temperature `liquid emulate --board qemu` gives QEMU's TMP105 at power-up, as the
+ * posix device's simulated sensor has. */
+const QEMU_ROOM_CELSIUS = 21.5;
 type Board = (typeof BOARDS)[number];
 
 export interface EmulateOptions {
@@ -108,18 +112,30 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
       const shown = format(line);
       if (shown !== undefined) show(shown);
     };
-    const started =
+    const started: StartedProcess & { qmp?: QmpClient } =
       options.board === "posix"
         ? await startPosixDevice(ensurePosixDevice(note), { port, board: boardFile, ...(options.flash ? { flash: options.flash } : {}) }, showLine)
-        : await startQemuDevice(ensureQemuImage(note), { port, ...(options.flash ? { flash: options.flash } : {}) }, showLine);
+        : await startQemuDevice(ensureQemuImage(note), { port, console: true, qmp: true, ...(options.flash ? { flash: options.flash } : {}) }, showLine);
     url = started.url;
     childPid = started.child.pid;
     const child = started.child;
+    const qmp = started.qmp;
+    // QEMU's TMP105 powers up at 0 °C; start where the posix device does, a room.
+    if (qmp) await qmp.setTemperature(QEMU_ROOM_CELSIUS);
     control = (line) => {
+      const words = line.trim().split(/\s+/);
+      // The QEMU firmware's console cannot reach the sensor: QEMU models it, so QMP changes it.
+      if (qmp && words[0] === "temp") {
+        const celsius = Number(words[1]);
+        if (words.length !== 2 || words[1] === "" || !Number.isFinite(celsius)) return "usage: temp CELSIUS";
+        qmp.setTemperature(celsius).catch((err: Error) => show(`temp: ${err.message}`));
+        return undefined;
+      }
       if (!child.stdin) return "this device takes no console commands";
       child.stdin.write(`${line}\n`);
       return undefined;
     };
+    child.once("exit", () => qmp?.close());
     child.once("exit", (code, signal) => {
       try {
         unregisterDevice(url);
@@ -189,8 +205,9 @@ tcp://127.0.0.1:PORT, and other commands find it without --port while it runs.
   --json         print {"url","board","pid"} as one JSON line instead of the banner
 
 On a terminal, typed lines act on the device: 'press BUTTON0', 'release BUTTON0',
-'set I2C0.tmp105.temperature 30' (sim-devkit); 'set BUTTON0 0', 'temp 30' (posix: its own
-control commands, the line level of a pin).`,
+'set I2C0.tmp105.temperature 30' (sim-devkit); 'set BUTTON0 0', 'temp 30' (posix and qemu:
+the line level of a pin, the TMP105's temperature in °C; qemu starts it at 21.5 °C); 'stats'
+(qemu: the firmware's stack and arena figures).`,
   async run(argv) {
     const args = parseArgs(argv, [
       { name: "board", short: "b", value: true },

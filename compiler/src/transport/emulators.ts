@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { Socket, createServer } from "node:net";
 import { join } from "node:path";
 import { LIQUID_ROOT } from "../paths.js";
+import { QmpClient } from "./qmp.js";
 import { TransportError } from "./transport.js";
 
 /**
@@ -158,8 +159,17 @@ export function startPosixDevice(
   });
 }
 
-/** Starts QEMU with the firmware; its UART0 becomes a TCP server at the given port. */
-export async function startQemuDevice(image: string, options: { port: number; flash?: string }, onLine: (line: string) => void): Promise<StartedProcess> {
+/**
+ * Starts QEMU with the firmware; its UART0 becomes a TCP server at the given port. With
+ * `console`, the process's stdin feeds UART1, the firmware's console (`set BUTTON0 0`, `stats`);
+ * with `qmp`, the returned `qmp` client sets the TMP105's temperature.
+ */
+export async function startQemuDevice(
+  image: string,
+  options: { port: number; flash?: string; console?: boolean; qmp?: boolean },
+  onLine: (line: string) => void,
+): Promise<StartedProcess & { qmp?: QmpClient }> {
+  const qmpPort = options.qmp ? await freePort() : 0;
   const args = [
     "-M", "mps2-an386", "-nographic", "-monitor", "none", "-kernel", image,
     // UART0 carries the protocol; a client may connect, leave and connect again.
@@ -168,7 +178,8 @@ export async function startQemuDevice(image: string, options: { port: number; fl
     "-device", "tmp105,bus=i2c,address=0x48,id=temp0",
   ];
   if (options.flash) args.push("-semihosting-config", "enable=on,target=native", "-append", `store=${options.flash}`);
-  const child = spawn("qemu-system-arm", args, { stdio: ["ignore", "pipe", "pipe"] });
+  if (options.qmp) args.push("-qmp", `tcp:127.0.0.1:${qmpPort},server=on,wait=off`);
+  const child = spawn("qemu-system-arm", args, { stdio: [options.console ? "pipe" : "ignore", "pipe", "pipe"] });
   pipeLines(child.stdout, onLine);
   let stderr = "";
   pipeLines(child.stderr, (line) => (stderr = (stderr + line + "\n").slice(-4000)));
@@ -185,7 +196,15 @@ export async function startQemuDevice(image: string, options: { port: number; fl
         resolve(true);
       });
     });
-    if (ok) return { child, url };
+    if (ok) {
+      if (!options.qmp) return { child, url };
+      try {
+        return { child, url, qmp: await QmpClient.connect(qmpPort) };
+      } catch (err) {
+        child.kill("SIGKILL");
+        throw err;
+      }
+    }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new TransportError(`qemu-system-arm did not open its UART socket within 10 s:\n${stderr.trim()}`);
