@@ -310,15 +310,21 @@ describe("the explicit API (sdk/modules.ts): load, look up, call, unload with er
 });
 
 describe("shared-everything libraries (liquid build --library --shared)", () => {
-  it("build: the library imports the app's memory, and __memory_base when it has static data; one that allocates is refused with the reason", async () => {
+  it("build: the library imports the app's memory, and __memory_base when it has static data; one that allocates imports the app's allocator; one that grows memory itself is refused", async () => {
     expect(bytesum.manifest).toMatchObject({ kind: "library", shared: true, imports: [{ module: "env", name: "memory" }] });
     expect(lookup.manifest).toMatchObject({ kind: "library", shared: true });
     expect(lookup.manifest.imports).toEqual(expect.arrayContaining([{ module: "env", name: "memory" }, { module: "env", name: "__memory_base" }]));
     const size = WebAssembly.Module.customSections(new WebAssembly.Module(lookup.wasm as BufferSource), "liquid.shared_data");
     expect(new DataView(size[0]!).getUint32(0, true)).toBeGreaterThan(16 + 32); // the table and the string, with their headers
-    const r = await buildApp(join(ROOT, "test/linking/fixtures/allocating"), { out: join(tempDir(), "t.wasm"), library: true, shared: true, force: true });
+    const allocating = await buildApp(join(ROOT, "test/linking/fixtures/allocating"), { out: join(tempDir(), "t.wasm"), library: true, shared: true, force: true });
+    expect(allocating.errors).toEqual([]);
+    expect(allocating.manifest!.imports).toContainEqual({ module: "env", name: "__lq_alloc" });
+    const dir = tempDir();
+    writeFileSync(join(dir, "liquid.json"), '{ "name": "grower", "version": "1.0.0" }');
+    writeFileSync(join(dir, "app.ts"), "export function grow(pages: i32, unused: i32): i32 { return memory.grow(pages); }\n");
+    const r = await buildApp(dir, { out: join(tempDir(), "t.wasm"), library: true, shared: true, force: true });
     expect(r.ok).toBe(false);
-    expect(r.errors).toContain("a shared library may not allocate (new, arrays, string concatenation): its heap would grow into the app's memory, whose allocator it does not share");
+    expect(r.errors).toContain("a shared library may not grow memory (memory.grow): the app's memory belongs to the app's allocator");
   });
 
   it("build: a constant just outside the static data is refused rather than guessed", () => {

@@ -29,12 +29,59 @@ export interface CompileOptions {
   memoryBase?: number;
   /** Export the stub allocator's heap pointer as HEAP_POINTER_EXPORT (apps: see postprocess.ts). */
   exportHeapPointer?: boolean;
+  /**
+   * A shared-everything library (ABI v2, docs/linking.md): its stub allocator's block functions
+   * become imports of the app's ("env"."__lq_alloc" ...), and it imports the app's function
+   * table with its entries at SHARED_TABLE_BASE (library.ts relocates them).
+   */
+  sharedLibrary?: boolean;
+  /**
+   * An app that imports a library (an `@external("NAME@RANGE", ...)` function) exports its
+   * allocator and its table for shared libraries to use; other apps are left exactly as they were.
+   */
+  shareWithLibraries?: boolean;
 }
 
 /** The stub runtime's bump pointer, by its name before optimisation strips names. */
 const STUB_HEAP_POINTER = "~lib/rt/stub/offset";
 /** The temporary export that marks the heap pointer through optimisation; postprocess.ts renames it. */
 export const HEAP_POINTER_EXPORT = "__lq_heap";
+/** Where a shared library's table entries start before relocation (asc --tableBase): binaryen
+ * cannot handle a bigger table base, and no app has a table this large. */
+export const SHARED_TABLE_BASE = 0x5a5a00;
+/** The stub runtime's block-level allocator functions (by name before optimisation) and the
+ * "env" imports a shared library calls instead: the app's own, which it exports by these names. */
+export const SHARED_ALLOCATOR: readonly (readonly [internal: string, exported: string])[] = [
+  ["~lib/rt/stub/__alloc", "__lq_alloc"],
+  ["~lib/rt/stub/__realloc", "__lq_realloc"],
+  ["~lib/rt/stub/__free", "__lq_free"],
+];
+/** Compiled into an app that imports a library: its allocator's block functions as exports. A
+ * separate source, so the user's line numbers do not move; AssemblyScript declares the builtins. */
+const SHARE_SOURCE = "__liquid_shared_abi.ts";
+const SHARE_TEXT = `export function __lq_alloc(size: usize): usize { return __alloc(size); }
+export function __lq_realloc(ptr: usize, size: usize): usize { return __realloc(ptr, size); }
+export function __lq_free(ptr: usize): void { __free(ptr); }
+`;
+/** An import module naming a library: NAME@RANGE (as the linkers parse it). */
+const LIBRARY_REF = /^[a-z0-9][a-z0-9._-]{0,63}@\S+$/;
+
+interface AstNode {
+  decorators?: { name?: { text?: string }; args?: { value?: unknown }[] | null }[] | null;
+  members?: AstNode[] | null;
+}
+
+/** Whether any statement (also inside namespaces and classes) is `@external("NAME@RANGE", ...)`. */
+function importsLibrary(statements: readonly AstNode[] | null | undefined): boolean {
+  for (const s of statements ?? []) {
+    for (const d of s.decorators ?? []) {
+      const module = d.args?.[0]?.value;
+      if (d.name?.text === "external" && typeof module === "string" && LIBRARY_REF.test(module)) return true;
+    }
+    if (importsLibrary(s.members)) return true;
+  }
+  return false;
+}
 
 export interface Diagnostic {
   category: "error" | "warning" | "info";
@@ -142,7 +189,18 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
     return resolve(baseDir, normalized);
   };
 
+  /** Set after parsing: the app imports a library, so it shares its allocator and table. */
+  let sharing = false;
   const transform = {
+    afterParse(parser: { sources: { sourceKind: number; statements: AstNode[] }[]; parseFile(text: string, path: string, isEntry: boolean): void }) {
+      if (!options.shareWithLibraries) return;
+      // sourceKind 0/1: the user's files (2/3: the standard library), where @external is written.
+      sharing = parser.sources.some((s) => s.sourceKind <= 1 && importsLibrary(s.statements));
+      if (sharing) parser.parseFile(SHARE_TEXT, SHARE_SOURCE, true);
+    },
+    afterInitialize(program: { options: { exportTable: boolean } }) {
+      if (sharing) program.options.exportTable = true;
+    },
     afterCompile(module: binaryenType.Module) {
       // Internal function names start with the declaring file ("app/foo", "~lib/liquid/gpio/gpio_open"),
       // which the optimiser later strips: remember each import's origin for error messages now.
@@ -154,6 +212,18 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
       }
       // Names are gone after optimisation: an export is the one mark that survives it.
       if (options.exportHeapPointer && module.getGlobal(STUB_HEAP_POINTER)) module.addGlobalExport(STUB_HEAP_POINTER, HEAP_POINTER_EXPORT);
+      // A shared library allocates in the app's heap with the app's allocator: its own stub
+      // functions become imports under the same internal names, so every caller stays valid, and
+      // the optimiser then drops its heap pointer and memory.grow.
+      if (options.sharedLibrary) {
+        for (const [internal, exported] of SHARED_ALLOCATOR) {
+          const fn = module.getFunction(internal);
+          if (!fn) continue;
+          const info = binaryen.getFunctionInfo(fn);
+          module.removeFunction(internal);
+          module.addFunctionImport(internal, "env", exported, info.params, info.results);
+        }
+      }
     },
   };
 
@@ -173,6 +243,7 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
     `abort=${ABORT_FUNCTION}`,
     ...(options.importMemory ? ["--importMemory"] : []),
     ...(options.memoryBase !== undefined ? ["--memoryBase", String(options.memoryBase)] : []),
+    ...(options.sharedLibrary ? ["--importTable", "--tableBase", String(SHARED_TABLE_BASE)] : []),
     "--noColors",
     "--baseDir",
     baseDir,

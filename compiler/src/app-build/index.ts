@@ -9,10 +9,10 @@ import { HAL_SPEC_PATH } from "../paths.js";
 import { type AppSource, resolveAppSource } from "./app-source.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { buildFingerprint, readCachedBuild, writeBuildInfo } from "./cache.js";
-import { type Diagnostic, compileApp, formatDiagnostic } from "./compile.js";
+import { type Diagnostic, SHARED_ALLOCATOR, compileApp, formatDiagnostic } from "./compile.js";
 import { type AppManifest, buildManifest, capabilitiesOf, checkEntryPoints, checkImports } from "./manifest.js";
 import { postprocess } from "./postprocess.js";
-import { MEMORY_BASE_IMPORT, SHARED_DATA_BASE, relocateSharedLibrary } from "./library.js";
+import { MEMORY_BASE_IMPORT, SHARED_DATA_BASE, TABLE_BASE_IMPORT, relocateSharedLibrary } from "./library.js";
 import { scanResources } from "./resources.js";
 
 export { AppSourceError } from "./app-source.js";
@@ -91,7 +91,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
     result.errors.push("--shared applies to libraries only: add --library");
     return result;
   }
-  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug, importMemory: options.shared ?? false, ...(options.shared ? { memoryBase: SHARED_DATA_BASE } : {}), exportHeapPointer: !options.library });
+  const compiled = await compileApp({ entry: app.entry, baseDir: app.dir, pages, debug, importMemory: options.shared ?? false, ...(options.shared ? { memoryBase: SHARED_DATA_BASE } : {}), exportHeapPointer: !options.library, sharedLibrary: options.shared ?? false, shareWithLibraries: !options.library });
   result.timings.compileMs = performance.now() - t0;
   result.diagnostics = compiled.diagnostics.filter((d) => d.category !== "info");
   const finish = () => {
@@ -113,8 +113,10 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
     wasm = relocated.wasm;
   }
   const desc = await postprocess(wasm, { exportGlobals: true, wat: options.wat ?? false });
-  // A shared library's non-function imports are the app's memory and where its data lies there.
-  const checked = options.shared ? { ...desc, imports: desc.imports.filter((i) => !(i.module === "env" && ((i.kind === "memory" && i.name === "memory") || (i.kind === "global" && i.name === MEMORY_BASE_IMPORT)))) } : desc;
+  // A shared library's imports beyond the HAL are the app's: its memory and table, where its
+  // data and table entries lie there, and its allocator.
+  const appShared = new Set(["memory memory", "table table", `global ${MEMORY_BASE_IMPORT}`, `global ${TABLE_BASE_IMPORT}`, ...SHARED_ALLOCATOR.map(([, name]) => `function ${name}`)]);
+  const checked = options.shared ? { ...desc, imports: desc.imports.filter((i) => !(i.module === "env" && appShared.has(`${i.kind} ${i.name}`))) } : desc;
   result.errors.push(...checkImports(spec, checked, compiled.importOrigins, app.entry), ...checkEntryPoints(spec, desc, options.library ?? false));
   if (result.errors.length) return finish();
 
