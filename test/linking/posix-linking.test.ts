@@ -390,6 +390,96 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  // ---- A library importing a library (linker.c resolves a library's NAME@RANGE imports like an app's)
+  /** An isolated library NAME 1.0.0 from WAT, whose manifest lists the libraries it imports. */
+  async function watLibrary(name: string, text: string, libraries: { name: string; range: string }[]) {
+    const wasm = wat(text);
+    const { createHash } = await import("node:crypto");
+    const manifest = { liquid: 1, name, version: "1.0.0", sha256: createHash("sha256").update(wasm).digest("hex"), size: wasm.length, kind: "library", libraries, capabilities: [], resources: { pins: [], buses: [] } };
+    return { wasm, manifest };
+  }
+  // filter.read_tenths(bus, addr) = tmp105.read_centi(bus, addr) / 10, through its own import of tmp105@^1
+  const FILTER_WAT = `(module
+    (import "tmp105@^1" "read_centi" (func $read (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "read_tenths") (param i32 i32) (result i32)
+      (i32.div_s (call $read (local.get 0) (local.get 1)) (i32.const 10))))`;
+  // start() and every timer: open I2C0, log "tenths N" from filter@^1
+  const TENTHS_APP = wat(`(module
+    (import "i2c" "open" (func $open (param i32 i32) (result i32)))
+    (import "log" "write" (func $log (param i32 i32 i32)))
+    (import "time" "timer_start" (func $timer_start (param i32 i32) (result i32)))
+    (import "filter@^1" "read_tenths" (func $tenths (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (global $bus (mut i32) (i32.const 0))
+    (data (i32.const 0) "I2C0tenths ")
+    (func (export "start") (global.set $bus (call $open (i32.const 0) (i32.const 4)))
+      (drop (call $timer_start (i32.const 1000) (i32.const 1))))
+    (func (export "on_timer") (param i32) (local $v i32) (local $p i32)
+      (local.set $v (call $tenths (global.get $bus) (i32.const 72)))
+      ${decimalDigitsWat(64)}
+      (memory.copy (i32.sub (local.get $p) (i32.const 7)) (i32.const 4) (i32.const 7))
+      (call $log (i32.const 1) (i32.sub (local.get $p) (i32.const 7)) (i32.sub (i32.const 71) (local.get $p)))))`);
+  const tenthsManifest = { liquid: 1, name: "tenths", version: "0.1.0", capabilities: ["i2c", "log", "time"], resources: { pins: [], buses: ["I2C0"] }, libraries: [{ name: "filter", range: "^1" }] };
+
+  test("a library importing a library: both linked at the first call, on the app's grants; the heap returns at stop", async () => {
+    const filter = await watLibrary("filter", FILTER_WAT, [{ name: "tmp105", range: "^1" }]);
+    const { dev, c } = await device("libfilter");
+    await c.put("tmp105", tmp105.wasm, tmp105.manifest);
+    await c.put("filter", filter.wasm, filter.manifest);
+    const heap0 = ((await c.info()).memory as { heapUsed: number }).heapUsed;
+    await c.put("tenths", TENTHS_APP, tenthsManifest, { start: true });
+    await dev.waitFor((l) => / info tenths: linked library filter 1\.0\.0 in \d+ us/.test(l));
+    await dev.waitFor((l) => / info tenths: linked library tmp105 1\.0\.0 in \d+ us/.test(l));
+    await dev.waitForCount((l) => / info tenths: tenths 235$/.test(l), 2);
+    await c.stop("tenths");
+    expect(((await c.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+    await stopClean(dev, c);
+  });
+
+  test("a library's own library import is fetched when the app starts; without a host the call traps naming both", async () => {
+    const filter = await watLibrary("filter", FILTER_WAT, [{ name: "tmp105", range: "^1" }]);
+    const { dev, c } = await device("libfetch");
+    await c.put("filter", filter.wasm, filter.manifest);
+    const reports: FetchReport[] = [];
+    const off = relayFetches(c, server.url, (r) => reports.push(r));
+    await c.put("tenths", TENTHS_APP, tenthsManifest, { start: true });
+    await dev.waitFor((l) => / info tenths: tenths 235$/.test(l));
+    expect(reports.map((r) => [r.name, r.range, r.ok])).toEqual([["tmp105", "^1", true]]);
+    off();
+    await c.stop("tenths");
+    await c.remove("tmp105");
+    const mark = dev.lines.length;
+    await c.start("tenths");
+    const trap = await dev.waitFor((l) => /tenths.*trapped|trapped.*tenths/.test(l), 10_000, mark);
+    expect(trap).toMatch(/in library filter@\^1: cannot link tmp105@\^1: tmp105 is not in this device's store \(fetch requested from the host, no answer yet\)/);
+    await stopClean(dev, c);
+  });
+
+  test("libraries importing each other: a call cycle traps with a message instead of recursing", async () => {
+    const ping = await watLibrary("ping", `(module
+      (import "pong@^1" "back" (func $back (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "read_centi") (param i32 i32) (result i32) (call $back (local.get 0) (local.get 1)))
+      (func (export "again") (param i32 i32) (result i32) (i32.const 1)))`, [{ name: "pong", range: "^1" }]);
+    const pong = await watLibrary("pong", `(module
+      (import "ping@^1" "again" (func $again (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "back") (param i32 i32) (result i32) (call $again (local.get 0) (local.get 1))))`, [{ name: "ping", range: "^1" }]);
+    const { dev, c } = await device("libcycle");
+    await c.put("ping", ping.wasm, ping.manifest);
+    await c.put("pong", pong.wasm, pong.manifest);
+    const app = wat(`(module
+      (import "ping@^1" "read_centi" (func $read (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "start") (drop (call $read (i32.const 0) (i32.const 0)))))`);
+    await c.put("cyc", app, { liquid: 1, name: "cyc", version: "0.1.0", capabilities: ["log"], resources: { pins: [], buses: [] } }, { start: true });
+    const trap = await dev.waitFor((l) => /cyc.*trapped|trapped.*cyc/.test(l));
+    expect(trap).toMatch(/in library ping@\^1: in library pong@\^1: library ping@\^1: call of again while the library is already running further up this call/);
+    expect((await c.hello()).firmware).toBe("liquid");
+    await stopClean(dev, c);
+  });
+
   test("liquid relay: usage errors", async () => {
     expect(await liquid("relay")).toMatchObject({ code: 2, err: expect.stringContaining("--repo URL is required") });
     expect(await liquid("relay", "--repo", "ftp://x")).toMatchObject({ code: 2, err: expect.stringContaining("--repo must be an http:// or https:// URL") });

@@ -171,6 +171,10 @@ int lq_linker_is_app_memory_import(const lq_import_info *im) { return app_import
  * (link_library sets them). */
 static lq_global *pending_memory_base, *pending_table_base;
 
+/* The slot of the library being instantiated while its own library imports are bound to
+ * trampolines (they belong to it: freed with it), -1 for an app's imports. */
+static int pending_owner = -1;
+
 /* The app's exported function table ("table"), NULL when it exports none. */
 static lq_table *app_table(lq_app *app) {
   lq_extern ex;
@@ -204,6 +208,8 @@ static lq_status resolve_for_library(void *user, const lq_import_info *im, lq_ex
     out->of.func = app->inst ? lq_instance_func(app->inst, fname) : NULL;
     return out->of.func ? LQ_OK : LQ_ERROR;
   default:
+    /* a library importing a library: bound to a trampoline like an app's import */
+    if (lq_linker_is_library_import(im)) return lq_linker_resolve(app, im, out);
     return lq_hal_link_resolve(im, out);
   }
 }
@@ -279,11 +285,14 @@ static int64_t reserve_shared_data(const lq_app *app, uint32_t size, int *from_h
  * which frees its instance and table first) they are emptied: they point at functions of the
  * instance freed here, and a call through one of them now traps ("uninitialized element")
  * instead of running freed code. */
+static void free_lazies_of(const lq_app *app, int owner);
+
 static void free_slot(lq_linked *l, int app_alive) {
   lq_table *t = app_alive && l->table_n ? app_table(l->app) : NULL;
   uint32_t k;
   for (k = 0; t && k < l->table_n; k++) lq_table_set(t, l->table_base + k, lq_ref(LQ_FUNCREF, NULL), NULL);
   if (l->inst) lq_instance_free(l->inst);
+  free_lazies_of(l->app, (int)(l - linked)); /* the trampolines of its own library imports */
   if (l->module) lq_module_free(l->module);
   if (l->memory_base) lq_global_free(l->memory_base);
   if (l->table_base_g) lq_global_free(l->table_base_g);
@@ -311,6 +320,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   int data_from_heap = 0, wants_table = 0;
   int slot;
   lq_table *table = NULL;
+  lq_status st;
   uint64_t t0 = lq_port_time_us();
   size_t heap0 = lq_engine_heap_used();
   if (!e) return fail(im, "%s is not in this device's store", name);
@@ -363,9 +373,12 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
     default: continue;
     }
     if (lq_linker_is_library_import(&li)) {
+      /* bound to a trampoline owned by the app, linked at its first call (a cycle traps
+       * there, as a re-entrant call); only a library naming itself is refused now */
+      const char *at = memchr(li.module, '@', li.module_len);
+      if (!at || (size_t)(at - li.module) != strlen(name) || memcmp(li.module, name, strlen(name)) != 0) continue;
       lq_module_free(m);
-      snprintf(why, sizeof why, "%s %s imports the library %.*s; libraries importing libraries are not supported on this runtime", name,
-               version, (int)li.module_len, li.module);
+      say(why, sizeof why, "%s %s imports itself (%.*s)", name, version, (int)li.module_len, li.module);
       return fail(im, "%s", why);
     }
     bit = lq_hal_link_check(&li, why, sizeof why);
@@ -411,7 +424,11 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
       return fail(im, "cannot place its static data: %s", err.message);
     }
   }
-  if (lq_instantiate(m, resolve_for_library, app, &inst, &err) != LQ_OK) {
+  pending_owner = slot;
+  st = lq_instantiate(m, resolve_for_library, app, &inst, &err);
+  pending_owner = -1;
+  if (st != LQ_OK) {
+    free_lazies_of(app, slot);
     /* a trap in its start function may have left its functions in the app's table */
     for (i = 0; table && i < table_n; i++) lq_table_set(table, table_base + i, lq_ref(LQ_FUNCREF, NULL), NULL);
     if (inst) lq_instance_free(inst);
@@ -485,11 +502,13 @@ typedef struct lq_lazy {
   lq_func *stub;
   lq_func *target;
   int slot;
+  int owner; /* the library slot whose import this is, -1: the app's */
   uint32_t gen;
 } lq_lazy;
 
 typedef struct lq_fetch {
   char module[LQ_STORE_NAME_MAX + 26]; /* NAME@RANGE */
+  const lq_app *app; /* whose start asked for it (its start() waits for the answer) */
   int failed, answered;
   uint64_t requested_ms;
   char message[120];
@@ -538,7 +557,7 @@ static lq_fetch *fetch_of(const char *module) {
 
 /* Asks the host (FETCH event, docs/protocol.md) for a library, once per NAME@RANGE until the
  * host answers it; a failed answer is remembered for the trap message. */
-static void request_fetch(const char *module) {
+static void request_fetch(const char *module, const lq_app *app) {
   uint8_t body[2 + 2 * 64];
   const char *at = strchr(module, '@');
   size_t nlen = (size_t)(at - module), rlen = strlen(at + 1);
@@ -552,6 +571,7 @@ static void request_fetch(const char *module) {
   }
   memset(f, 0, sizeof *f);
   snprintf(f->module, sizeof f->module, "%s", module);
+  f->app = app;
   f->requested_ms = lq_port_time_us() / 1000u;
   if (nlen > 63 || rlen > 63) return;
   body[0] = (uint8_t)nlen;
@@ -594,6 +614,11 @@ static void hot_swap(lq_lazy *lz) {
   free_slot(old, 1);
   *old = linked[fresh];
   memset(&linked[fresh], 0, sizeof linked[fresh]);
+  { /* the new version's own library imports move with it to the old slot */
+    int i;
+    for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
+      if (lazies[i].app == lz->app && lazies[i].owner == fresh) lazies[i].owner = (int)(old - linked);
+  }
   lq_log(LQ_LOG_INFO, lz->app->name, "hot-swapped library %s %s -> %s", old->name, from, old->version);
 }
 
@@ -680,6 +705,46 @@ static int store_matches(const char *name, const char *range, size_t range_len) 
   return lq_semver_satisfies(version, range, range_len);
 }
 
+/* When an app starts, the libraries its libraries import (their manifests' "libraries",
+ * transitively) are asked for too, so that start() waits for them like for its own: a
+ * library's imports are otherwise only seen when it is instantiated, at its first call. A
+ * breadth-first walk over at most LQ_LINKER_MAX names (a cycle ends it, nothing recurses). */
+static void prefetch_imports_of(const char *first, const lq_app *app) {
+  static char seen[LQ_LINKER_MAX][LQ_STORE_NAME_MAX + 1];
+  static char deps[LQ_LINKER_FETCH_MAX][LQ_STORE_NAME_MAX + 26];
+  int nseen = 1, k, d, ndeps;
+  snprintf(seen[0], sizeof seen[0], "%s", first);
+  for (k = 0; k < nseen; k++) {
+    const lq_store_entry *e = lq_store_find(seen[k]);
+    lq_json doc, libs, item, field;
+    size_t pos = 0;
+    ndeps = 0;
+    if (!e || e->manifest_len >= sizeof manifest_buf || lq_store_read_manifest(e, 0, manifest_buf, e->manifest_len) != 0 ||
+        lq_json_parse(manifest_buf, e->manifest_len, &doc) != 0 || lq_json_get(doc, "libraries", &libs) != 0 || lq_json_kind(libs) != '[')
+      continue;
+    /* collected first: checking the store below reuses manifest_buf */
+    while (ndeps < LQ_LINKER_FETCH_MAX && lq_json_next(libs, &pos, NULL, &item) == 0) {
+      char lib[LQ_STORE_NAME_MAX + 1], range[24];
+      if (lq_json_get(item, "name", &field) != 0 || lq_json_string(field, lib, sizeof lib) <= 0 ||
+          lq_json_get(item, "range", &field) != 0 || lq_json_string(field, range, sizeof range) <= 0)
+        continue;
+      snprintf(deps[ndeps++], sizeof deps[0], "%s@%s", lib, range);
+    }
+    for (d = 0; d < ndeps; d++) {
+      char *at = strchr(deps[d], '@');
+      int j;
+      *at = 0;
+      if (!store_matches(deps[d], at + 1, strlen(at + 1))) {
+        *at = '@';
+        request_fetch(deps[d], app);
+        continue;
+      }
+      for (j = 0; j < nseen && strcmp(seen[j], deps[d]) != 0; j++) {}
+      if (j == nseen && nseen < LQ_LINKER_MAX) say(seen[nseen++], sizeof seen[0], "%s", deps[d]);
+    }
+  }
+}
+
 int lq_linker_waiting(const lq_app *app, uint64_t now_ms) {
   int i;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++) {
@@ -688,6 +753,8 @@ int lq_linker_waiting(const lq_app *app, uint64_t now_ms) {
     f = fetch_of(lazies[i].module);
     if (f && !f->answered && now_ms - f->requested_ms < LQ_LINKER_FETCH_WAIT_MS) return 1;
   }
+  for (i = 0; i < LQ_LINKER_FETCH_MAX; i++) /* the libraries its libraries import */
+    if (fetches[i].app == app && !fetches[i].answered && now_ms - fetches[i].requested_ms < LQ_LINKER_FETCH_WAIT_MS) return 1;
   return 0;
 }
 
@@ -710,8 +777,10 @@ lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *ou
     if (im->module_len < sizeof module) {
       memcpy(module, im->module, im->module_len);
       module[im->module_len] = 0;
-      request_fetch(module);
+      request_fetch(module, app);
     }
+  } else if (pending_owner < 0) {
+    prefetch_imports_of(name, app);
   }
   /* Every library import is bound to a trampoline that links at the first call (and can be
    * re-pointed by a hot swap between two events). */
@@ -736,9 +805,19 @@ lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *ou
     return LQ_ERROR;
   }
   lz->app = app;
+  lz->owner = pending_owner;
   out->kind = LQ_EXTERN_FUNC;
   out->of.func = lz->stub;
   return LQ_OK;
+}
+
+static void free_lazies_of(const lq_app *app, int owner) {
+  int i;
+  for (i = 0; i < LQ_LINKER_LAZY_MAX; i++) {
+    if (lazies[i].app != app || lazies[i].owner != owner) continue;
+    lq_func_free(lazies[i].stub);
+    memset(&lazies[i], 0, sizeof lazies[i]);
+  }
 }
 
 static void release_handles(lq_app *app);
@@ -746,6 +825,8 @@ static void release_handles(lq_app *app);
 void lq_linker_release(lq_app *app) {
   int i;
   release_handles(app);
+  for (i = 0; i < LQ_LINKER_FETCH_MAX; i++)
+    if (fetches[i].app == app) fetches[i].app = NULL;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++) {
     if (lazies[i].app != app) continue;
     lq_func_free(lazies[i].stub);
@@ -811,7 +892,7 @@ int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name
   memcpy(lib, name, name_len);
   lib[name_len] = 0;
   if (!store_matches(lib, module + name_len + 1, range_len)) {
-    request_fetch(module);
+    request_fetch(module, NULL);
     return LQ_HAL_ENOENT;
   }
   memset(&im, 0, sizeof im);
