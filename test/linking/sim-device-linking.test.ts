@@ -22,9 +22,10 @@ interface Built {
 let tmp = "";
 let server: RunningRepository;
 let probe: Built, tmp105: Built;
+let ops: Built, opsuser: Built, histogram: Built, histuser: Built;
 
-async function build(path: string, library: boolean): Promise<Built> {
-  const r = await buildApp(join(ROOT, path), { out: join(tmp, `${path.replace(/\W/g, "_")}.wasm`), library, force: true });
+async function build(path: string, library: boolean, shared = false): Promise<Built> {
+  const r = await buildApp(join(ROOT, path), { out: join(tmp, `${path.replace(/\W/g, "_")}.wasm`), library, shared, force: true });
   if (!r.ok) throw new Error(`build of ${path} failed: ${r.errors.join("; ")}`);
   return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
 }
@@ -33,9 +34,13 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "lq-simdev-link-"));
   probe = await build("examples/probe", false);
   tmp105 = await build("examples/probe/drivers/tmp105", true);
+  ops = await build("test/linking/fixtures/ops", true, true);
+  opsuser = await build("test/linking/fixtures/opsuser", false);
+  histogram = await build("test/linking/fixtures/histogram", true, true);
+  histuser = await build("test/linking/fixtures/histuser", false);
   server = await serveRepository(join(tmp, "repo"), 0);
   await server.repo.publish(tmp105.wasm, tmp105.manifest);
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await server?.close();
@@ -80,6 +85,39 @@ describe("simulated device: libraries fetched through the host and linked at the
     dev.simulation.runFor(1000);
     expect(states.at(-1)).toMatch(/^probe trapped: .*cannot link tmp105@\^1 for app 'probe': the host could not fetch it: module repository at http:\/\/127\.0\.0\.1:9 is unreachable/);
     off();
+    await client.close();
+    await dev.stop();
+  });
+});
+
+describe("simulated device: shared libraries ABI v2 (the app's table and allocator)", () => {
+  it("runs both fixture pairs with the logs of test/linking/fixtures/README.md", async () => {
+    const { dev, client, logs } = await open();
+    await client.put("ops", ops.wasm, ops.manifest);
+    await client.put("histogram", histogram.wasm, histogram.manifest);
+    await client.put("opsuser", opsuser.wasm, opsuser.manifest, { start: true });
+    await client.put("histuser", histuser.wasm, histuser.manifest, { start: true });
+    dev.simulation.runFor(10);
+    const lines = logs().map((l) => l.replace(/^\d+ /, ""));
+    for (const want of ["apply 14 21 -7", "op 15", "callback 106", "prime 11 2", "buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8", "label hist#1"]) expect(lines).toContain(want);
+    expect(lines.some((l) => /^data \d+ hist \d+ after \d+ ordered 1$/.test(l))).toBe(true);
+    await client.close();
+    await dev.stop();
+  });
+
+  it("SNAPSHOT of an app whose table holds a shared library's entries is refused naming it; the app keeps running; others snapshot", async () => {
+    const { dev, client } = await open();
+    await client.put("ops", ops.wasm, ops.manifest);
+    await client.put("histogram", histogram.wasm, histogram.manifest);
+    await client.put("opsuser", opsuser.wasm, opsuser.manifest, { start: true });
+    await client.put("histuser", histuser.wasm, histuser.manifest, { start: true });
+    dev.simulation.runFor(10);
+    await expect(client.snapshot("opsuser", { stop: true, migrating: true })).rejects.toThrow(
+      "cannot snapshot opsuser: its function table holds entries of shared library ops (function references cannot leave the device); unload the library first",
+    );
+    const states = new Map((await client.list()).map((a) => [a.name, a.state]));
+    expect(states.get("opsuser")).toBe("running");
+    expect((await client.snapshot("histuser", { stop: false })).length).toBeGreaterThan(0);
     await client.close();
     await dev.stop();
   });

@@ -71,6 +71,7 @@ interface Built {
   path?: string;
 }
 let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built, lookup: Built, heapuser: Built;
+let histogram: Built, histuser: Built, ops: Built, opsuser: Built;
 
 async function build(path: string, library: boolean, shared = false): Promise<Built> {
   const out = join(tempDir(), "m.wasm");
@@ -87,7 +88,11 @@ beforeAll(async () => {
   bytesum = await build("test/linking/fixtures/bytesum", true, true);
   lookup = await build("test/linking/fixtures/lookup", true, true);
   heapuser = await build("test/linking/fixtures/heapuser", false);
-}, 60_000);
+  histogram = await build("test/linking/fixtures/histogram", true, true);
+  histuser = await build("test/linking/fixtures/histuser", false);
+  ops = await build("test/linking/fixtures/ops", true, true);
+  opsuser = await build("test/linking/fixtures/opsuser", false);
+}, 90_000);
 
 describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
   it("builds: the app lists its libraries, the drivers are libraries", () => {
@@ -447,5 +452,86 @@ describe("libraries from the module repository", () => {
     await expect(fetchLibraries("http://127.0.0.1:9", [{ name: "tmp105", range: "^1" }], board.libraries)).rejects.toThrow(
       /cannot fetch library tmp105@\^1: module repository at http:\/\/127\.0\.0\.1:9 is unreachable/,
     );
+  });
+});
+
+/** A hand-written app that calls `lib`'s `fn` at start: it exports neither a table nor an allocator. */
+function bareApp(lib: string, fn: string): { wasm: Uint8Array; manifest: AppManifest } {
+  const wasm = wat(`(module
+    (import "${lib}@^1" "${fn}" (func $f (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "start") (drop (call $f (i32.const 0) (i32.const 4)))))`);
+  return { wasm, manifest: manifestOf("bare", "0.1.0", wasm, ["log"]) };
+}
+
+describe("shared libraries ABI v2: the app's allocator and table", () => {
+  it("a library allocates its result with the app's allocator: the app's blocks before and after do not overlap it, and it reads the result in place", () => {
+    const { simulation, board, events } = sim();
+    board.libraries.add(histogram.wasm, histogram.manifest);
+    board.install(histuser.wasm, histuser.manifest);
+    simulation.runFor(10);
+    const logs = appLogs(events, "histuser").map(([, msg]) => String(msg));
+    expect(logs).toHaveLength(3);
+    expect(logs[0]).toMatch(/^data \d+ hist \d+ after \d+ ordered 1$/);
+    expect(logs.slice(1)).toEqual(["buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8", "label hist#1"]);
+    expect(trapsOf(events)).toEqual([]);
+  });
+
+  it("a library's table entries go into the app's table: its static table, a reference it returns, the app's callback, its Array literal", () => {
+    const { simulation, board, events } = sim();
+    board.libraries.add(ops.wasm, ops.manifest);
+    const app = board.install(opsuser.wasm, opsuser.manifest);
+    simulation.runFor(10);
+    expect(appLogs(events, "opsuser").map(([, msg]) => msg)).toEqual(["apply 14 21 -7", "op 15", "callback 106", "prime 11 2"]);
+    const table = app.wasmInstance!.exports.table as WebAssembly.Table;
+    const slots = app.linker!.tableSlotsOf("ops")!;
+    expect(slots.size).toBe(3);
+    expect(slots.base).toBeGreaterThan(0); // after the app's own entry (plus100)
+    expect(table.length).toBe(slots.base + 3);
+    const slot = (i: number) => table.get(slots.base + i) as (x: number) => number;
+    expect([slot(0)(7), slot(1)(7), slot(2)(7)]).toEqual([14, 21, -7]); // twice, thrice, negate
+  });
+
+  it("slots are not given back by an unload: linking again appends new ones, and the calls still work", () => {
+    const { simulation, board, events } = sim();
+    board.libraries.add(ops.wasm, ops.manifest);
+    const app = board.install(opsuser.wasm, opsuser.manifest);
+    simulation.runFor(10);
+    const table = app.wasmInstance!.exports.table as WebAssembly.Table;
+    const first = app.linker!.tableSlotsOf("ops")!;
+    expect(app.linker!.unload("ops")).toBe(true);
+    app.call("start"); // links ops again
+    expect(app.linker!.tableSlotsOf("ops")).toEqual({ base: first.base + 3, size: 3 });
+    expect(table.length).toBe(first.base + 6);
+    expect(appLogs(events, "opsuser").map(([, msg]) => msg).slice(4)).toEqual(["apply 14 21 -7", "op 15", "callback 106", "prime 11 2"]);
+  });
+
+  it("an app that exports no table or no allocator cannot link such a library: the message names the library and what is missing", () => {
+    for (const [lib, fn, want] of [
+      [ops, "apply", "cannot link ops@^1 for app 'bare': ops@1.0.0 needs the app's function table, which app 'bare' does not export (rebuild the app with this version of liquid build)"],
+      [histogram, "histogram", "cannot link histogram@^1 for app 'bare': histogram@1.0.0 allocates with the app's allocator, which app 'bare' does not share (it exports no __lq_alloc; rebuild the app with this version of liquid build)"],
+    ] as const) {
+      const { simulation, board, events } = sim();
+      board.libraries.add(lib.wasm, lib.manifest);
+      const app = bareApp(lib.manifest.name, fn);
+      board.install(app.wasm, app.manifest);
+      simulation.runFor(10);
+      expect(trapsOf(events)).toEqual([[0, want]]);
+    }
+  });
+
+  it("an app whose table holds a linked library's entries cannot be snapshotted; one whose libraries have none can", () => {
+    const { simulation, board } = sim();
+    board.libraries.add(ops.wasm, ops.manifest);
+    board.libraries.add(histogram.wasm, histogram.manifest);
+    const withTable = board.install(opsuser.wasm, opsuser.manifest);
+    const withoutTable = board.install(histuser.wasm, histuser.manifest);
+    simulation.runFor(10);
+    expect(withTable.snapshotRefusal()).toBe("cannot snapshot opsuser: its function table holds entries of shared library ops (function references cannot leave the device); unload the library first");
+    expect(() => withTable.snapshot()).toThrow(/cannot snapshot opsuser: its function table holds entries of shared library ops/);
+    expect(withTable.state).toBe("running");
+    expect(withoutTable.snapshot().memory.length).toBe(65536);
+    withTable.linker!.unload("ops");
+    expect(withTable.snapshotRefusal()).toBeUndefined();
   });
 });

@@ -113,6 +113,8 @@ export class SimApp {
    */
   snapshot(): AppSnapshot {
     if (this.state !== "running" || !this.instance) throw new Error(`app '${this.name}' is not running; only a running app has a state to snapshot`);
+    const refusal = this.snapshotRefusal();
+    if (refusal) throw new Error(refusal);
     const exports = this.instance.exports;
     const globals: Record<string, number | bigint> = {};
     for (const [name, value] of Object.entries(exports)) {
@@ -130,6 +132,17 @@ export class SimApp {
       watches: [...this.watches].map(([handle, w]) => ({ handle, edges: w.edges, debounceMs: w.debounceMs, reported: w.reported })),
       subscriptions: [...this.subscriptions].map(([handle, s]) => ({ handle, pattern: s.pattern })),
     };
+  }
+
+  /**
+   * Why this app cannot be snapshotted now, if it cannot: its table holds functions of a linked
+   * shared library (ABI v2), which are another instance's and cannot leave the device.
+   */
+  snapshotRefusal(): string | undefined {
+    const libs = this.linker?.librariesInTable() ?? [];
+    if (!libs.length) return undefined;
+    const names = libs.join(", ");
+    return `cannot snapshot ${this.name}: its function table holds entries of shared ${libs.length > 1 ? "libraries" : "library"} ${names} (function references cannot leave the device); unload the library first`;
   }
 
   /**
@@ -221,6 +234,7 @@ export class SimApp {
         const heap = this.manifest.heapPointer ? this.instance?.exports[this.manifest.heapPointer] : undefined;
         return heap instanceof WebAssembly.Global ? heap : undefined;
       },
+      () => this.instance?.exports,
     );
     Object.assign(imports, this.linker.importsFor(`app '${this.name}'`, libraryImportsOf(this.wasm)));
     return this.guarded("start", () => {

@@ -53,6 +53,8 @@ export interface RunningApp {
   stop(): void;
   /** A portable snapshot (docs/snapshot.md) of the app at a quiescent point, when the simulator supports it. */
   snapshot?(): Uint8Array;
+  /** Why the app cannot be snapshotted now (e.g. a shared library's functions in its table), checked before anything is frozen. */
+  snapshotRefusal?(): string | undefined;
   /** Runs a migration hook (on_migrate_out / on_migrate_in) if the app exports it; a trap is reported through the listener. */
   hook?(entry: MigrationHook): void;
 }

@@ -101,6 +101,7 @@ export class SimBoardRuntime implements BoardRuntime {
     return {
       stop: () => app.stop(),
       snapshot: () => encodeSnapshot(app.snapshot(), app.wasm),
+      snapshotRefusal: () => app.snapshotRefusal(),
       // Optional: an app without the hook is not warned about, unlike a missing on_timer.
       hook: (entry) => {
         if (typeof app.wasmInstance?.exports[entry] === "function") app.call(entry);

@@ -339,6 +339,9 @@ export class SimulatedDevice {
     const rt = this.apps.get(name);
     if (!rt?.running) throw fault.exists(`app '${name}' is not running: only a running app can be snapshotted`);
     if (!rt.running.snapshot) throw fault.invalid("this simulated board cannot snapshot apps");
+    // Refused before on_migrate_out runs, so the app keeps running untouched.
+    const refusal = rt.running.snapshotRefusal?.();
+    if (refusal) throw fault.invalid(refusal);
     if (migrating) {
       rt.running.hook?.("on_migrate_out");
       if (!rt.running) throw fault.exists(`app '${name}' trapped in on_migrate_out: ${rt.error ?? "trapped"}`);

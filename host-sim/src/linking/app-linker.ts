@@ -16,7 +16,7 @@ import { createHalImports, E, HalTrap } from "../hal.js";
 import type { AppHal } from "../app/app-hal.js";
 import { METER_MODULE } from "../app/metering.js";
 import { formatLibraryRef, type LibraryRef, parseLibraryRef } from "./library-ref.js";
-import { MEMORY_BASE_IMPORT, type SharedDataRegion, SharedDataRegions } from "./shared-data.js";
+import { MEMORY_BASE_IMPORT, type SharedDataRegion, SharedDataRegions, TABLE_BASE_IMPORT } from "./shared-data.js";
 import { formatType, type FunctionType, type LibraryModule, LinkError, type LibraryStore } from "./library-store.js";
 
 interface LinkedLibrary {
@@ -51,6 +51,8 @@ export class AppLinker {
   private nextHandle = 0;
   /** Where shared libraries' static data lies in the app's memory. */
   private readonly sharedData = new SharedDataRegions();
+  /** The table slots each shared library's latest instance took in the app's table. */
+  private readonly tableSlots = new Map<string, { base: number; size: number }>();
 
   constructor(
     private readonly appName: string,
@@ -65,6 +67,8 @@ export class AppLinker {
     private readonly onLink: (lib: LibraryModule, how: "linked" | "swapped" | "unloaded") => void = () => {},
     /** The app's heap pointer (manifest "heapPointer"), from which shared libraries' data is taken. */
     private readonly appHeapPointer: () => WebAssembly.Global | undefined = () => undefined,
+    /** The app's exports: its "table" and allocator ("__lq_alloc" ...), which shared libraries use (ABI v2). */
+    private readonly appExports: () => WebAssembly.Exports | undefined = () => undefined,
   ) {}
 
   /**
@@ -132,7 +136,7 @@ export class AppLinker {
       let memory: WebAssembly.Memory | undefined = lib.shared ? this.appMemory() : undefined;
       if (lib.shared && !memory) throw new LinkError(`${lib.name}@${lib.version} shares the app's memory, which does not exist yet`);
       const imports: WebAssembly.Imports = {
-        ...(lib.shared ? { env: { memory: memory!, ...this.sharedDataImport(lib, memory!) } } : {}),
+        ...(lib.shared ? { env: { memory: memory!, ...this.sharedAllocatorImports(lib), ...this.sharedTableImports(lib), ...this.sharedDataImport(lib, memory!) } } : {}),
         ...createHalImports(this.hal, () => {
           if (!memory) throw new HalTrap(`library ${lib.name} called the HAL while being instantiated`);
           return memory;
@@ -163,6 +167,56 @@ export class AppLinker {
     if (!lib.sharedDataSize) return {};
     const address = this.sharedData.reserve(lib.name, lib.sharedDataSize, memory, this.appHeapPointer());
     return { [MEMORY_BASE_IMPORT]: new WebAssembly.Global({ value: "i32", mutable: false }, address) };
+  }
+
+  /**
+   * env.table and env.__table_base: the app's exported table, grown by the library's slots
+   * (null until its element segment fills them at instantiation), and where they start. Slots
+   * are never given back while the app runs: a re-link or a swap appends new ones.
+   */
+  private sharedTableImports(lib: LibraryModule): Record<string, WebAssembly.Table | WebAssembly.Global> {
+    if (!lib.sharedTable) return {};
+    const table = this.appExports()?.table;
+    if (!(table instanceof WebAssembly.Table)) {
+      throw new LinkError(`${lib.name}@${lib.version} needs the app's function table, which app '${this.appName}' does not export (rebuild the app with this version of liquid build)`);
+    }
+    if (!lib.sharedTableSize) return { table };
+    let base: number;
+    try {
+      base = table.grow(lib.sharedTableSize, null);
+    } catch (err) {
+      if (err instanceof RangeError) throw new LinkError(`${lib.name}@${lib.version} needs ${lib.sharedTableSize} slots in app '${this.appName}''s function table, which cannot grow (${err.message})`);
+      throw err;
+    }
+    this.tableSlots.set(lib.name, { base, size: lib.sharedTableSize });
+    return { table, [TABLE_BASE_IMPORT]: new WebAssembly.Global({ value: "i32", mutable: false }, base) };
+  }
+
+  /** env.__lq_alloc ...: the app's own allocator functions, so the library allocates in its heap. */
+  private sharedAllocatorImports(lib: LibraryModule): Record<string, WebAssembly.ExportValue> {
+    const out: Record<string, WebAssembly.ExportValue> = {};
+    const exports = this.appExports();
+    for (const name of lib.allocatorImports) {
+      const fn = exports?.[name];
+      if (typeof fn !== "function") {
+        throw new LinkError(`${lib.name}@${lib.version} allocates with the app's allocator, which app '${this.appName}' does not share (it exports no ${name}; rebuild the app with this version of liquid build)`);
+      }
+      out[name] = fn;
+    }
+    return out;
+  }
+
+  /** The slots of the app's table that library `name`'s latest instance took (ABI v2). */
+  tableSlotsOf(name: string): { base: number; size: number } | undefined {
+    return this.tableSlots.get(name);
+  }
+
+  /**
+   * The linked shared libraries whose functions sit in the app's table: a snapshot cannot carry
+   * them (they belong to another instance), so the app cannot be snapshotted while they are linked.
+   */
+  librariesInTable(): string[] {
+    return [...this.linked.values()].filter((l) => l.lib.sharedTableSize > 0).map((l) => l.lib.name);
   }
 
   /** Where library `name`'s static data lies in the app's memory (shared libraries only). */

@@ -10,7 +10,7 @@ import { type AppManifest, sha256Hex } from "../app/manifest.js";
 import { instrumentForFuel, MeteringError } from "../app/metering.js";
 import { HAL_BY_IMPORT } from "../hal.js";
 import { parseLibraryRef } from "./library-ref.js";
-import { MEMORY_BASE_IMPORT, SHARED_DATA_SECTION } from "./shared-data.js";
+import { ALLOCATOR_IMPORTS, MEMORY_BASE_IMPORT, SHARED_DATA_SECTION, SHARED_TABLE_SECTION, TABLE_BASE_IMPORT } from "./shared-data.js";
 
 /** Resolving, verifying or linking a library failed; the message names the module. */
 export class LinkError extends Error {}
@@ -36,6 +36,12 @@ export interface LibraryModule {
   shared: boolean;
   /** Bytes of its own static data the linker places in the app's memory (shared only; 0: none). */
   sharedDataSize: number;
+  /** Shares the app's function table (imports env.table; shared only). */
+  sharedTable: boolean;
+  /** Slots the linker appends to the app's table for its own entries (0: none). */
+  sharedTableSize: number;
+  /** Which of the app's allocator functions it calls (env.__lq_alloc ...; shared only). */
+  allocatorImports: string[];
   /** Its own imports with signatures (HAL and other libraries). */
   imports: { module: string; name: string; params: string[]; results: string[] }[];
 }
@@ -89,7 +95,7 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
   }
   const capabilities = new Set<string>();
   for (const imp of metered.imports) {
-    if (parseLibraryRef(imp.module) || (imp.module === "env" && imp.name === MEMORY_BASE_IMPORT)) continue;
+    if (parseLibraryRef(imp.module) || (imp.module === "env" && (imp.name === MEMORY_BASE_IMPORT || ALLOCATOR_IMPORTS.includes(imp.name)))) continue;
     const fn = HAL_BY_IMPORT.get(`${imp.module}.${imp.name}`);
     if (!fn) throw new LinkError(`${id} imports ${imp.module}.${imp.name}, which is neither a HAL function nor a library`);
     capabilities.add(fn.capability);
@@ -97,14 +103,27 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
   const module = new WebAssembly.Module(wasm as BufferSource);
   let shared = false;
   let basedData = false;
+  let sharedTable = false;
+  let basedTable = false;
+  const allocatorImports: string[] = [];
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind === "memory" && imp.module === "env" && imp.name === "memory") shared = true;
     else if (imp.kind === "global" && imp.module === "env" && imp.name === MEMORY_BASE_IMPORT) basedData = true;
-    else if (imp.kind !== "function") throw new LinkError(`${id} imports ${imp.kind} ${imp.module}.${imp.name}; a library imports functions (and, shared, env.memory) only`);
+    else if (imp.kind === "table" && imp.module === "env" && imp.name === "table") sharedTable = true;
+    else if (imp.kind === "global" && imp.module === "env" && imp.name === TABLE_BASE_IMPORT) basedTable = true;
+    else if (imp.kind === "function" && imp.module === "env" && ALLOCATOR_IMPORTS.includes(imp.name)) allocatorImports.push(imp.name);
+    else if (imp.kind !== "function") throw new LinkError(`${id} imports ${imp.kind} ${imp.module}.${imp.name}; a library imports functions (and, shared, env.memory and env.table) only`);
   }
-  const sharedDataSize = sharedDataSizeOf(module);
+  const sharedDataSize = u32Section(module, SHARED_DATA_SECTION);
   if (basedData && (!shared || sharedDataSize === 0)) {
     throw new LinkError(`${id} imports env.${MEMORY_BASE_IMPORT} but does not share the app's memory or lacks its ${SHARED_DATA_SECTION} section`);
+  }
+  const sharedTableSize = u32Section(module, SHARED_TABLE_SECTION);
+  if (basedTable && (!sharedTable || sharedTableSize === 0)) {
+    throw new LinkError(`${id} imports env.${TABLE_BASE_IMPORT} but does not share the app's table or lacks its ${SHARED_TABLE_SECTION} section`);
+  }
+  if ((sharedTable || allocatorImports.length) && !shared) {
+    throw new LinkError(`${id} imports the app's table or allocator but not its memory; only a shared library (liquid build --library --shared) may`);
   }
   if (!shared && !WebAssembly.Module.exports(module).some((e) => e.name === "memory" && e.kind === "memory")) {
     throw new LinkError(`${id} does not export its memory as "memory"`);
@@ -118,18 +137,21 @@ export function prepareLibrary(wasm: Uint8Array, manifest: AppManifest): Library
     metered: new WebAssembly.Module(metered.wasm as BufferSource),
     capabilities: [...capabilities],
     exportTypes: exportedFunctionTypes(wasm),
-    imports: metered.imports.filter((i) => !(i.module === "env" && i.name === MEMORY_BASE_IMPORT)),
+    imports: metered.imports.filter((i) => !(i.module === "env" && (i.name === MEMORY_BASE_IMPORT || ALLOCATOR_IMPORTS.includes(i.name)))),
     shared,
     sharedDataSize,
+    sharedTable,
+    sharedTableSize,
+    allocatorImports,
   };
 }
 
-/** The size of the static data a shared library asks to have placed in the app's memory (the
- * custom section `liquid build --library --shared` writes; compiler/src/app-build/library.ts). */
-function sharedDataSizeOf(module: WebAssembly.Module): number {
-  const sections = WebAssembly.Module.customSections(module, SHARED_DATA_SECTION);
+/** A u32 custom section `liquid build --library --shared` writes (compiler/src/app-build/library.ts):
+ * the bytes of static data or the table slots a shared library asks the linker to place. */
+function u32Section(module: WebAssembly.Module, name: string): number {
+  const sections = WebAssembly.Module.customSections(module, name);
   if (!sections.length) return 0;
-  if (sections[0]!.byteLength !== 4) throw new LinkError(`malformed ${SHARED_DATA_SECTION} section`);
+  if (sections[0]!.byteLength !== 4) throw new LinkError(`malformed ${name} section`);
   return new DataView(sections[0]!).getUint32(0, true);
 }
 

@@ -17,6 +17,12 @@ import { LinkError } from "./library-store.js";
 export const MEMORY_BASE_IMPORT = "__memory_base";
 /** The custom section with the size (u32 little endian) of the region to reserve. */
 export const SHARED_DATA_SECTION = "liquid.shared_data";
+/** ABI v2: the immutable i32 global a shared library imports from "env" for its first table slot. */
+export const TABLE_BASE_IMPORT = "__table_base";
+/** ABI v2: the custom section with how many slots (u32 little endian) to append to the app's table. */
+export const SHARED_TABLE_SECTION = "liquid.shared_table";
+/** ABI v2: the app's allocator functions a shared library imports from "env" (the app exports them). */
+export const ALLOCATOR_IMPORTS: readonly string[] = ["__lq_alloc", "__lq_realloc", "__lq_free"];
 
 export interface SharedDataRegion {
   address: number;
