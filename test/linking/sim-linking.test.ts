@@ -492,7 +492,7 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     expect([slot(0)(7), slot(1)(7), slot(2)(7)]).toEqual([14, 21, -7]); // twice, thrice, negate
   });
 
-  it("slots are not given back by an unload: linking again appends new ones, and the calls still work", () => {
+  it("slots are not given back by an unload (they are emptied): linking again appends new ones, and the calls still work", () => {
     const { simulation, board, events } = sim();
     board.libraries.add(ops.wasm, ops.manifest);
     const app = board.install(opsuser.wasm, opsuser.manifest);
@@ -500,6 +500,7 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     const table = app.wasmInstance!.exports.table as WebAssembly.Table;
     const first = app.linker!.tableSlotsOf("ops")!;
     expect(app.linker!.unload("ops")).toBe(true);
+    expect([0, 1, 2].map((i) => table.get(first.base + i))).toEqual([null, null, null]); // emptied: a kept reference traps
     app.call("start"); // links ops again
     expect(app.linker!.tableSlotsOf("ops")).toEqual({ base: first.base + 3, size: 3 });
     expect(table.length).toBe(first.base + 6);

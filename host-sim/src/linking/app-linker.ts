@@ -206,6 +206,16 @@ export class AppLinker {
     return out;
   }
 
+  /**
+   * A dropped instance's slots stay the app's but are emptied (as on the C runtime), so a
+   * function reference the app kept traps instead of calling into the old instance.
+   */
+  private emptySlots(slots: { base: number; size: number }): void {
+    const table = this.appExports()?.table;
+    if (!(table instanceof WebAssembly.Table)) return;
+    for (let i = 0; i < slots.size; i++) table.set(slots.base + i, null);
+  }
+
   /** The slots of the app's table that library `name`'s latest instance took (ABI v2). */
   tableSlotsOf(name: string): { base: number; size: number } | undefined {
     return this.tableSlots.get(name);
@@ -239,13 +249,16 @@ export class AppLinker {
       throw new LinkError(`cannot swap in ${lib.name}@${lib.version}: ${outside.map((e) => `${e.importer} asks for ${formatLibraryRef(e.ref)}`).join("; ")}`);
     }
     const old = this.linked.get(lib.name);
+    const oldSlots = this.tableSlots.get(lib.name);
     this.linked.delete(lib.name);
     try {
       this.instantiate(lib);
     } catch (err) {
       if (old) this.linked.set(lib.name, old);
+      if (oldSlots) this.tableSlots.set(lib.name, oldSlots);
       throw err;
     }
+    if (old && oldSlots) this.emptySlots(oldSlots);
     this.onLink(lib, "swapped");
   }
 
@@ -254,6 +267,9 @@ export class AppLinker {
     const had = this.linked.get(name);
     if (!had) return false;
     this.linked.delete(name);
+    const slots = this.tableSlots.get(name);
+    if (slots) this.emptySlots(slots);
+    this.tableSlots.delete(name);
     this.onLink(had.lib, "unloaded");
     return true;
   }
