@@ -34,6 +34,17 @@
 #ifndef LQ_LINKER_FETCH_WAIT_MS
 #define LQ_LINKER_FETCH_WAIT_MS 3000u /* how long start() waits for the host to answer FETCHes */
 #endif
+/* Engine stacks of a library instance. A library runs one nested call from a trampoline
+ * (bounded by LQ_LINKER_CALL_FUEL) or a call from its app's table, not a whole app, so it gets
+ * much less than an app's LQ_VALUE_STACK_SLOTS / LQ_CALL_DEPTH: these are most of what a
+ * loaded library costs (docs/linking.md, "Figures"). App code a shared library calls back
+ * runs on these stacks too. MCU ports lower them further (cortex_m_build.cmake). */
+#ifndef LQ_LIBRARY_STACK_SLOTS
+#define LQ_LIBRARY_STACK_SLOTS 1024u /* 8-byte slots: 8 KiB */
+#endif
+#ifndef LQ_LIBRARY_CALL_DEPTH
+#define LQ_LIBRARY_CALL_DEPTH 128u
+#endif
 #define LQ_EVENT_FETCH 0x30
 
 /* True when the import names a library ("NAME@RANGE") rather than the HAL. */
@@ -51,8 +62,10 @@ lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *ou
 const char *lq_linker_error(void);
 void lq_linker_clear_error(void);
 
-/* The runtime's engine (apps.c). */
+/* The runtime's engine (apps.c), and the one library modules are loaded with (same arena,
+ * library-sized stacks). */
 lq_engine *lq_app_engine(void);
+lq_engine *lq_library_engine(void);
 
 /* The host's answer that it could not fetch NAME@RANGE (FETCH request from the host): calls
  * into it then trap with `message`. */

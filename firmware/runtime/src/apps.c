@@ -81,6 +81,10 @@ static const char *EV_NAMES[] = {"start", "on_timer", "on_pin", "on_message", "o
 
 size_t lq_engine_heap_used(void) { return engine ? arena.used : 0; }
 lq_engine *lq_app_engine(void) { return engine; }
+/* Libraries' modules are loaded with a second engine on the same arena whose only difference
+ * is smaller per-instance stacks (LQ_LIBRARY_STACK_SLOTS, lq_linker.h). */
+static lq_engine *library_engine;
+lq_engine *lq_library_engine(void) { return library_engine; }
 size_t lq_engine_heap_size(void) { return ARENA_BYTES; }
 
 static int engine_up(void) {
@@ -98,6 +102,12 @@ static int engine_up(void) {
   cfg.limits.call_depth = LQ_CALL_DEPTH;
   cfg.limits.start_fuel = LQ_START_FUEL;
   if (lq_engine_new(&cfg, &engine, &err) != LQ_OK) {
+    lq_log(LQ_LOG_ERROR, NULL, "engine: %s", err.message);
+    return -1;
+  }
+  cfg.limits.value_stack_slots = LQ_LIBRARY_STACK_SLOTS;
+  cfg.limits.call_depth = LQ_LIBRARY_CALL_DEPTH;
+  if (lq_engine_new(&cfg, &library_engine, &err) != LQ_OK) {
     lq_log(LQ_LOG_ERROR, NULL, "engine: %s", err.message);
     return -1;
   }

@@ -343,7 +343,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   if (memcmp(digest, e->sha256, 32) != 0) return fail(im, "the stored module of %s is damaged (sha256 mismatch)", name);
   for (slot = 0; slot < LQ_LINKER_MAX && linked[slot].app; slot++) {}
   if (slot == LQ_LINKER_MAX) return fail(im, "%s", "too many libraries loaded on this device");
-  if (lq_module_load(lq_app_engine(), lq_module_buf, e->wasm_len, &m, &err) != LQ_OK)
+  if (lq_module_load(lq_library_engine(), lq_module_buf, e->wasm_len, &m, &err) != LQ_OK)
     return fail(im, "invalid module: %s", err.message);
   n = lq_module_import_count(m);
   for (i = 0; i < n; i++) {
