@@ -390,6 +390,48 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  // ---- ABI v2 with the AssemblyScript fixtures built by liquid build (test/linking/fixtures/README.md);
+  // the same lines the simulator tests assert.
+  test("ABI v2, AssemblyScript: histogram allocates its result with the app's allocator (histuser)", async () => {
+    const histogram = await build("test/linking/fixtures/histogram", true, true);
+    const histuser = await build("test/linking/fixtures/histuser", false);
+    const { dev, c } = await device("histogram");
+    await c.put("histogram", histogram.wasm, histogram.manifest);
+    await c.put("histuser", histuser.wasm, histuser.manifest, { start: true });
+    await dev.waitFor((l) => / info histuser: linked library histogram 1\.0\.0 in \d+ us/.test(l));
+    const order = await dev.waitFor((l) => / info histuser: data \d+ hist \d+ after \d+ ordered \d+$/.test(l));
+    const [d, h, a, ordered] = /data (\d+) hist (\d+) after (\d+) ordered (\d+)$/.exec(order)!.slice(1).map(Number) as [number, number, number, number];
+    expect(d).toBeLessThan(h);
+    expect(h).toBeLessThan(a);
+    expect(ordered).toBe(1);
+    await dev.waitFor((l) => / info histuser: buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8$/.test(l));
+    await dev.waitFor((l) => / info histuser: label hist#1$/.test(l));
+    await stopClean(dev, c);
+  });
+
+  test("ABI v2, AssemblyScript: ops puts its functions in the app's table and calls the app's callbacks (opsuser); no snapshot", async () => {
+    const ops = await build("test/linking/fixtures/ops", true, true);
+    const opsuser = await build("test/linking/fixtures/opsuser", false);
+    const { dev, c } = await device("ops");
+    await c.put("ops", ops.wasm, ops.manifest);
+    const heap0 = ((await c.info()).memory as { heapUsed: number }).heapUsed;
+    await c.put("opsuser", opsuser.wasm, opsuser.manifest, { start: true });
+    const linked = await dev.waitFor((l) => / info opsuser: linked library ops 1\.0\.0 in \d+ us \(engine heap \+\d+ bytes\)$/.test(l));
+    await dev.waitFor((l) => / info opsuser: apply 14 21 -7$/.test(l));
+    await dev.waitFor((l) => / info opsuser: op 15$/.test(l));
+    await dev.waitFor((l) => / info opsuser: callback 106$/.test(l));
+    await dev.waitFor((l) => / info opsuser: prime 11 2$/.test(l));
+    const m = /in (\d+) us \(engine heap \+(\d+) bytes\)/.exec(linked)!;
+    console.log(`posix (ASan build): ABI v2 AssemblyScript library ops: link at the first call ${m[1]} us; engine heap ${m[2]} bytes`);
+    await expect(c.snapshot("opsuser")).rejects.toThrow(
+      /cannot snapshot opsuser: its function table holds entries of shared library ops \(function references cannot leave the device\); unload the library first/,
+    );
+    expect((await c.list()).find((a) => a.name === "opsuser")).toMatchObject({ state: "running" });
+    await c.stop("opsuser");
+    expect(((await c.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+    await stopClean(dev, c);
+  });
+
   // ---- A library importing a library (linker.c resolves a library's NAME@RANGE imports like an app's)
   /** An isolated library NAME 1.0.0 from WAT, whose manifest lists the libraries it imports. */
   async function watLibrary(name: string, text: string, libraries: { name: string; range: string }[]) {
