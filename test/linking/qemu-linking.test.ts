@@ -122,4 +122,35 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
     expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heapLib);
     expect(heapLib).toBeGreaterThanOrEqual(heap0);
   }, 60_000);
+
+  it("ABI v2, AssemblyScript: ops/opsuser and histogram/histuser built by liquid build log what the simulator logs", async () => {
+    if (!client || !qemu) throw new Error("the previous test did not start the device");
+    const ops = await build("test/linking/fixtures/ops", true, true);
+    const opsuser = await build("test/linking/fixtures/opsuser", false);
+    await client.put("ops", ops.wasm, ops.manifest);
+    const heap0 = ((await client.info()).memory as { heapUsed: number }).heapUsed;
+    await client.put("opsuser", opsuser.wasm, opsuser.manifest, { start: true });
+    const linked = await qemu.waitConsole(/^log \d+ info opsuser: linked library ops 1\.0\.0 in (\d+) us \(engine heap \+(\d+) bytes\)\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info opsuser: apply 14 21 -7\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info opsuser: op 15\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info opsuser: callback 106\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info opsuser: prime 11 2\r?$/m, 30_000);
+    console.log(`qemu: ABI v2 AssemblyScript library ops: link at the first call ${linked[1]} us; engine heap ${linked[2]} bytes`);
+    await expect(client.snapshot("opsuser")).rejects.toThrow(/cannot snapshot opsuser: its function table holds entries of shared library ops/);
+    await client.stop("opsuser");
+    expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+    await client.remove("opsuser");
+    await client.remove("ops");
+
+    const histogram = await build("test/linking/fixtures/histogram", true, true);
+    const histuser = await build("test/linking/fixtures/histuser", false);
+    await client.put("histogram", histogram.wasm, histogram.manifest);
+    await client.put("histuser", histuser.wasm, histuser.manifest, { start: true });
+    const order = await qemu.waitConsole(/^log \d+ info histuser: data (\d+) hist (\d+) after (\d+) ordered 1\r?$/m, 30_000);
+    expect(Number(order[1])).toBeLessThan(Number(order[2]));
+    expect(Number(order[2])).toBeLessThan(Number(order[3]));
+    await qemu.waitConsole(/^log \d+ info histuser: buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info histuser: label hist#1\r?$/m, 30_000);
+    await client.stop("histuser");
+  }, 90_000);
 });
