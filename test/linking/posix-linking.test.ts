@@ -373,6 +373,24 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  test("ABI v2: after a hot swap of a library with table entries the app calls the new version through its table (old instance freed, ASan-clean)", async () => {
+    const lib = tabledLibrary();
+    const v11 = tabledLibrary("TXBLED");
+    const { dev, c } = await device("tabled-swap");
+    await c.put("tabled", lib, await libraryManifest(lib, "tabled"));
+    await c.put("tabapp", wat(tabledAppWat()), appManifest("tabapp"), { start: true });
+    await dev.waitFor((l) => / info tabapp: char 65$/.test(l));
+    const mark = dev.lines.length;
+    await c.put("tabled", v11, { ...(await libraryManifest(v11, "tabled")), version: "1.1.0" });
+    const swapped = await dev.waitFor((l) => / info tabapp: hot-swapped library tabled 1\.0\.0 -> 1\.1\.0$/.test(l), 10_000, mark);
+    const after = dev.lines.indexOf(swapped);
+    // the app keeps calling through the table (the new base from double_index) and reads the new data
+    await dev.waitForCount((l) => / info tabapp: char 88$/.test(l), 2, 10_000, after);
+    expect(dev.lines.slice(after).filter((l) => / info tabapp: 21100421$/.test(l)).length).toBeGreaterThanOrEqual(2);
+    expect(dev.lines.slice(after).filter((l) => / info tabapp: char 65$/.test(l))).toEqual([]);
+    await stopClean(dev, c);
+  });
+
   test("ABI v2: an app that exports no table, or no allocator, cannot link the library; a cycle of library calls traps", async () => {
     const lib = tabledLibrary();
     const { dev, c } = await device("tabled-missing");

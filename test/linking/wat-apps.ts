@@ -99,9 +99,9 @@ export const TABLED_LIBRARY_WAT = `(module
     (func (export "data_char") (param $i i32) (param i32) (result i32)
       (i32.load8_u (i32.add (global.get $mb) (local.get $i)))))`;
 
-/** tabled's bytes with its custom sections: 16 bytes of static data, 2 table slots. */
-export function tabledLibrary(): Uint8Array {
-  return withU32Section(withU32Section(wat(TABLED_LIBRARY_WAT), "liquid.shared_data", 16), "liquid.shared_table", 2);
+/** tabled's bytes with its custom sections: 16 bytes of static data, 2 table slots; `text` replaces its "TABLED". */
+export function tabledLibrary(text = "TABLED"): Uint8Array {
+  return withU32Section(withU32Section(wat(TABLED_LIBRARY_WAT.replace('"TABLED"', JSON.stringify(text))), "liquid.shared_data", 16), "liquid.shared_table", 2);
 }
 
 /**
