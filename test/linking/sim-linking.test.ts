@@ -492,6 +492,16 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     expect([slot(0)(7), slot(1)(7), slot(2)(7)]).toEqual([14, 21, -7]); // twice, thrice, negate
   });
 
+  it("debug builds (not optimised) of such libraries are relocated too and behave the same", async () => {
+    const r = await buildApp(join(ROOT, "test/linking/fixtures/ops"), { out: join(tempDir(), "ops.wasm"), library: true, shared: true, debug: true, force: true });
+    expect(r.errors).toEqual([]);
+    const { simulation, board, events } = sim();
+    board.libraries.add(r.wasm!, r.manifest as unknown as AppManifest);
+    board.install(opsuser.wasm, opsuser.manifest);
+    simulation.runFor(10);
+    expect(appLogs(events, "opsuser").map(([, msg]) => msg)).toEqual(["apply 14 21 -7", "op 15", "callback 106", "prime 11 2"]);
+  });
+
   it("slots are not given back by an unload (they are emptied): linking again appends new ones, and the calls still work", () => {
     const { simulation, board, events } = sim();
     board.libraries.add(ops.wasm, ops.manifest);

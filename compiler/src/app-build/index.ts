@@ -104,7 +104,7 @@ export async function buildApp(appPath: string, options: BuildOptions = {}): Pro
   // A shared library's static data is placed by the runtime in the app's memory (library.ts).
   let wasm = compiled.wasm;
   if (options.shared) {
-    const relocated = relocateSharedLibrary(wasm);
+    const relocated = relocateSharedLibrary(wasm, undefined, undefined, debug);
     result.errors.push(...relocated.problems);
     if (!relocated.wasm) {
       result.errors.push("such a library cannot share the app's memory; build it as an isolated library (without --shared), see docs/linking.md");

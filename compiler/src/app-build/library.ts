@@ -51,8 +51,13 @@ interface Segment {
   data: Uint8Array;
 }
 
-export function relocateSharedLibrary(wasm: Uint8Array, base = SHARED_DATA_BASE, tableBase = SHARED_TABLE_BASE): RelocatedLibrary {
+export function relocateSharedLibrary(wasm: Uint8Array, base = SHARED_DATA_BASE, tableBase = SHARED_TABLE_BASE, debug = false): RelocatedLibrary {
   const mod = binaryen.readBinaryWithFeatures(wasm, binaryen.Features.All);
+  // A debug build is not optimised: immutable globals still hold data addresses (constant
+  // initialisers, which cannot add a base) and the replaced allocator's helpers are still
+  // there. Propagating such globals into their uses and dropping what nothing uses leaves the
+  // code as debuggable and relocatable.
+  if (debug) mod.runPasses(["simplify-globals-optimizing", "remove-unused-module-elements"]);
   const problems: string[] = [];
   let disposed = false;
   let tableSize = 0;
