@@ -382,13 +382,32 @@ describe("posix device: deploy and run apps", () => {
     await expect(PosixDevice.start(join(tmp.dir, "broken.img"), [], board)).rejects.toThrow(/board file .*broken\.json is not valid JSON/);
   });
 
-  test("a boot that hangs in an app's start section: the watchdog resets the device and the next boot skips autostart", async () => {
-    // (start 0) is an endless loop in the wasm start section, which the engine runs unmetered
-    const hang = Uint8Array.from([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x03, 0x02, 0x00, 0x00,
-      0x07, 0x09, 0x01, 0x05, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x01, 0x08, 0x01, 0x00,
-      0x0a, 0x0c, 0x02, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, 0x02, 0x00, 0x0b,
-    ]);
+  // An autostarted app whose wasm start section loops forever (top-level code).
+  const HANG_AT_BOOT = moduleWithInit([0x03, 0x40, 0x0c, 0x00, 0x0b]);
+
+  test("a boot whose autostarted app loops in its start section: that app fails on its start fuel, the others start", async () => {
+    const flash = "hang-fuel.img";
+    const dev = await device(flash);
+    const c = await dev.client();
+    await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { autostart: true });
+    await c.put("hang", HANG_AT_BOOT, bareManifest("hang"), { autostart: true });
+    await c.close();
+    await stopClean(dev);
+
+    const next = await PosixDevice.start(join(tmp.dir, flash), ["--watchdog", "1500"], undefined, false);
+    devices.push(next);
+    await next.waitFor((l) => /^app \d+ hang trapped/.test(l), 20_000);
+    await next.waitFor((l) => /^gpio \d+ LED0 1$/.test(l), 20_000);
+    expect(next.lines.find((l) => /^app \d+ hang trapped/.test(l))).toMatch(/start function ran out of fuel/);
+    expect(next.lines).not.toContain("watchdog: no kick in time, resetting");
+    const c2 = await next.client();
+    expect((await c2.list()).map((a) => [a.name, a.state])).toEqual([["blinky", "running"], ["hang", "trapped"]]);
+    await c2.close();
+    await stopClean(next);
+  });
+
+  test("a boot that hangs anyway (start fuel off): the watchdog resets the device and the next boot skips autostart", async () => {
+    const hang = HANG_AT_BOOT;
     const flash = "hang.img";
     const dev = await device(flash);
     const c = await dev.client();
@@ -397,9 +416,11 @@ describe("posix device: deploy and run apps", () => {
     await c.close();
     await stopClean(dev);
 
-    // The next boot hangs in the start section; the watchdog resets the device (the process
-    // re-executes itself on the same flash and socket) and that boot skips autostart.
-    const next = await PosixDevice.start(join(tmp.dir, flash), ["--watchdog", "1500"], undefined, false);
+    // The boot-loop guard is the second line against a hang the fuel does not bound (a native
+    // driver, say): with the start fuel off, the next boot hangs in the start section; the
+    // watchdog resets the device (the process re-executes itself on the same flash and socket)
+    // and that boot skips autostart.
+    const next = await PosixDevice.start(join(tmp.dir, flash), ["--watchdog", "1500", "--start-fuel", "0"], undefined, false);
     devices.push(next);
     await next.waitFor((l) => l === "watchdog: no kick in time, resetting", 20_000);
     expect(next.lines.slice(0, next.lines.indexOf("watchdog: no kick in time, resetting"))).not.toContain("ready");

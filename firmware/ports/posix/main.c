@@ -30,6 +30,7 @@
 #include "flash_sim.h"
 #include "liquid_port.h"
 #include "lq_crc32.h"
+#include "lq_runtime.h"
 #include "posix_sim.h"
 
 #define FLASH_SIZE (512u * 1024u)
@@ -47,7 +48,8 @@ static volatile sig_atomic_t stop_requested;
 static void usage(void) {
   fprintf(stderr,
           "usage: liquid-device --board FILE [--flash FILE] [--listen tcp:HOST:PORT] [--pty]\n"
-          "                     [--id ID] [--seed N] [--watchdog MS (default 5000, 0 = off)]\n");
+          "                     [--id ID] [--seed N] [--watchdog MS (default 5000, 0 = off)]\n"
+          "                     [--start-fuel N (an app's wasm start function; 0 = unlimited)]\n");
 }
 
 static char *read_file(const char *path) {
@@ -358,6 +360,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--id")) id = v;
     else if (!strcmp(a, "--seed")) seed = strtoul(v, NULL, 0);
     else if (!strcmp(a, "--watchdog")) watchdog_ms = strtoul(v, NULL, 0);
+    else if (!strcmp(a, "--start-fuel")) lq_start_fuel = (uint32_t)strtoul(v, NULL, 0);
     else if (!strcmp(a, "--power-cut-after")) power_cut_after = strtol(v, NULL, 0);
     else if (!strcmp(a, "--inherit-listen")) inherited_listen_fd = atoi(v);
     else {

@@ -126,8 +126,18 @@ void lq_apps_autostart(void);
 /* SNAPSHOT flags: bit0 stop the app after freezing, bit1 migrating (run on_migrate_out first). */
 #define LQ_SNAPSHOT_STOP 1
 #define LQ_SNAPSHOT_MIGRATING 2
-/* The largest snapshot this device can take or restore (LQ_SNAPSHOT_MAX): INFO's memory.snapshotMax. */
+/* The largest snapshot this device could restore now (free RAM less room for the app, at most
+ * LQ_SNAPSHOT_MAX): INFO's memory.snapshotMax. */
 uint32_t lq_apps_snapshot_max(void);
+/* Fuel for an app's wasm start function (LQ_START_FUEL; 0 = unlimited), read when the engine
+ * is created at boot: a port may change it before lq_runtime_init. */
+extern uint32_t lq_start_fuel;
+/* Gives the RAM of a snapshot taken or being received back to the arena. Also done when one is
+ * left unused for LQ_SNAPSHOT_KEEP_MS (3x that for a restore being received). */
+void lq_apps_snapshot_release(void);
+/* The host connection closed: a snapshot taken for it is dropped (a restore being received is
+ * kept, so that a reconnecting host resumes it). */
+void lq_apps_snapshot_host_gone(void);
 int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32], char *msg, size_t cap);
 int lq_apps_snapshot_read(const char *name, uint32_t offset, uint32_t max, const uint8_t **data,
                           uint32_t *n, char *msg, size_t cap);

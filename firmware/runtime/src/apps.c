@@ -33,6 +33,7 @@
 #ifndef LQ_START_FUEL
 #define LQ_START_FUEL 10000000u
 #endif
+uint32_t lq_start_fuel = LQ_START_FUEL;
 #ifndef LQ_FREEZE_HOLD_MS
 /* How long an app stays held after a SNAPSHOT answered EBUSY: a host retrying keeps it held,
  * one that gave up lets it run on. */
@@ -100,7 +101,7 @@ static int engine_up(void) {
   cfg.limits.max_table_size = 4096;
   cfg.limits.value_stack_slots = LQ_VALUE_STACK_SLOTS;
   cfg.limits.call_depth = LQ_CALL_DEPTH;
-  cfg.limits.start_fuel = LQ_START_FUEL;
+  cfg.limits.start_fuel = lq_start_fuel;
   if (lq_engine_new(&cfg, &engine, &err) != LQ_OK) {
     lq_log(LQ_LOG_ERROR, NULL, "engine: %s", err.message);
     return -1;
@@ -668,9 +669,12 @@ static void run_slice(lq_app *app, uint64_t now) {
   else if (app->current.kind == EV_MIGRATE_OUT) app->migrate_out = 2;
 }
 
+static void snapshot_expire(uint64_t now_ms);
+
 uint64_t lq_apps_poll(uint64_t now_us) {
   uint64_t now = now_us / 1000, next = now_us + 100000; /* at least every 100 ms */
   int i, k;
+  snapshot_expire(now);
   for (i = 0; i < LQ_MAX_APPS; i++) {
     /* a held app's timers stay pending: they travel in the snapshot with the time they had left */
     if (!apps[i].used || apps[i].paused || apps[i].hold_until_ms) continue;
@@ -726,21 +730,79 @@ static int granted_bus(lq_app *app, const char *name) {
  *   u8 n, n x { u8 handle, str8 topic }                   subscriptions
  */
 #ifndef LQ_SNAPSHOT_MAX
-#define LQ_SNAPSHOT_MAX (128u * 1024u)
+#define LQ_SNAPSHOT_MAX (128u * 1024u) /* the largest snapshot taken or received, whatever RAM is free */
 #endif
+/* What a restore needs besides the snapshot: the app's own instance (its pages and the engine's
+ * state for it), allocated while the snapshot is still held. */
+#define LQ_RESTORE_INSTANCE_ROOM ((uint32_t)lq_app_max_pages() * 65536u + 16384u)
 
-static uint8_t snap_buf[LQ_SNAPSHOT_MAX];
-uint32_t lq_apps_snapshot_max(void) { return (uint32_t)LQ_SNAPSHOT_MAX; }
+/* The snapshot the host reads, or the one it sends, lives in the engine's arena rather than in
+ * a static buffer: RAM is spent on it only while a migration runs, and a board can move as much
+ * state as it has free RAM for instead of what a fixed buffer allowed. */
+static uint8_t *snap_buf;
 static struct {
   int kind; /* 0 none, 1 a snapshot taken here, 2 a restore being received */
   char name[32];
-  uint32_t len, size;
+  uint32_t len, size, cap;
   uint8_t sha[32];
+  uint64_t used_ms; /* last SNAPSHOT, SNAPSHOT_READ, RESTORE_BEGIN or chunk */
 } snap;
+/* A serial link has no "disconnected": a snapshot nobody reads or completes for this long
+ * gives its RAM back (a host that reads it does so within a second). */
+#ifndef LQ_SNAPSHOT_KEEP_MS
+#define LQ_SNAPSHOT_KEEP_MS 10000u
+#endif
+
+void lq_apps_snapshot_release(void) {
+  if (snap_buf) lq_arena_alloc(&arena, snap_buf, snap.cap, 0);
+  snap_buf = NULL;
+  snap.kind = 0;
+  snap.len = snap.size = snap.cap = 0;
+}
+
+void lq_apps_snapshot_host_gone(void) {
+  /* a restore being received stays: the host may reconnect and resume it */
+  if (snap.kind != 2) lq_apps_snapshot_release();
+}
+
+static void snapshot_expire(uint64_t now_ms) {
+  if (snap_buf && now_ms - snap.used_ms > (snap.kind == 2 ? 3u : 1u) * LQ_SNAPSHOT_KEEP_MS)
+    lq_apps_snapshot_release();
+}
+
+/* Arena bytes free now, less what one more allocation's header costs. */
+static uint32_t arena_free(void) {
+  size_t free_bytes = arena.size - arena.used;
+  return free_bytes > 64 ? (uint32_t)(free_bytes - 64) : 0;
+}
+
+/* INFO's memory.snapshotMax: the largest snapshot this device could restore now (the snapshot
+ * and the app's instance must fit together), or LQ_SNAPSHOT_MAX if that is smaller. */
+uint32_t lq_apps_snapshot_max(void) {
+  uint32_t room = arena_free() + snap.cap, need = LQ_RESTORE_INSTANCE_ROOM;
+  room = room > need ? room - need : 0;
+  return room < LQ_SNAPSHOT_MAX ? room : (uint32_t)LQ_SNAPSHOT_MAX;
+}
+
+/* Replaces the held snapshot by an empty buffer of `size` bytes; 0 when the arena has no room. */
+static int snap_reserve(uint32_t size) {
+  lq_apps_snapshot_release();
+  if (size > LQ_SNAPSHOT_MAX) return 0;
+  snap_buf = (uint8_t *)lq_arena_alloc(&arena, NULL, 0, size ? size : 1);
+  if (!snap_buf) return 0;
+  snap.cap = size ? size : 1;
+  return 1;
+}
+
+static int snap_count(void *user, const void *data, size_t len) {
+  (void)data;
+  *(uint32_t *)user += (uint32_t)len;
+  return 0;
+}
 
 static int snap_write(void *user, const void *data, size_t len) {
   (void)user;
-  if (len > LQ_SNAPSHOT_MAX - snap.len) return 1;
+  if (len > snap.cap - snap.len) return 1;
   memcpy(snap_buf + snap.len, data, len);
   snap.len += (uint32_t)len;
   return 0;
@@ -808,6 +870,7 @@ int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32
   lq_app *app = find_app(name);
   int stop = flags & LQ_SNAPSHOT_STOP, migrating = flags & LQ_SNAPSHOT_MIGRATING;
   uint8_t section[1024];
+  uint32_t section_len, total = 0;
   lq_error err;
   lq_sha256 h;
   if (!app || app->paused) {
@@ -830,18 +893,32 @@ int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32
     }
     return LQ_P_EBUSY;
   }
-  snap.kind = 0;
-  snap.len = 0;
-  if (lq_snapshot(app->inst, snap_write, NULL, &err) != LQ_OK ||
-      lq_snapshot_section(snap_write, NULL, "LQRT", section, (uint32_t)runtime_section(app, section),
-                          &err) != LQ_OK) {
-    if (snap.len >= LQ_SNAPSHOT_MAX - sizeof section)
-      snprintf(msg, cap, "snapshot larger than this device's %u-byte buffer", (unsigned)LQ_SNAPSHOT_MAX);
+  /* Two passes over the frozen app: count, then write into a buffer of exactly that size, so
+   * that a small device never holds a doubling buffer and its copy at once. */
+  section_len = (uint32_t)runtime_section(app, section);
+  lq_apps_snapshot_release();
+  if (lq_snapshot(app->inst, snap_count, &total, &err) != LQ_OK ||
+      lq_snapshot_section(snap_count, &total, "LQRT", section, section_len, &err) != LQ_OK) {
+    snprintf(msg, cap, "snapshot failed: %s", err.message);
+    return LQ_P_ENOSPACE;
+  }
+  if (!snap_reserve(total)) {
+    if (total > LQ_SNAPSHOT_MAX)
+      snprintf(msg, cap, "snapshot of %lu bytes larger than this device takes (%lu)", (unsigned long)total,
+               (unsigned long)LQ_SNAPSHOT_MAX);
     else
-      snprintf(msg, cap, "snapshot failed: %s", err.message);
+      snprintf(msg, cap, "snapshot of %lu bytes does not fit in this device's free RAM (%lu bytes)",
+               (unsigned long)total, (unsigned long)arena_free());
+    return LQ_P_ENOSPACE;
+  }
+  if (lq_snapshot(app->inst, snap_write, NULL, &err) != LQ_OK ||
+      lq_snapshot_section(snap_write, NULL, "LQRT", section, section_len, &err) != LQ_OK) {
+    snprintf(msg, cap, "snapshot failed: %s", err.message);
+    lq_apps_snapshot_release();
     return LQ_P_ENOSPACE;
   }
   snap.kind = 1;
+  snap.used_ms = lq_now_ms();
   snprintf(snap.name, sizeof snap.name, "%s", name);
   lq_sha256_init(&h);
   lq_sha256_update(&h, snap_buf, snap.len);
@@ -869,6 +946,7 @@ int lq_apps_snapshot_read(const char *name, uint32_t offset, uint32_t max, const
              (unsigned long)snap.len);
     return LQ_P_ERANGE;
   }
+  snap.used_ms = lq_now_ms();
   *data = snap_buf + offset;
   *n = snap.len - offset < max ? snap.len - offset : max;
   return 0;
@@ -876,18 +954,21 @@ int lq_apps_snapshot_read(const char *name, uint32_t offset, uint32_t max, const
 
 int lq_apps_restore_begin(const char *name, uint32_t size, const uint8_t sha[32], uint32_t *held,
                           char *msg, size_t cap) {
-  if (size > LQ_SNAPSHOT_MAX) {
-    snprintf(msg, cap, "snapshot of %lu bytes too large: this device takes at most %lu",
-             (unsigned long)size, (unsigned long)LQ_SNAPSHOT_MAX);
-    return LQ_P_ENOSPACE;
-  }
   if (!(snap.kind == 2 && !strcmp(snap.name, name) && snap.size == size && !memcmp(snap.sha, sha, 32))) {
+    /* the same wording as the INFO-based check on the host, which names snapshotMax */
+    if (size > lq_apps_snapshot_max() || !snap_reserve(size)) {
+      lq_apps_snapshot_release();
+      snprintf(msg, cap, "snapshot of %lu bytes too large: this device takes at most %lu now",
+               (unsigned long)size, (unsigned long)lq_apps_snapshot_max());
+      return LQ_P_ENOSPACE;
+    }
     snap.kind = 2;
     snprintf(snap.name, sizeof snap.name, "%s", name);
     snap.size = size;
     snap.len = 0;
     memcpy(snap.sha, sha, 32);
   }
+  snap.used_ms = lq_now_ms();
   *held = snap.len;
   return 0;
 }
@@ -908,6 +989,7 @@ int lq_apps_restore_chunk(uint32_t offset, const uint8_t *data, uint32_t len, ui
     return LQ_P_EBADREQ;
   }
   end = offset + len;
+  snap.used_ms = lq_now_ms();
   if (end > snap.len) {
     memcpy(snap_buf + snap.len, data + (snap.len - offset), end - snap.len);
     snap.len = end;
@@ -1031,7 +1113,25 @@ static int apply_runtime_section(lq_app *app, const uint8_t *p, uint32_t len, ch
   return 0;
 }
 
+static int restore_received(int flags, char *msg, size_t cap);
+
 int lq_apps_restore_end(int flags, char *msg, size_t cap) {
+  int rc;
+  if (snap.kind != 2) {
+    snprintf(msg, cap, "no restore in progress (send RESTORE_BEGIN first)");
+    return LQ_P_EBADREQ;
+  }
+  if (snap.len != snap.size) { /* the host may still send the missing chunks */
+    snprintf(msg, cap, "restore incomplete: %lu of %lu bytes received", (unsigned long)snap.len,
+             (unsigned long)snap.size);
+    return LQ_P_ERANGE;
+  }
+  rc = restore_received(flags, msg, cap);
+  lq_apps_snapshot_release(); /* restored or refused: either way its RAM goes back to the apps */
+  return rc;
+}
+
+static int restore_received(int flags, char *msg, size_t cap) {
   int start = flags & LQ_RESTORE_START;
   const lq_store_entry *e;
   lq_app *app = NULL;
@@ -1041,15 +1141,6 @@ int lq_apps_restore_end(int flags, char *msg, size_t cap) {
   const uint8_t *section;
   uint32_t section_len;
   int rc;
-  if (snap.kind != 2) {
-    snprintf(msg, cap, "no restore in progress (send RESTORE_BEGIN first)");
-    return LQ_P_EBADREQ;
-  }
-  if (snap.len != snap.size) {
-    snprintf(msg, cap, "restore incomplete: %lu of %lu bytes received", (unsigned long)snap.len,
-             (unsigned long)snap.size);
-    return LQ_P_ERANGE;
-  }
   snap.kind = 0;
   lq_sha256_init(&h);
   lq_sha256_update(&h, snap_buf, snap.len);

@@ -677,6 +677,7 @@ int lq_protocol_poll(uint64_t now_us) {
     }
     n = lq_port_transport_read(rx + rx_len, sizeof rx - rx_len);
     if (n == LQ_PORT_ECLOSED) {
+      lq_apps_snapshot_host_gone();
       rx_len = rx_start = 0;
       peer = 0;
       follow = 0;
