@@ -122,3 +122,49 @@ describe("simulated device: shared libraries ABI v2 (the app's table and allocat
     await dev.stop();
   });
 });
+
+describe("simulated device: start() waits for the host's answers to the FETCHes it caused", () => {
+  it("holds start() until the host installed the library, then runs it and links that library", async () => {
+    const { dev, client, logs } = await open();
+    const fetched: string[] = [];
+    const off = client.onFetch((name, range) => fetched.push(`${name}@${range}`));
+    await client.put("opsuser", opsuser.wasm, opsuser.manifest, { start: true });
+    await client.list(); // the FETCH event has arrived by now
+    expect(fetched).toEqual(["ops@^1"]);
+    dev.simulation.runFor(500);
+    expect(logs().filter((l) => /apply|cannot link/.test(l))).toEqual([]); // start() has not run
+    expect((await client.list()).find((a) => a.name === "opsuser")?.state).toBe("running");
+    await client.put("ops", ops.wasm, ops.manifest); // the host's answer
+    dev.simulation.runFor(10);
+    expect(logs()).toContain("500 apply 14 21 -7");
+    off();
+    await client.close();
+    await dev.stop();
+  });
+
+  it("gives up waiting after 3 s of board time: start() runs and the first call traps naming the library", async () => {
+    const { dev, client, logs } = await open();
+    const off = client.onFetch(() => {}); // a host that never answers
+    await client.put("opsuser", opsuser.wasm, opsuser.manifest, { start: true });
+    dev.simulation.runFor(2999);
+    expect(logs().some((l) => l.includes("cannot link"))).toBe(false);
+    dev.simulation.runFor(1);
+    expect(logs().find((l) => l.includes("cannot link"))).toMatch(/^3000 cannot link ops@\^1 for app 'opsuser': /);
+    off();
+    await client.close();
+    await dev.stop();
+  });
+
+  it("a STOP while start() waits cancels it", async () => {
+    const { dev, client, logs } = await open();
+    const off = client.onFetch(() => {});
+    await client.put("opsuser", opsuser.wasm, opsuser.manifest, { start: true });
+    await client.stop("opsuser");
+    dev.simulation.runFor(5000);
+    expect(logs().some((l) => l.includes("cannot link") || l.includes("apply"))).toBe(false);
+    expect((await client.list()).find((a) => a.name === "opsuser")?.state).toBe("stopped");
+    off();
+    await client.close();
+    await dev.stop();
+  });
+});

@@ -41,6 +41,8 @@ export interface BoardRuntime {
   fetchFailed?(name: string, range: string, reason: string): void;
   /** Catches the board's clock up with the wall clock before a request is served (realtime boards). */
   sync?(): void;
+  /** Runs `action` after `ms` of the board's time; returns a function that cancels it. */
+  after?(ms: number, action: () => void): () => void;
 }
 
 export interface RuntimeListener {

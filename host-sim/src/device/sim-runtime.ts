@@ -69,6 +69,13 @@ export class SimBoardRuntime implements BoardRuntime {
     });
   }
 
+  after(ms: number, action: () => void): () => void {
+    const scheduled = this.simBoard.sim.at(this.simBoard.sim.now + ms, action);
+    return () => {
+      scheduled.cancelled = true;
+    };
+  }
+
   fetchFailed(name: string, range: string, reason: string): void {
     this.simBoard.libraries.noteFetchFailure(name, range, reason);
   }

@@ -40,9 +40,14 @@ interface AppRuntimeState {
   pendingRestore?: Uint8Array;
   /** The restore came from a migration: on_migrate_in runs first after START. */
   migrateIn?: boolean;
+  /** start() held until the host answered the FETCHes the start caused (names still unanswered). */
+  waiting?: { names: Set<string>; cancel: () => void; launch: () => void };
 }
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+/** How long an app's start() waits for the host to answer the FETCHes it caused, in board time
+ * (the firmware's LQ_LINKER_FETCH_WAIT_MS). */
+export const FETCH_WAIT_MS = 3000;
 const MAX_LOG_TEXT = 1024;
 export const FIRMWARE_NAME = "liquid-sim";
 
@@ -123,6 +128,7 @@ export class SimulatedDevice {
   fetchFailed(name: string, range: string, reason: string): void {
     this.runtime.fetchFailed?.(name, range, reason);
     this.record("warn", null, `library ${name}@${range} could not be fetched: ${reason}`);
+    this.fetchAnswered(name);
   }
 
   onAppState(listener: (s: AppStateEvent) => void): () => void {
@@ -224,7 +230,7 @@ export class SimulatedDevice {
       }
     }
     const previous = this.apps.get(u.name);
-    if (previous?.running) this.halt(u.name, "stopped");
+    if (previous?.running || previous?.waiting) this.halt(u.name, "stopped");
     this.runtime.forget(u.name);
     const old = this.store.get(u.name);
     this.store.put({
@@ -237,6 +243,7 @@ export class SimulatedDevice {
     });
     this.apps.set(u.name, { state: "stopped" });
     this.record("info", null, `installed ${u.name} (${u.size} bytes, sha256 ${hex.slice(0, 12)})`);
+    if ((manifest as { kind?: unknown }).kind === "library") this.fetchAnswered(u.name);
     if (flags & 1) await this.start(u.name);
     return u.name;
   }
@@ -255,11 +262,13 @@ export class SimulatedDevice {
     this.apps.set(name, entry);
     this.record("info", null, pending ? `resuming ${name} from its restored snapshot` : `starting ${name}`);
     // Libraries it imports that the board lacks: ask the host (FETCH); they link at the first call.
-    for (const ref of this.runtime.missingLibraries?.(m.wasm) ?? []) {
+    const missing = this.runtime.missingLibraries?.(m.wasm) ?? [];
+    const asked = this.fetchListeners.size > 0;
+    for (const ref of missing) {
       this.record("info", null, `fetching library ${ref.name}@${ref.range} from the host`);
       for (const l of [...this.fetchListeners]) l(ref.name, ref.range);
     }
-    try {
+    const launch = (): void => {
       const app = { name, wasm: m.wasm, manifest };
       const running = pending && this.runtime.restoreApp ? this.runtime.restoreApp(app, pending) : this.runtime.startApp(app);
       // A trap inside start() has already marked the app trapped through the listener.
@@ -269,11 +278,43 @@ export class SimulatedDevice {
         // The first event after a migration restore: the app takes its hardware on this board.
         if (migrateIn) running.hook?.("on_migrate_in");
       }
-    } catch (err) {
+    };
+    const failed = (err: unknown): string => {
       const message = err instanceof Error ? err.message : String(err);
       this.record("error", name, `cannot start: ${message}`);
       this.setState(name, entry, "trapped", message);
-      throw fault.invalid(`cannot start '${name}': ${message}`);
+      return message;
+    };
+    // Like the firmware, start() (not a restore: its libraries link on their first call) waits
+    // until the connected host answered every FETCH it caused — a library installed under that
+    // name, or a refusal — at most FETCH_WAIT_MS of board time; START itself answers at once.
+    if (missing.length && asked && !pending && this.runtime.after) {
+      const go = (): void => {
+        if (entry.waiting !== waiting || this.apps.get(name) !== entry) return;
+        entry.waiting.cancel();
+        delete entry.waiting;
+        try {
+          launch();
+        } catch (err) {
+          failed(err);
+        }
+      };
+      const waiting = { names: new Set(missing.map((r) => r.name)), cancel: this.runtime.after(FETCH_WAIT_MS, () => go()), launch: go };
+      entry.waiting = waiting;
+      return;
+    }
+    try {
+      launch();
+    } catch (err) {
+      throw fault.invalid(`cannot start '${name}': ${failed(err)}`);
+    }
+  }
+
+  /** The host answered the FETCH of library `name` (installed it, or could not fetch it). */
+  private fetchAnswered(name: string): void {
+    for (const rt of this.apps.values()) {
+      if (!rt.waiting?.names.delete(name)) continue;
+      if (rt.waiting.names.size === 0) rt.waiting.launch();
     }
   }
 
@@ -296,7 +337,7 @@ export class SimulatedDevice {
   remove(name: string): void {
     if (!this.store.get(name)) throw fault.notFound(name);
     const rt = this.apps.get(name);
-    if (rt?.running) this.halt(name, "stopped");
+    if (rt?.running || rt?.waiting) this.halt(name, "stopped");
     this.runtime.forget(name);
     this.store.remove(name);
     this.apps.delete(name);
@@ -416,6 +457,8 @@ export class SimulatedDevice {
     if (!rt) return;
     const running = rt.running;
     rt.running = undefined;
+    rt.waiting?.cancel();
+    delete rt.waiting;
     rt.state = state;
     delete rt.error;
     try {
