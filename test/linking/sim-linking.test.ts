@@ -492,6 +492,14 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     expect([slot(0)(7), slot(1)(7), slot(2)(7)]).toEqual([14, 21, -7]); // twice, thrice, negate
   });
 
+  it("liquid sim --lib: the fixture pairs print the lines of test/linking/fixtures/README.md", async () => {
+    const opsRun = await runCli(["sim", opsuser.path!, "--lib", ops.path!, "--for", "10ms"]);
+    expect(opsRun.code).toBe(0);
+    expect(opsRun.stdout).toContain("[sim] app 'opsuser': library ops@1.0.0 linked\n     0 ms  [opsuser] apply 14 21 -7\n     0 ms  [opsuser] op 15\n     0 ms  [opsuser] callback 106\n     0 ms  [opsuser] prime 11 2\n");
+    const histRun = await runCli(["sim", histuser.path!, "--lib", histogram.path!, "--for", "10ms"]);
+    expect(histRun.stdout).toMatch(/\[histuser\] data \d+ hist \d+ after \d+ ordered 1\n {5}0 ms {2}\[histuser\] buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8\n {5}0 ms {2}\[histuser\] label hist#1\n/);
+  });
+
   it("debug builds (not optimised) of such libraries are relocated too and behave the same", async () => {
     const r = await buildApp(join(ROOT, "test/linking/fixtures/ops"), { out: join(tempDir(), "ops.wasm"), library: true, shared: true, debug: true, force: true });
     expect(r.errors).toEqual([]);
@@ -515,6 +523,25 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     expect(app.linker!.tableSlotsOf("ops")).toEqual({ base: first.base + 3, size: 3 });
     expect(table.length).toBe(first.base + 6);
     expect(appLogs(events, "opsuser").map(([, msg]) => msg).slice(4)).toEqual(["apply 14 21 -7", "op 15", "callback 106", "prime 11 2"]);
+  });
+
+  it("a hot swap to another version takes new slots and empties the old ones; calls go to the new instance", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "app.ts"), readFileSync(join(ROOT, "test/linking/fixtures/ops/app.ts"), "utf8"));
+    writeFileSync(join(dir, "liquid.json"), '{ "name": "ops", "version": "1.0.1" }');
+    const r = await buildApp(dir, { out: join(dir, "ops.wasm"), library: true, shared: true, force: true });
+    const { simulation, board, events } = sim();
+    board.libraries.add(ops.wasm, ops.manifest);
+    const app = board.install(opsuser.wasm, opsuser.manifest);
+    simulation.runFor(10);
+    const old = app.linker!.tableSlotsOf("ops")!;
+    app.linker!.swap(board.libraries.add(r.wasm!, r.manifest as unknown as AppManifest));
+    const table = app.wasmInstance!.exports.table as WebAssembly.Table;
+    expect(app.linker!.tableSlotsOf("ops")).toEqual({ base: old.base + 3, size: 3 });
+    expect(table.get(old.base)).toBeNull();
+    app.call("start");
+    expect(appLogs(events, "opsuser").map(([, msg]) => msg).slice(4)).toEqual(["apply 14 21 -7", "op 15", "callback 106", "prime 11 2"]);
+    expect(app.linker!.loaded().map((l) => l.version)).toEqual(["1.0.1"]);
   });
 
   it("an app that exports no table or no allocator cannot link such a library: the message names the library and what is missing", () => {
