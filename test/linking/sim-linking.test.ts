@@ -544,6 +544,33 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     expect(app.linker!.loaded().map((l) => l.version)).toEqual(["1.0.1"]);
   });
 
+  it("a library that only calls the app's callbacks imports the app's table but takes no slots", async () => {
+    const lib = tempDir();
+    writeFileSync(join(lib, "liquid.json"), '{ "name": "each", "version": "1.0.0" }');
+    writeFileSync(join(lib, "app.ts"), "export function sum_of(fn: i32, n: i32): i32 {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += call_indirect<i32>(<u32>fn, i);\n  return s;\n}\n");
+    const app = tempDir();
+    writeFileSync(join(app, "liquid.json"), '{ "name": "eachuser", "version": "0.1.0" }');
+    writeFileSync(join(app, "app.ts"), [
+      'import { Text, log } from "liquid";',
+      '@external("each@^1", "sum_of") declare function sum_of(fn: i32, n: i32): i32;',
+      "function square(x: i32): i32 { return x * x; }",
+      "export function start(): void { log.info(Text.begin().int(sum_of(<i32>load<u32>(changetype<usize>(square)), 4))); }",
+      "",
+    ].join("\n"));
+    const l = await buildApp(lib, { out: join(lib, "each.wasm"), library: true, shared: true, force: true });
+    const a = await buildApp(app, { out: join(app, "eachuser.wasm"), force: true });
+    const imports = WebAssembly.Module.imports(new WebAssembly.Module(l.wasm! as BufferSource)).map((i) => `${i.module}.${i.name}`);
+    expect(imports).toContain("env.table");
+    expect(imports).not.toContain("env.__table_base");
+    const { simulation, board, events } = sim();
+    board.libraries.add(l.wasm!, l.manifest as unknown as AppManifest);
+    const installed = board.install(a.wasm!, a.manifest as unknown as AppManifest);
+    simulation.runFor(10);
+    expect(appLogs(events, "eachuser").map(([, msg]) => msg)).toEqual(["14"]); // 0 + 1 + 4 + 9
+    expect(installed.linker!.tableSlotsOf("each")).toBeUndefined();
+    expect(installed.snapshotRefusal()).toBeUndefined(); // nothing of the library's in the app's table
+  });
+
   it("an app that exports no table or no allocator cannot link such a library: the message names the library and what is missing", () => {
     for (const [lib, fn, want] of [
       [ops, "apply", "cannot link ops@^1 for app 'bare': ops@1.0.0 needs the app's function table, which app 'bare' does not export (rebuild the app with this version of liquid build)"],
