@@ -11,6 +11,7 @@ import { LinkError, fetchLibraries } from "../../host-sim/src/linking/index.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { LOOKUP_APP_WAT, SUM_APP_WAT, decimalDigitsWat } from "./wat-apps.js";
 import { SHARED_DATA_BASE, relocateSharedLibrary } from "../../compiler/src/app-build/library.js";
+import { SHARED_TABLE_BASE } from "../../compiler/src/app-build/compile.js";
 import { wat } from "../helpers/wat.js";
 import { runCli } from "../sim/run-cli.js";
 
@@ -465,6 +466,25 @@ function bareApp(lib: string, fn: string): { wasm: Uint8Array; manifest: AppMani
 }
 
 describe("shared libraries ABI v2: the app's allocator and table", () => {
+  it("build: a table index in code is relocated to __table_base + k, and the table import loses its limits", () => {
+    const lib = wat(`(module (import "env" "memory" (memory 0)) (import "env" "table" (table ${SHARED_TABLE_BASE + 2} funcref))
+      (type $r (func (result i32)))
+      (elem (i32.const ${SHARED_TABLE_BASE}) $a $b)
+      (func $a (result i32) (i32.const 10))
+      (func $b (result i32) (i32.const 20))
+      (func (export "f") (param i32 i32) (result i32) (call_indirect (type $r) (i32.add (i32.const ${SHARED_TABLE_BASE}) (local.get 0)))))`);
+    const r = relocateSharedLibrary(lib);
+    expect(r.problems).toEqual([]);
+    expect(r.tableSize).toBe(2);
+    const table = new WebAssembly.Table({ element: "anyfunc", initial: 3 });
+    const base = table.grow(r.tableSize);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(r.wasm! as BufferSource), { env: { memory, table, __table_base: new WebAssembly.Global({ value: "i32", mutable: false }, base) } });
+    const f = instance.exports.f as (a: number, b: number) => number;
+    expect([f(0, 0), f(1, 0)]).toEqual([10, 20]);
+    expect(table.get(0)).toBeNull(); // the app's own slots untouched
+  });
+
   it("a library allocates its result with the app's allocator: the app's blocks before and after do not overlap it, and it reads the result in place", () => {
     const { simulation, board, events } = sim();
     board.libraries.add(histogram.wasm, histogram.manifest);
