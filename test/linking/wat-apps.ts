@@ -66,8 +66,8 @@ export function withU32Section(wasm: Uint8Array, name: string, value: number): U
 
 /**
  * Library "tabled" 1.0.0, shared, ABI v2: imports the app's memory, table and allocator, and
- * the bases of its static data (16 bytes, "TABLED") and of its 2 table slots (its functions
- * $double and $negate). Exports:
+ * the bases of its static data (16 bytes, "TABLED") and of its 3 table slots (its functions
+ * $double, $negate and $bounce, which calls the app's table slot 1). Exports:
  * - apply(i, x): calls the APP's function at table index i with x (call_indirect through the
  *   shared table), then stores the result in a block from the app's allocator and returns it
  *   read back from there;
@@ -83,8 +83,9 @@ export const TABLED_LIBRARY_WAT = `(module
     (import "env" "__lq_alloc" (func $alloc (param i32) (result i32)))
     (type $un (func (param i32) (result i32)))
     (data (global.get $mb) "TABLED")
-    (elem (global.get $tb) $double $negate)
+    (elem (global.get $tb) $double $negate $bounce)
     (func $double (param i32) (result i32) (i32.shl (local.get 0) (i32.const 1)))
+    (func $bounce (param i32) (result i32) (call_indirect (type $un) (local.get 0) (i32.const 1)))
     (func $negate (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
     (func (export "apply") (param $i i32) (param $x i32) (result i32) (local $r i32) (local $p i32)
       (local.set $r (call_indirect (type $un) (local.get $x) (local.get $i)))
@@ -99,9 +100,9 @@ export const TABLED_LIBRARY_WAT = `(module
     (func (export "data_char") (param $i i32) (param i32) (result i32)
       (i32.load8_u (i32.add (global.get $mb) (local.get $i)))))`;
 
-/** tabled's bytes with its custom sections: 16 bytes of static data, 2 table slots; `text` replaces its "TABLED". */
+/** tabled's bytes with its custom sections: 16 bytes of static data, 3 table slots; `text` replaces its "TABLED". */
 export function tabledLibrary(text = "TABLED"): Uint8Array {
-  return withU32Section(withU32Section(wat(TABLED_LIBRARY_WAT.replace('"TABLED"', JSON.stringify(text))), "liquid.shared_data", 16), "liquid.shared_table", 2);
+  return withU32Section(withU32Section(wat(TABLED_LIBRARY_WAT.replace('"TABLED"', JSON.stringify(text))), "liquid.shared_data", 16), "liquid.shared_table", 3);
 }
 
 /**
@@ -116,9 +117,14 @@ export function tabledLibrary(text = "TABLED"): Uint8Array {
  * + 1 if the app's heap pointer is now that block + 16 (the library used the app's allocator)
  * = 21100421, then "calls N" (its global, N = events so far) and "char 65" ('A' of "TABLED").
  * Options leave out the table or allocator exports, or (`reenter`) make each event log
- * apply(1, 3) instead, whose callback $reenter calls tabled.apply again: a cycle.
+ * apply(1, 3) instead, whose callback $reenter calls tabled.apply again: a cycle; or
+ * (`bounce`) make each event from the second on begin by logging what the library's $bounce,
+ * called through the app's table at the index the previous event got from double_index,
+ * returns for 3: it calls the app's $reenter, which calls tabled.apply(0, 3) through the
+ * trampoline — 9 — while $bounce's frame is on the app's stack. That trampoline call is the
+ * event's first library call, the one a pending hot swap happens in.
  */
-export function tabledAppWat(opts: { table?: boolean; allocator?: boolean; reenter?: boolean } = {}): string {
+export function tabledAppWat(opts: { table?: boolean; allocator?: boolean; reenter?: boolean; bounce?: boolean } = {}): string {
   const table = opts.table ?? true;
   const allocator = opts.allocator ?? true;
   return `(module
@@ -158,8 +164,11 @@ export function tabledAppWat(opts: { table?: boolean; allocator?: boolean; reent
       ${decimalDigitsWat(32)}
       (call $log (i32.const 1) (local.get $p) (i32.sub (i32.const 32) (local.get $p))))
     (func (export "start") (drop (call $timer_start (i32.const 1000) (i32.const 1))))
+    (global $bounce (mut i32) (i32.const -1))
     (func (export "on_timer") (param i32) (local $a i32) (local $b i32) (local $p i32)
       ${opts.reenter ? `(call $digits (call $apply (i32.const 1) (i32.const 3))) (return)` : ""}
+      ${opts.bounce ? `(if (i32.ge_s (global.get $bounce) (i32.const 0))
+        (then (call $digits (call_indirect (type $un) (i32.const 3) (global.get $bounce)))))` : ""}
       (local.set $a (call $apply (i32.const 0) (i32.const 7)))
       (local.set $b (call_indirect (type $un) (i32.const 5) (call $double_index (i32.const 0) (i32.const 0))))
       (local.set $p (call $alloc_marked (i32.const 16) (i32.const 0)))
@@ -169,5 +178,6 @@ export function tabledAppWat(opts: { table?: boolean; allocator?: boolean; reent
         (i32.mul (i32.load8_u (local.get $p)) (i32.const 10)))
         (i32.eq (global.get $heap) (i32.add (local.get $p) (i32.const 16)))))
       (call $say (i32.const 209) (i32.const 6) (global.get $calls))
-      (call $say (i32.const 215) (i32.const 5) (call $data_char (i32.const 1) (i32.const 0)))))`;
+      (call $say (i32.const 215) (i32.const 5) (call $data_char (i32.const 1) (i32.const 0)))
+      ${opts.bounce ? `(global.set $bounce (i32.add (call $double_index (i32.const 0) (i32.const 0)) (i32.const 2)))` : ""}))`;
 }

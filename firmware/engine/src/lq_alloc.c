@@ -114,6 +114,18 @@ typedef struct lqe_free_block { size_t size; struct lqe_free_block *next; } lqe_
 #define ARENA_ALIGN 8u
 #define ARENA_MIN ((sizeof(lqe_free_block) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
 
+/* Under AddressSanitizer the free parts of an arena are poisoned, so that a use of freed
+ * engine objects (an instance, a module's code, a host function) is reported as it is with
+ * malloc, instead of reading stale bytes that happen to still be there. No code otherwise. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define FREE_PAYLOAD(b, size) ASAN_POISON_MEMORY_REGION((uint8_t *)(b) + sizeof(lqe_free_block), (size) - sizeof(lqe_free_block))
+#define UNPOISON(p, size) ASAN_UNPOISON_MEMORY_REGION((p), (size))
+#else
+#define FREE_PAYLOAD(b, size) ((void)0)
+#define UNPOISON(p, size) ((void)0)
+#endif
+
 void lq_arena_init(lq_arena *a, void *buffer, size_t size) {
     uintptr_t p = ((uintptr_t)buffer + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
     size_t lost = (size_t)(p - (uintptr_t)buffer);
@@ -126,12 +138,14 @@ void lq_arena_init(lq_arena *a, void *buffer, size_t size) {
         b->size = a->size;
         b->next = NULL;
         a->free_list = b;
+        FREE_PAYLOAD(b, b->size);
     }
 }
 
 static void arena_release(lq_arena *a, void *ptr) {
     lqe_free_block *b = (lqe_free_block *)((uint8_t *)ptr - ARENA_ALIGN);
     a->used -= b->size;
+    FREE_PAYLOAD(b, b->size);
     lqe_free_block **pp = (lqe_free_block **)&a->free_list;
     while (*pp && *pp < b) pp = &(*pp)->next;
     b->next = *pp;
@@ -157,12 +171,14 @@ static void *arena_take(lq_arena *a, size_t want) {
     for (; *pp; pp = &(*pp)->next) {
         lqe_free_block *b = *pp;
         if (b->size < need) continue;
+        UNPOISON(b, b->size);
         if (b->size - need >= ARENA_MIN) {
             lqe_free_block *rest = (lqe_free_block *)((uint8_t *)b + need);
             rest->size = b->size - need;
             rest->next = b->next;
             *pp = rest;
             b->size = need;
+            FREE_PAYLOAD(rest, rest->size);
         } else {
             *pp = b->next;
         }

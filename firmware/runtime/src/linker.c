@@ -44,6 +44,15 @@ typedef struct lq_linked {
 static int call_depth;
 
 static lq_linked linked[LQ_LINKER_MAX];
+
+/* Old versions of swapped libraries that have table entries, kept until an event of their app
+ * that began after the swap: the swap may happen while the app's stack still holds frames of
+ * the old version's code (the app called it through its table, and it called back into the
+ * app, which called a trampoline of the same library). A library without table entries runs
+ * only inside trampoline calls, which a swap never interrupts, and is freed at once.
+ * Trampolines owned by retired[g] have owner LQ_LINKER_MAX + g. */
+static lq_linked retired[LQ_LINKER_MAX];
+static uint64_t retired_ms[LQ_LINKER_MAX];
 static char error_msg[200];
 static char manifest_buf[2048];
 
@@ -287,12 +296,17 @@ static int64_t reserve_shared_data(const lq_app *app, uint32_t size, int *from_h
  * instead of running freed code. */
 static void free_lazies_of(const lq_app *app, int owner);
 
-static void free_slot(lq_linked *l, int app_alive) {
-  lq_table *t = app_alive && l->table_n ? app_table(l->app) : NULL;
+static void empty_table_slots(lq_linked *l) {
+  lq_table *t = l->table_n ? app_table(l->app) : NULL;
   uint32_t k;
   for (k = 0; t && k < l->table_n; k++) lq_table_set(t, l->table_base + k, lq_ref(LQ_FUNCREF, NULL), NULL);
+}
+
+/* `owner`: the slot's index (LQ_LINKER_MAX + g for retired[g]), whose trampolines go too. */
+static void free_slot(lq_linked *l, int owner, int app_alive) {
+  if (app_alive) empty_table_slots(l);
   if (l->inst) lq_instance_free(l->inst);
-  free_lazies_of(l->app, (int)(l - linked)); /* the trampolines of its own library imports */
+  free_lazies_of(l->app, owner); /* the trampolines of its own library imports */
   if (l->module) lq_module_free(l->module);
   if (l->memory_base) lq_global_free(l->memory_base);
   if (l->table_base_g) lq_global_free(l->table_base_g);
@@ -597,6 +611,32 @@ void lq_linker_fetch_failed(const char *name, const char *range, const char *mes
 /* Replaces the library behind `lz` by the version now in the store, at the first call of an
  * event that began after that version was installed: every event sees one version only. If
  * the new version does not fit (range, exports, capabilities, invalid), the old one stays. */
+/* Moves a swapped-out version with table entries to `retired` (see there), its table slots
+ * emptied; when every retired entry is taken, the oldest of this app is freed first. */
+static void retire(lq_linked *old) {
+  int g, from = (int)(old - linked), i, oldest = -1;
+  for (g = 0; g < LQ_LINKER_MAX && retired[g].app; g++)
+    if (retired[g].app == old->app && (oldest < 0 || retired_ms[g] < retired_ms[oldest])) oldest = g;
+  if (g == LQ_LINKER_MAX) {
+    g = oldest >= 0 ? oldest : 0;
+    free_slot(&retired[g], LQ_LINKER_MAX + g, 0); /* its slots were emptied when it retired */
+  }
+  empty_table_slots(old);
+  retired[g] = *old;
+  retired_ms[g] = old->app->call_started_ms;
+  for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
+    if (lazies[i].app == old->app && lazies[i].owner == from) lazies[i].owner = LQ_LINKER_MAX + g;
+  memset(old, 0, sizeof *old);
+}
+
+/* Frees the retired versions of `app`'s libraries once an event that began after their swap
+ * runs (`all`: regardless, the app is stopping). */
+static void free_retired(const lq_app *app, int all) {
+  int g;
+  for (g = 0; g < LQ_LINKER_MAX; g++)
+    if (retired[g].app == app && (all || app->call_started_ms > retired_ms[g])) free_slot(&retired[g], LQ_LINKER_MAX + g, 0);
+}
+
 static void hot_swap(lq_lazy *lz) {
   lq_linked *old = &linked[lz->slot];
   lq_import_info im = lazy_import(lz);
@@ -611,7 +651,11 @@ static void hot_swap(lq_lazy *lz) {
     return;
   }
   linked[fresh].gen = old->gen + 1;
-  free_slot(old, 1);
+  if (old->table_n) {
+    retire(old);
+  } else {
+    free_slot(old, lz->slot, 1);
+  }
   *old = linked[fresh];
   memset(&linked[fresh], 0, sizeof linked[fresh]);
   { /* the new version's own library imports move with it to the old slot */
@@ -637,6 +681,7 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
   lq_error err;
   lq_status st;
   int slot;
+  free_retired(lz->app, 0);
   if (lz->target && linked[lz->slot].busy) goto reentered; /* before a swap could free it */
   if (lz->target && linked[lz->slot].stale_us && (uint64_t)lz->app->call_started_ms * 1000u > linked[lz->slot].stale_us)
     hot_swap(lz);
@@ -825,6 +870,7 @@ static void release_handles(lq_app *app);
 void lq_linker_release(lq_app *app) {
   int i;
   release_handles(app);
+  free_retired(app, 1);
   for (i = 0; i < LQ_LINKER_FETCH_MAX; i++)
     if (fetches[i].app == app) fetches[i].app = NULL;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++) {
@@ -834,7 +880,7 @@ void lq_linker_release(lq_app *app) {
   }
   for (i = 0; i < LQ_LINKER_MAX; i++) {
     if (linked[i].app != app) continue;
-    free_slot(&linked[i], 0);
+    free_slot(&linked[i], i, 0);
   }
 }
 
@@ -870,7 +916,7 @@ static void release_if_unused(int slot) {
     if (handles[i].app && handles[i].slot == slot) return;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
     if (lazies[i].app && lazies[i].target && lazies[i].slot == slot) return;
-  free_slot(&linked[slot], 1);
+  free_slot(&linked[slot], slot, 1);
 }
 
 int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name_len, const uint8_t *range,
