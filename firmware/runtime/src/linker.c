@@ -916,7 +916,9 @@ static void release_if_unused(int slot) {
     if (handles[i].app && handles[i].slot == slot) return;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
     if (lazies[i].app && lazies[i].target && lazies[i].slot == slot) return;
-  free_slot(&linked[slot], slot, 1);
+  /* module.unload may be called from app code the library's table entry called back */
+  if (linked[slot].table_n) retire(&linked[slot]);
+  else free_slot(&linked[slot], slot, 1);
 }
 
 int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name_len, const uint8_t *range,
@@ -925,6 +927,7 @@ int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name
   char module[LQ_STORE_NAME_MAX + 26], lib[LQ_STORE_NAME_MAX + 1];
   lq_import_info im;
   int slot, h;
+  if (app) free_retired(app, 0);
   if (!app || name_len == 0 || name_len > LQ_STORE_NAME_MAX || range_len == 0 || name_len + 1 + range_len >= sizeof module ||
       memchr(name, '@', name_len))
     return LQ_HAL_EINVAL;
