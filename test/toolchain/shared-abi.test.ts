@@ -93,6 +93,16 @@ describe("app side", () => {
     expect(blinky.exports.filter((e) => e.startsWith("__lq_alloc") || e.startsWith("table"))).toEqual([]);
   });
 
+  it("an app importing a library may not declare __lq_alloc itself: the build says why", async () => {
+    const dir = join(OUT, "reserved");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "liquid.json"), '{ "name": "reserved", "version": "0.1.0" }');
+    writeFileSync(join(dir, "app.ts"), '@external("ops@^1", "apply") declare function apply(i: i32, x: i32): i32;\nexport function __lq_alloc(n: usize): usize { return n; }\nexport function start(): void { apply(0, 1); }\n');
+    const r = await buildApp(dir, { out: join(OUT, "reserved.wasm"), force: true });
+    expect(r.ok).toBe(false);
+    expect(r.errors).toEqual(["the app declares __lq_alloc, a name liquid build reserves in apps that import a library: it exports the app's allocator under it for shared libraries (docs/linking.md); rename it"]);
+  });
+
   it("diagnostics in an app importing a library keep their line numbers", async () => {
     const dir = join(OUT, "badline");
     mkdirSync(dir, { recursive: true });

@@ -69,6 +69,7 @@ const LIBRARY_REF = /^[a-z0-9][a-z0-9._-]{0,63}@\S+$/;
 interface AstNode {
   decorators?: { name?: { text?: string }; args?: { value?: unknown }[] | null }[] | null;
   members?: AstNode[] | null;
+  name?: { text?: string } | null;
 }
 
 /** Whether any statement (also inside namespaces and classes) is `@external("NAME@RANGE", ...)`. */
@@ -191,12 +192,19 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
 
   /** Set after parsing: the app imports a library, so it shares its allocator and table. */
   let sharing = false;
+  /** A name of SHARED_ALLOCATOR the app declares itself (the build then fails). */
+  let reserved: string | undefined;
   const transform = {
     afterParse(parser: { sources: { sourceKind: number; statements: AstNode[] }[]; parseFile(text: string, path: string, isEntry: boolean): void }) {
       if (!options.shareWithLibraries) return;
       // sourceKind 0/1: the user's files (2/3: the standard library), where @external is written.
-      sharing = parser.sources.some((s) => s.sourceKind <= 1 && importsLibrary(s.statements));
-      if (sharing) parser.parseFile(SHARE_TEXT, SHARE_SOURCE, true);
+      const user = parser.sources.filter((s) => s.sourceKind <= 1);
+      sharing = user.some((s) => importsLibrary(s.statements));
+      if (!sharing) return;
+      // The app's own top-level __lq_alloc would silently hand libraries another allocator.
+      const exported = new Set(SHARED_ALLOCATOR.map(([, name]) => name));
+      reserved = user.flatMap((s) => s.statements).map((st) => st.name?.text).find((n) => n !== undefined && exported.has(n));
+      if (!reserved) parser.parseFile(SHARE_TEXT, SHARE_SOURCE, true);
     },
     afterInitialize(program: { options: { exportTable: boolean } }) {
       if (sharing) program.options.exportTable = true;
@@ -283,6 +291,10 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
   } as unknown as Parameters<AscModule["main"]>[1]);
 
   const out: CompileResult = { diagnostics, appFiles: [...appFiles].sort(), readFiles: [...readFiles].sort(), importOrigins };
+  if (reserved) {
+    out.failure = `the app declares ${reserved}, a name liquid build reserves in apps that import a library: it exports the app's allocator under it for shared libraries (docs/linking.md); rename it`;
+    return out;
+  }
   if (result.error) {
     if (!diagnostics.some((d) => d.category === "error")) out.failure = (stderrText.trim() || result.error.message).trim();
     return out;
