@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../compiler/src/commands/emulate.js";
-import { liquid, printed, until } from "./support.js";
+import { expectLibraryListed, liquid, printed, until } from "./support.js";
 import { useLiquidHome } from "../helpers/liquid-home.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -99,6 +99,8 @@ describe("liquid device commands against a simulated device", () => {
     await liquid("rm", "bar");
     await liquid("rm", "bar2");
   });
+
+  it("lists a deployed library as a library, not as a stopped app", () => expectLibraryListed(WORK));
 
   it("deploys a built .wasm under another name, and refuses one without a manifest", async () => {
     const built = await liquid("build", join(WORK, "blinky"), "-o", join(WORK, "out", "blinky.wasm"));

@@ -12,7 +12,7 @@ import { findPosixDevice } from "../../compiler/src/transport/emulators.js";
 import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import type { Connector, Transport } from "../../compiler/src/transport/transport.js";
 import { fixtureApp, type BuiltApp } from "../protocol/support.js";
-import { liquid, printed, until } from "./support.js";
+import { expectLibraryListed, liquid, printed, until } from "./support.js";
 import { useLiquidHome } from "../helpers/liquid-home.js";
 import { wrapTransport } from "../helpers/wrap-transport.js";
 
@@ -60,6 +60,8 @@ describe.skipIf(!BINARY)(`liquid commands against the posix firmware${BINARY ? "
     const gone = await liquid("start", "blinky");
     expect(gone.err).toBe("liquid start: no app named 'blinky' on the device: 'liquid ps' lists the installed apps\n");
   });
+
+  it("lists a deployed library as a library, not as a stopped app", () => expectLibraryListed(WORK));
 
   it("resumes an upload after the connection drops mid-chunk, from the offset the firmware holds", async () => {
     const writes: Frame[] = [];

@@ -1,6 +1,8 @@
 // Runs `liquid` commands in this process (the same code as bin/liquid.js, without a compile
 // step) and captures what they print.
-import { vi } from "vitest";
+import { cpSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { expect, vi } from "vitest";
 import { main } from "../../compiler/src/cli.js";
 
 export interface CliRun {
@@ -48,4 +50,16 @@ export async function until(check: () => boolean, what: string, timeoutMs = 15_0
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Builds the tmp105 driver library in `work`, deploys it to the default device and checks that
+ * `liquid ps` lists it as a library (not as a stopped app), then removes it. */
+export async function expectLibraryListed(work: string): Promise<void> {
+  cpSync(join(import.meta.dirname, "..", "..", "examples", "probe", "drivers", "tmp105"), join(work, "tmp105"), { recursive: true });
+  rmSync(join(work, "tmp105", "build"), { recursive: true, force: true });
+  expect((await liquid("build", join(work, "tmp105"), "--library", "-o", join(work, "lib", "tmp105.wasm"))).code).toBe(0);
+  expect((await liquid("deploy", join(work, "lib", "tmp105.wasm"))).code).toBe(0);
+  expect((await liquid("ps")).out).toMatch(/^NAME +VERSION +STATE +AUTOSTART +SIZE +SHA256\ntmp105 +1\.0\.0 +library +no +\d+ B +[0-9a-f]{12}\n$/);
+  expect(JSON.parse((await liquid("ps", "--json")).out)).toEqual([expect.objectContaining({ name: "tmp105", state: "stopped", kind: "library" })]);
+  expect((await liquid("rm", "tmp105")).out).toBe("removed tmp105\n");
 }

@@ -15,7 +15,8 @@ export function bytes(n: number): string {
 
 export function appTable(apps: AppEntry[]): string {
   const rows = [["NAME", "VERSION", "STATE", "AUTOSTART", "SIZE", "SHA256", "ERROR"]];
-  for (const a of apps) rows.push([a.name, a.version, a.state, a.autostart ? "yes" : "no", bytes(a.size), a.sha256.slice(0, 12), a.error ?? ""]);
+  // A library is never started: "stopped" would suggest it could be.
+  for (const a of apps) rows.push([a.name, a.version, a.kind === "library" ? "library" : a.state, a.autostart ? "yes" : "no", bytes(a.size), a.sha256.slice(0, 12), a.error ?? ""]);
   if (!apps.some((a) => a.error)) for (const r of rows) r.pop();
   return table(rows);
 }

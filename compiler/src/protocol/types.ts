@@ -28,6 +28,8 @@ export interface AppEntry {
   state: AppStateName;
   autostart: boolean;
   error?: string;
+  /** "library" for a library (a module apps link at run time, never started itself); absent for apps. */
+  kind?: "library";
 }
 
 export interface AppStateEvent {

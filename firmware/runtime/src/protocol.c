@@ -418,21 +418,24 @@ static void cmd_list(void) {
   out[o++] = '[';
   for (i = 0; i < lq_store_count(); i++) {
     const lq_store_entry *e = lq_store_at(i);
-    char hex[65], version[40] = "0.0.0", qname[80], qversion[96], qerr[200], item[512];
+    char hex[65], version[40] = "0.0.0", kind[16] = "", qname[80], qversion[96], qerr[200], item[512];
     const char *state_names[] = {"stopped", "running", "trapped"}, *err = NULL;
     int state = lq_apps_state(e->name, &err), n;
     lq_json doc, v;
     if (e->manifest_len < LQ_SCRATCH_SIZE && lq_store_read_manifest(e, 0, man, e->manifest_len) == 0 &&
-        lq_json_parse(man, e->manifest_len, &doc) == 0 && lq_json_get(doc, "version", &v) == 0)
-      lq_json_string(v, version, sizeof version);
+        lq_json_parse(man, e->manifest_len, &doc) == 0) {
+      if (lq_json_get(doc, "version", &v) == 0) lq_json_string(v, version, sizeof version);
+      if (lq_json_get(doc, "kind", &v) == 0) lq_json_string(v, kind, sizeof kind);
+    }
     lq_sha256_hex(e->sha256, hex);
     lq_json_quote(e->name, strlen(e->name), qname, sizeof qname);
     lq_json_quote(version, strlen(version), qversion, sizeof qversion);
     n = snprintf(item, sizeof item,
                  "%s{\"name\":%s,\"version\":%s,\"sha256\":\"%s\",\"size\":%lu,\"state\":\"%s\","
-                 "\"autostart\":%s",
+                 "\"autostart\":%s%s",
                  i ? "," : "", qname, qversion, hex, (unsigned long)e->wasm_len, state_names[state],
-                 (e->flags & LQ_STORE_AUTOSTART) ? "true" : "false");
+                 (e->flags & LQ_STORE_AUTOSTART) ? "true" : "false",
+                 strcmp(kind, "library") == 0 ? ",\"kind\":\"library\"" : "");
     if (err && state == LQ_APP_TRAPPED) {
       int with;
       lq_json_quote(err, strlen(err), qerr, sizeof qerr);

@@ -165,6 +165,7 @@ export class SimulatedDevice {
       const rt = this.apps.get(m.name) ?? { state: "stopped" as const };
       const entry: AppEntry = { name: m.name, version: m.version, sha256: m.sha256, size: m.wasm.length, state: rt.state, autostart: m.autostart };
       if (rt.error) entry.error = rt.error;
+      if (isLibraryManifest(m.manifest)) entry.kind = "library";
       return entry;
     });
   }
@@ -493,5 +494,14 @@ export class SimulatedDevice {
     if (this.log.length > this.logCapacity) this.log.splice(0, this.log.length - this.logCapacity);
     for (const l of [...this.logListeners]) l(rec);
     return rec;
+  }
+}
+
+/** Whether a stored manifest says `"kind": "library"` (LIST marks libraries, as the firmware does). */
+function isLibraryManifest(manifest: string): boolean {
+  try {
+    return (JSON.parse(manifest) as { kind?: unknown }).kind === "library";
+  } catch {
+    return false;
   }
 }
