@@ -72,7 +72,7 @@ interface Built {
   path?: string;
 }
 let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built, lookup: Built, heapuser: Built;
-let histogram: Built, histuser: Built, ops: Built, opsuser: Built;
+let histogram: Built, histuser: Built, ops: Built, opsuser: Built, histexplicit: Built;
 
 async function build(path: string, library: boolean, shared = false): Promise<Built> {
   const out = join(tempDir(), "m.wasm");
@@ -93,6 +93,7 @@ beforeAll(async () => {
   histuser = await build("test/linking/fixtures/histuser", false);
   ops = await build("test/linking/fixtures/ops", true, true);
   opsuser = await build("test/linking/fixtures/opsuser", false);
+  histexplicit = await build("test/linking/fixtures/histexplicit", false);
 }, 90_000);
 
 describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
@@ -494,6 +495,17 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     expect(logs).toHaveLength(3);
     expect(logs[0]).toMatch(/^data \d+ hist \d+ after \d+ ordered 1$/);
     expect(logs.slice(1)).toEqual(["buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8", "label hist#1"]);
+    expect(trapsOf(events)).toEqual([]);
+  });
+
+  it("the explicit API loads a library that allocates: an app calling modules.load shares its allocator too", () => {
+    expect(histexplicit.manifest.libraries ?? []).toEqual([]);
+    expect(histexplicit.manifest.exports).toEqual(expect.arrayContaining(["__lq_alloc", "__lq_realloc", "__lq_free", "table"]));
+    const { simulation, board, events } = sim();
+    board.libraries.add(histogram.wasm, histogram.manifest);
+    board.install(histexplicit.wasm, histexplicit.manifest);
+    simulation.runFor(10);
+    expect(appLogs(events, "histexplicit").map(([, msg]) => String(msg))).toEqual(["loaded 1", "buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8", "after ordered 1"]);
     expect(trapsOf(events)).toEqual([]);
   });
 

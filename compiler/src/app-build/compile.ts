@@ -36,8 +36,9 @@ export interface CompileOptions {
    */
   sharedLibrary?: boolean;
   /**
-   * An app that imports a library (an `@external("NAME@RANGE", ...)` function) exports its
-   * allocator and its table for shared libraries to use; other apps are left exactly as they were.
+   * An app that imports a library (an `@external("NAME@RANGE", ...)` function) or calls
+   * `modules.load` exports its allocator and its table for shared libraries to use; other apps
+   * are left exactly as they were.
    */
   shareWithLibraries?: boolean;
 }
@@ -63,6 +64,8 @@ const SHARE_TEXT = `export function __lq_alloc(size: usize): usize { return __al
 export function __lq_realloc(ptr: usize, size: usize): usize { return __realloc(ptr, size); }
 export function __lq_free(ptr: usize): void { __free(ptr); }
 `;
+/** A call of the explicit linking API's load (sdk/modules.ts) in an app's source. */
+const EXPLICIT_LOAD = /\bmodules\s*\.\s*load\s*\(/;
 /** An import module naming a library: NAME@RANGE (as the linkers parse it). */
 const LIBRARY_REF = /^[a-z0-9][a-z0-9._-]{0,63}@\S+$/;
 
@@ -195,11 +198,12 @@ async function compileOnce(options: CompileOptions): Promise<CompileResult> {
   /** A name of SHARED_ALLOCATOR the app declares itself (the build then fails). */
   let reserved: string | undefined;
   const transform = {
-    afterParse(parser: { sources: { sourceKind: number; statements: AstNode[] }[]; parseFile(text: string, path: string, isEntry: boolean): void }) {
+    afterParse(parser: { sources: { sourceKind: number; statements: AstNode[]; text?: string }[]; parseFile(text: string, path: string, isEntry: boolean): void }) {
       if (!options.shareWithLibraries) return;
       // sourceKind 0/1: the user's files (2/3: the standard library), where @external is written.
       const user = parser.sources.filter((s) => s.sourceKind <= 1);
-      sharing = user.some((s) => importsLibrary(s.statements));
+      // modules.load: the explicit API links libraries the app does not import by name.
+      sharing = user.some((s) => importsLibrary(s.statements) || EXPLICIT_LOAD.test(s.text ?? ""));
       if (!sharing) return;
       // The app's own top-level __lq_alloc would silently hand libraries another allocator.
       const exported = new Set(SHARED_ALLOCATOR.map(([, name]) => name));
