@@ -11,7 +11,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
-import { LOOKUP_APP_WAT, SUM_APP_WAT, decimalDigitsWat, tabledAppWat, tabledLibrary } from "./wat-apps.js";
+import { FILTER_WAT, LOOKUP_APP_WAT, SUM_APP_WAT, TENTHS_APP_WAT, TENTHS_MANIFEST, decimalDigitsWat, tabledAppWat, tabledLibrary, watLibraryManifest } from "./wat-apps.js";
 import { wat } from "../helpers/wat.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
@@ -463,33 +463,8 @@ describe("posix device: libraries linked at run time", () => {
   /** An isolated library NAME 1.0.0 from WAT, whose manifest lists the libraries it imports. */
   async function watLibrary(name: string, text: string, libraries: { name: string; range: string }[]) {
     const wasm = wat(text);
-    const { createHash } = await import("node:crypto");
-    const manifest = { liquid: 1, name, version: "1.0.0", sha256: createHash("sha256").update(wasm).digest("hex"), size: wasm.length, kind: "library", libraries, capabilities: [], resources: { pins: [], buses: [] } };
-    return { wasm, manifest };
+    return { wasm, manifest: watLibraryManifest(name, wasm, libraries, text.includes('"env" "memory"')) };
   }
-  // filter.read_tenths(bus, addr) = tmp105.read_centi(bus, addr) / 10, through its own import of tmp105@^1
-  const FILTER_WAT = `(module
-    (import "tmp105@^1" "read_centi" (func $read (param i32 i32) (result i32)))
-    (memory (export "memory") 1)
-    (func (export "read_tenths") (param i32 i32) (result i32)
-      (i32.div_s (call $read (local.get 0) (local.get 1)) (i32.const 10))))`;
-  // start() and every timer: open I2C0, log "tenths N" from filter@^1
-  const TENTHS_APP = wat(`(module
-    (import "i2c" "open" (func $open (param i32 i32) (result i32)))
-    (import "log" "write" (func $log (param i32 i32 i32)))
-    (import "time" "timer_start" (func $timer_start (param i32 i32) (result i32)))
-    (import "filter@^1" "read_tenths" (func $tenths (param i32 i32) (result i32)))
-    (memory (export "memory") 1)
-    (global $bus (mut i32) (i32.const 0))
-    (data (i32.const 0) "I2C0tenths ")
-    (func (export "start") (global.set $bus (call $open (i32.const 0) (i32.const 4)))
-      (drop (call $timer_start (i32.const 1000) (i32.const 1))))
-    (func (export "on_timer") (param i32) (local $v i32) (local $p i32)
-      (local.set $v (call $tenths (global.get $bus) (i32.const 72)))
-      ${decimalDigitsWat(64)}
-      (memory.copy (i32.sub (local.get $p) (i32.const 7)) (i32.const 4) (i32.const 7))
-      (call $log (i32.const 1) (i32.sub (local.get $p) (i32.const 7)) (i32.sub (i32.const 71) (local.get $p)))))`);
-  const tenthsManifest = { liquid: 1, name: "tenths", version: "0.1.0", capabilities: ["i2c", "log", "time"], resources: { pins: [], buses: ["I2C0"] }, libraries: [{ name: "filter", range: "^1" }] };
 
   test("a library importing a library: both linked at the first call, on the app's grants; the heap returns at stop", async () => {
     const filter = await watLibrary("filter", FILTER_WAT, [{ name: "tmp105", range: "^1" }]);
@@ -497,7 +472,7 @@ describe("posix device: libraries linked at run time", () => {
     await c.put("tmp105", tmp105.wasm, tmp105.manifest);
     await c.put("filter", filter.wasm, filter.manifest);
     const heap0 = ((await c.info()).memory as { heapUsed: number }).heapUsed;
-    await c.put("tenths", TENTHS_APP, tenthsManifest, { start: true });
+    await c.put("tenths", wat(TENTHS_APP_WAT), TENTHS_MANIFEST, { start: true });
     await dev.waitFor((l) => / info tenths: linked library filter 1\.0\.0 in \d+ us/.test(l));
     await dev.waitFor((l) => / info tenths: linked library tmp105 1\.0\.0 in \d+ us/.test(l));
     await dev.waitForCount((l) => / info tenths: tenths 235$/.test(l), 2);
@@ -512,7 +487,7 @@ describe("posix device: libraries linked at run time", () => {
     await c.put("filter", filter.wasm, filter.manifest);
     const reports: FetchReport[] = [];
     const off = relayFetches(c, server.url, (r) => reports.push(r));
-    await c.put("tenths", TENTHS_APP, tenthsManifest, { start: true });
+    await c.put("tenths", wat(TENTHS_APP_WAT), TENTHS_MANIFEST, { start: true });
     await dev.waitFor((l) => / info tenths: tenths 235$/.test(l));
     expect(reports.map((r) => [r.name, r.range, r.ok])).toEqual([["tmp105", "^1", true]]);
     off();

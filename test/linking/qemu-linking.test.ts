@@ -12,7 +12,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { socketTransport } from "../../compiler/src/transport/tcp.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { wat } from "../helpers/wat.js";
-import { LOOKUP_APP_WAT, tabledAppWat, tabledLibrary } from "./wat-apps.js";
+import { FILTER_WAT, LOOKUP_APP_WAT, TENTHS_APP_WAT, TENTHS_MANIFEST, tabledAppWat, tabledLibrary, watLibraryManifest } from "./wat-apps.js";
 import { HAVE_ARM_GCC, HAVE_QEMU, Qemu, ROOT, armImage, buildArmPort } from "../qemu/qemu-harness.js";
 
 const runnable = HAVE_QEMU && HAVE_ARM_GCC;
@@ -153,4 +153,18 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
     await qemu.waitConsole(/^log \d+ info histuser: label hist#1\r?$/m, 30_000);
     await client.stop("histuser");
   }, 90_000);
+
+  it("a library importing a library: filter@^1 reads the TMP105 through tmp105@^1 for the app", async () => {
+    if (!client || !qemu) throw new Error("the previous test did not start the device");
+    const filter = wat(FILTER_WAT);
+    await client.put("filter", filter, watLibraryManifest("filter", filter, [{ name: "tmp105", range: "^1" }], true));
+    const heap0 = ((await client.info()).memory as { heapUsed: number }).heapUsed;
+    await qemu.setTemperature(23500);
+    await client.put("tenths", wat(TENTHS_APP_WAT), TENTHS_MANIFEST, { start: true });
+    const linked = await qemu.waitConsole(/^log \d+ info tenths: linked library tmp105 1\.0\.0 in (\d+) us \(engine heap \+(\d+) bytes\)\r?$/m, 30_000);
+    await qemu.waitConsole(/^log \d+ info tenths: tenths 235\r?$/m, 30_000);
+    console.log(`qemu: tmp105 linked for filter (a library's import): ${linked[1]} us, engine heap +${linked[2]} bytes`);
+    await client.stop("tenths");
+    expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
+  }, 60_000);
 });

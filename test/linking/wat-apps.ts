@@ -1,4 +1,5 @@
 // Small apps in WebAssembly text shared by the linking tests.
+import { createHash } from "node:crypto";
 import { wat } from "../helpers/wat.js";
 
 /**
@@ -180,4 +181,50 @@ export function tabledAppWat(opts: { table?: boolean; allocator?: boolean; reent
       (call $say (i32.const 209) (i32.const 6) (global.get $calls))
       (call $say (i32.const 215) (i32.const 5) (call $data_char (i32.const 1) (i32.const 0)))
       ${opts.bounce ? `(global.set $bounce (i32.add (call $double_index (i32.const 0) (i32.const 0)) (i32.const 2)))` : ""}))`;
+}
+
+// ---- A library importing a library (the C runtime's linker; docs/linking.md).
+
+/**
+ * Library "filter", shared (the app's memory: an MCU has no RAM for a third 64 KiB page):
+ * read_tenths(bus, addr) = tmp105.read_centi(bus, addr) / 10, through its own import of tmp105@^1.
+ */
+export const FILTER_WAT = `(module
+    (import "env" "memory" (memory 0))
+    (import "tmp105@^1" "read_centi" (func $read (param i32 i32) (result i32)))
+    (func (export "read_tenths") (param i32 i32) (result i32)
+      (i32.div_s (call $read (local.get 0) (local.get 1)) (i32.const 10))))`;
+
+/** App "tenths": opens I2C0 in start(); every second logs "tenths N" from filter@^1 (235 at 23.5 C). */
+export const TENTHS_APP_WAT = `(module
+    (import "i2c" "open" (func $open (param i32 i32) (result i32)))
+    (import "log" "write" (func $log (param i32 i32 i32)))
+    (import "time" "timer_start" (func $timer_start (param i32 i32) (result i32)))
+    (import "filter@^1" "read_tenths" (func $tenths (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (global $bus (mut i32) (i32.const 0))
+    (data (i32.const 0) "I2C0tenths ")
+    (func (export "start") (global.set $bus (call $open (i32.const 0) (i32.const 4)))
+      (drop (call $timer_start (i32.const 1000) (i32.const 1))))
+    (func (export "on_timer") (param i32) (local $v i32) (local $p i32)
+      (local.set $v (call $tenths (global.get $bus) (i32.const 72)))
+      ${decimalDigitsWat(64)}
+      (memory.copy (i32.sub (local.get $p) (i32.const 7)) (i32.const 4) (i32.const 7))
+      (call $log (i32.const 1) (i32.sub (local.get $p) (i32.const 7)) (i32.sub (i32.const 71) (local.get $p)))))`;
+
+export const TENTHS_MANIFEST = {
+  liquid: 1,
+  name: "tenths",
+  version: "0.1.0",
+  capabilities: ["i2c", "log", "time"],
+  resources: { pins: [], buses: ["I2C0"] },
+  libraries: [{ name: "filter", range: "^1" }],
+};
+
+/** The manifest of a library NAME 1.0.0 from `wasm`, listing the libraries it imports. */
+export function watLibraryManifest(name: string, wasm: Uint8Array, libraries: { name: string; range: string }[], shared = false) {
+  return {
+    liquid: 1, name, version: "1.0.0", sha256: createHash("sha256").update(wasm).digest("hex"), size: wasm.length,
+    kind: "library", ...(shared ? { shared: true } : {}), libraries, capabilities: [], resources: { pins: [], buses: [] },
+  };
 }

@@ -698,7 +698,7 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
     if (!f) {
       const lq_fetch *fe = fetch_of(lz->module);
       if (fe && fe->failed) say(msg, sizeof msg, "cannot link %s: the host could not fetch it: %s", lz->module, fe->message);
-      else if (fe) say(msg, sizeof msg, "%s (fetch requested from the host, no answer yet)", error_msg);
+      else if (fe && !fe->answered) say(msg, sizeof msg, "%s (fetch requested from the host, no answer yet)", error_msg);
       else say(msg, sizeof msg, "%s", error_msg);
       return lq_host_trap(caller, msg);
     }
