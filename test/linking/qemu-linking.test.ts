@@ -164,6 +164,10 @@ describe.skipIf(!runnable)("qemu mps2-an386: a driver library fetched over the U
     const linked = await qemu.waitConsole(/^log \d+ info tenths: linked library tmp105 1\.0\.0 in (\d+) us \(engine heap \+(\d+) bytes\)\r?$/m, 30_000);
     await qemu.waitConsole(/^log \d+ info tenths: tenths 235\r?$/m, 30_000);
     console.log(`qemu: tmp105 linked for filter (a library's import): ${linked[1]} us, engine heap +${linked[2]} bytes`);
+    // the C stack after every nesting above (app -> trampoline -> library -> app or library -> ...)
+    qemu.consoleInput("stats\n");
+    const stats = await qemu.waitConsole(/stats: stack (\d+) of (\d+) bytes used/);
+    console.log(`qemu: C stack high-water after the linking tests: ${stats[1]} of ${stats[2]} bytes`);
     await client.stop("tenths");
     expect(((await client.info()).memory as { heapUsed: number }).heapUsed).toBe(heap0);
   }, 60_000);
