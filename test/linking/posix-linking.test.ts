@@ -524,6 +524,26 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  test("library calls nest at most 4 deep: a chain of five libraries traps at the fifth", async () => {
+    // chain0.f calls chain1.f ... chain4.f, which returns 7; each adds 1 (shared: no memory each)
+    const { dev, c } = await device("libchain");
+    for (let i = 0; i < 5; i++) {
+      const next = i < 4 ? `(import "chain${i + 1}@^1" "f" (func $next (param i32 i32) (result i32)))` : "";
+      const body = i < 4 ? `(i32.add (call $next (local.get 0) (local.get 1)) (i32.const 1))` : `(i32.const 7)`;
+      const lib = await watLibrary(`chain${i}`, `(module (import "env" "memory" (memory 0)) ${next}
+        (func (export "f") (param i32 i32) (result i32) ${body}))`, i < 4 ? [{ name: `chain${i + 1}`, range: "^1" }] : []);
+      await c.put(`chain${i}`, lib.wasm, lib.manifest);
+    }
+    const app = wat(`(module
+      (import "chain0@^1" "f" (func $f (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "start") (drop (call $f (i32.const 0) (i32.const 0)))))`);
+    await c.put("deep", app, { liquid: 1, name: "deep", version: "0.1.0", capabilities: ["log"], resources: { pins: [], buses: [] } }, { start: true });
+    const trap = await dev.waitFor((l) => /deep.*trapped|trapped.*deep/.test(l));
+    expect(trap).toMatch(/in library chain0@\^1: in library chain1@\^1: in library chain2@\^1: in library chain3@\^1: library chain4@\^1: calls through libraries nested more than 4 deep/);
+    await stopClean(dev, c);
+  });
+
   test("liquid relay: usage errors", async () => {
     expect(await liquid("relay")).toMatchObject({ code: 2, err: expect.stringContaining("--repo URL is required") });
     expect(await liquid("relay", "--repo", "ftp://x")).toMatchObject({ code: 2, err: expect.stringContaining("--repo must be an http:// or https:// URL") });
