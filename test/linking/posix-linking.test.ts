@@ -13,6 +13,9 @@ import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
 import { FILTER_WAT, LOOKUP_APP_WAT, SUM_APP_WAT, TENTHS_APP_WAT, TENTHS_MANIFEST, decimalDigitsWat, tabledAppWat, tabledLibrary, watLibraryManifest } from "./wat-apps.js";
 import { wat } from "../helpers/wat.js";
+import { migrate } from "../../compiler/src/migrate/migrate.js";
+import type { ModuleCopy } from "../../compiler/src/migrate/module-source.js";
+import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import { PosixDevice, tempDir } from "../firmware/device.js";
 
 interface Built {
@@ -398,6 +401,33 @@ describe("posix device: libraries linked at run time", () => {
     expect(dev.lines.slice(after).filter((l) => / info tabapp: char 65$/.test(l))).toEqual([]);
     expect(dev.lines.slice(after).filter((l) => / info tabapp: 9$/.test(l)).length).toBeGreaterThanOrEqual(2);
     await stopClean(dev, c);
+  });
+
+  test("ABI v2: migrating an app whose table holds a shared library's entries is refused before the freeze; it keeps running", async () => {
+    const lib = tabledLibrary();
+    const src = await device("tabled-from");
+    const dst = await device("tabled-to");
+    await src.c.put("tabled", lib, await libraryManifest(lib, "tabled"));
+    const appWasm = wat(tabledAppWat());
+    const { createHash } = await import("node:crypto");
+    const manifest = { ...appManifest("tabapp"), sha256: createHash("sha256").update(appWasm).digest("hex"), size: appWasm.length };
+    await src.c.put("tabapp", appWasm, manifest, { start: true });
+    await src.dev.waitFor((l) => / info tabapp: 21100421$/.test(l));
+    await src.c.close(); // the devices serve one host at a time: migrate takes both over
+    await dst.c.close();
+    const sideOf = (d: PosixDevice) => ({ connector: () => connectTcp(d.url), label: d.url });
+    const copy: ModuleCopy = { wasm: appWasm, manifest: manifest as unknown as ModuleCopy["manifest"], manifestText: JSON.stringify(manifest), sha256: manifest.sha256, origin: "test" };
+    await expect(migrate({ app: "tabapp", from: sideOf(src.dev), to: sideOf(dst.dev), module: async () => copy })).rejects.toThrow(
+      /cannot snapshot tabapp: its function table holds entries of shared library tabled/,
+    );
+    const mark = src.dev.lines.length;
+    await src.dev.waitFor((l) => / info tabapp: 21100421$/.test(l), 10_000, mark);
+    const c1 = await src.dev.client();
+    expect((await c1.list()).find((a) => a.name === "tabapp")).toMatchObject({ state: "running" });
+    const c2 = await dst.dev.client();
+    expect((await c2.list()).map((a) => a.name)).not.toContain("tabapp");
+    await stopClean(src.dev, c1);
+    await stopClean(dst.dev, c2);
   });
 
   test("ABI v2: an app that exports no table, or no allocator, cannot link the library; a cycle of library calls traps", async () => {
