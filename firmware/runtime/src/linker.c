@@ -51,8 +51,11 @@ static lq_linked linked[LQ_LINKER_MAX];
  * app, which called a trampoline of the same library). A library without table entries runs
  * only inside trampoline calls, which a swap never interrupts, and is freed at once.
  * Trampolines owned by retired[g] have owner LQ_LINKER_MAX + g. */
-static lq_linked retired[LQ_LINKER_MAX];
-static uint64_t retired_ms[LQ_LINKER_MAX];
+#ifndef LQ_LINKER_RETIRED_MAX
+#define LQ_LINKER_RETIRED_MAX 2
+#endif
+static lq_linked retired[LQ_LINKER_RETIRED_MAX];
+static uint64_t retired_ms[LQ_LINKER_RETIRED_MAX];
 static char error_msg[200];
 static char manifest_buf[2048];
 
@@ -608,19 +611,21 @@ void lq_linker_fetch_failed(const char *name, const char *range, const char *mes
   lq_log(LQ_LOG_WARN, NULL, "library %s could not be fetched: %s", module, message);
 }
 
-/* Replaces the library behind `lz` by the version now in the store, at the first call of an
- * event that began after that version was installed: every event sees one version only. If
- * the new version does not fit (range, exports, capabilities, invalid), the old one stays. */
-/* Moves a swapped-out version with table entries to `retired` (see there), its table slots
- * emptied; when every retired entry is taken, the oldest of this app is freed first. */
-static void retire(lq_linked *old) {
-  int g, from = (int)(old - linked), i, oldest = -1;
-  for (g = 0; g < LQ_LINKER_MAX && retired[g].app; g++)
-    if (retired[g].app == old->app && (oldest < 0 || retired_ms[g] < retired_ms[oldest])) oldest = g;
-  if (g == LQ_LINKER_MAX) {
-    g = oldest >= 0 ? oldest : 0;
-    free_slot(&retired[g], LQ_LINKER_MAX + g, 0); /* its slots were emptied when it retired */
-  }
+/* A free entry of `retired` for a version of `app`'s library, after freeing those of its
+ * versions an event gone by no longer needs; -1 when all are taken. */
+static void free_retired(const lq_app *app, int all);
+static int retired_entry(const lq_app *app) {
+  int g;
+  free_retired(app, 0);
+  for (g = 0; g < LQ_LINKER_RETIRED_MAX; g++)
+    if (!retired[g].app) return g;
+  return -1;
+}
+
+/* Moves a version with table entries out of its slot into retired[g] (see there), its table
+ * slots emptied. */
+static void retire(lq_linked *old, int g) {
+  int from = (int)(old - linked), i;
   empty_table_slots(old);
   retired[g] = *old;
   retired_ms[g] = old->app->call_started_ms;
@@ -633,16 +638,22 @@ static void retire(lq_linked *old) {
  * runs (`all`: regardless, the app is stopping). */
 static void free_retired(const lq_app *app, int all) {
   int g;
-  for (g = 0; g < LQ_LINKER_MAX; g++)
+  for (g = 0; g < LQ_LINKER_RETIRED_MAX; g++)
     if (retired[g].app == app && (all || app->call_started_ms > retired_ms[g])) free_slot(&retired[g], LQ_LINKER_MAX + g, 0);
 }
 
+/* Replaces the library behind `lz` by the version now in the store, at the first call of an
+ * event that began after that version was installed: every event sees one version only. If
+ * the new version does not fit (range, exports, capabilities, invalid), the old one stays;
+ * one with table entries also stays while no `retired` entry is free (it tries again at the
+ * next call). */
 static void hot_swap(lq_lazy *lz) {
   lq_linked *old = &linked[lz->slot];
   lq_import_info im = lazy_import(lz);
   const char *at = strchr(lz->module, '@');
   char from[24];
-  int fresh;
+  int fresh, g = -1;
+  if (old->table_n && (g = retired_entry(lz->app)) < 0) return;
   old->stale_us = 0;
   snprintf(from, sizeof from, "%s", old->version);
   fresh = link_library(lz->app, &im, old->name, (size_t)(at - lz->module) + 1);
@@ -652,7 +663,7 @@ static void hot_swap(lq_lazy *lz) {
   }
   linked[fresh].gen = old->gen + 1;
   if (old->table_n) {
-    retire(old);
+    retire(old, g);
   } else {
     free_slot(old, lz->slot, 1);
   }
@@ -916,9 +927,14 @@ static void release_if_unused(int slot) {
     if (handles[i].app && handles[i].slot == slot) return;
   for (i = 0; i < LQ_LINKER_LAZY_MAX; i++)
     if (lazies[i].app && lazies[i].target && lazies[i].slot == slot) return;
-  /* module.unload may be called from app code the library's table entry called back */
-  if (linked[slot].table_n) retire(&linked[slot]);
-  else free_slot(&linked[slot], slot, 1);
+  /* module.unload may be called from app code the library's table entry called back: such a
+   * library retires (or, with no entry free, stays loaded until the app stops) */
+  if (!linked[slot].table_n) {
+    free_slot(&linked[slot], slot, 1);
+  } else {
+    int g = retired_entry(linked[slot].app);
+    if (g >= 0) retire(&linked[slot], g);
+  }
 }
 
 int32_t lq_hal_module_load(lq_hal_call *call, const uint8_t *name, uint32_t name_len, const uint8_t *range,
