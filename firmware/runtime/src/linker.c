@@ -766,8 +766,10 @@ static int store_matches(const char *name, const char *range, size_t range_len) 
  * library's imports are otherwise only seen when it is instantiated, at its first call. A
  * breadth-first walk over at most LQ_LINKER_MAX names (a cycle ends it, nothing recurses). */
 static void prefetch_imports_of(const char *first, const lq_app *app) {
-  static char seen[LQ_LINKER_MAX][LQ_STORE_NAME_MAX + 1];
-  static char deps[LQ_LINKER_FETCH_MAX][LQ_STORE_NAME_MAX + 26];
+  /* on the stack, not static: this runs once per app start, at a shallow depth, and static
+   * bytes are taken from the engine arena on the MCU ports */
+  char seen[LQ_LINKER_MAX][LQ_STORE_NAME_MAX + 1];
+  char deps[LQ_LINKER_FETCH_MAX][LQ_STORE_NAME_MAX + 26];
   int nseen = 1, k, d, ndeps;
   snprintf(seen[0], sizeof seen[0], "%s", first);
   for (k = 0; k < nseen; k++) {
