@@ -382,17 +382,20 @@ describe("posix device: deploy and run apps", () => {
     await expect(PosixDevice.start(join(tmp.dir, "broken.img"), [], board)).rejects.toThrow(/board file .*broken\.json is not valid JSON/);
   });
 
-  // An autostarted app whose wasm start section loops forever (top-level code).
-  const HANG_AT_BOOT = moduleWithInit([0x03, 0x40, 0x0c, 0x00, 0x0b]);
-
-  test("a boot whose autostarted app loops in its start section: that app fails on its start fuel, the others start", async () => {
-    const flash = "hang-fuel.img";
+  /** A flash image holding blinky and an app whose wasm start section (top-level code) loops
+   * forever, both autostarted at the next boot. */
+  async function flashWithHangAtBoot(flash: string): Promise<void> {
     const dev = await device(flash);
     const c = await dev.client();
     await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { autostart: true });
-    await c.put("hang", HANG_AT_BOOT, bareManifest("hang"), { autostart: true });
+    await c.put("hang", moduleWithInit([0x03, 0x40, 0x0c, 0x00, 0x0b]), bareManifest("hang"), { autostart: true });
     await c.close();
     await stopClean(dev);
+  }
+
+  test("a boot whose autostarted app loops in its start section: that app fails on its start fuel, the others start", async () => {
+    const flash = "hang-fuel.img";
+    await flashWithHangAtBoot(flash);
 
     const next = await PosixDevice.start(join(tmp.dir, flash), ["--watchdog", "1500"], undefined, false);
     devices.push(next);
@@ -407,14 +410,8 @@ describe("posix device: deploy and run apps", () => {
   });
 
   test("a boot that hangs anyway (start fuel off): the watchdog resets the device and the next boot skips autostart", async () => {
-    const hang = HANG_AT_BOOT;
     const flash = "hang.img";
-    const dev = await device(flash);
-    const c = await dev.client();
-    await c.put("blinky", apps.blinky!.wasm, apps.blinky!.manifest, { autostart: true });
-    await c.put("hang", hang, bareManifest("hang"), { autostart: true });
-    await c.close();
-    await stopClean(dev);
+    await flashWithHangAtBoot(flash);
 
     // The boot-loop guard is the second line against a hang the fuel does not bound (a native
     // driver, say): with the start fuel off, the next boot hangs in the start section; the
