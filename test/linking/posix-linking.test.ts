@@ -466,6 +466,18 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  test("ABI v2, explicit API: modules.load links histogram with the app's allocator too (histexplicit)", async () => {
+    const histogram = await build("test/linking/fixtures/histogram", true, true);
+    const histexplicit = await build("test/linking/fixtures/histexplicit", false);
+    const { dev, c } = await device("histexplicit");
+    await c.put("histogram", histogram.wasm, histogram.manifest);
+    await c.put("histexplicit", histexplicit.wasm, histexplicit.manifest, { start: true });
+    await dev.waitFor((l) => / info histexplicit: loaded 1$/.test(l));
+    await dev.waitFor((l) => / info histexplicit: buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8$/.test(l));
+    await dev.waitFor((l) => / info histexplicit: after ordered 1$/.test(l));
+    await stopClean(dev, c);
+  });
+
   test("ABI v2, AssemblyScript: ops puts its functions in the app's table and calls the app's callbacks (opsuser); no snapshot", async () => {
     const ops = await build("test/linking/fixtures/ops", true, true);
     const opsuser = await build("test/linking/fixtures/opsuser", false);
