@@ -46,6 +46,7 @@ describe("reading a snapshot on the host", () => {
       timers: [{ handle: 0, periodic: true, periodMs: 100, remainingMs: 70 }],
       watches: [],
       subscriptions: [],
+      events: [],
     });
   });
 
@@ -80,10 +81,10 @@ describe("reading a snapshot on the host", () => {
       (s) => {
         const r = section(s, "LQRT");
         const out = s.slice();
-        out[r.offset] = 2;
+        out[r.offset] = 3;
         return out;
       },
-      /LQRT\) has format 2/,
+      /LQRT\) has format 3; this liquid reads formats 1 and 2/,
     ],
     [
       "no module identity",

@@ -13,6 +13,7 @@ import { findPosixDevice, findQemuImage, freePort, startPosixDevice, startQemuDe
 import { connectTcp } from "../../compiler/src/transport/tcp.js";
 import type { Connector } from "../../compiler/src/transport/transport.js";
 import { createSimDevice, listenTcp, type SimDevice } from "../../host-sim/src/device/index.js";
+import { Simulation } from "../../host-sim/src/simulation.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 export const FIXTURES = join(import.meta.dirname, "fixtures");
@@ -79,6 +80,8 @@ export interface TestDevice {
   /** Every app log record the device produced, oldest first (not limited by its log ring). */
   logs: { app: string; msg: string }[];
   sim?: SimDevice;
+  /** Writes a control line to the posix device's stdin ("set BUTTON0 0": a button from outside). */
+  control?(line: string): void;
   kill(): void;
   stop(): Promise<void>;
 }
@@ -97,8 +100,10 @@ export async function stopAll(): Promise<void> {
 let simCount = 0;
 
 /** A simulated devkit paced by the wall clock, on TCP like `liquid emulate`. */
-export async function simTcp(board = "sim-devkit"): Promise<TestDevice> {
-  const sim = await createSimDevice({ board, realtime: true, id: `sim-${process.pid}-${++simCount}` });
+export async function simTcp(board = "sim-devkit", options: { budget?: number } = {}): Promise<TestDevice> {
+  // A fixture that computes for long in one event (fixtures/inbox) needs a larger watchdog budget.
+  const simulation = options.budget ? new Simulation({ budget: options.budget }) : undefined;
+  const sim = await createSimDevice({ board, realtime: true, id: `sim-${process.pid}-${++simCount}`, simulation });
   const listener = await listenTcp(sim.server, 0);
   const logs: TestDevice["logs"] = [];
   sim.simulation.onEvent((e) => {
@@ -141,6 +146,7 @@ async function processDevice(kind: "posix" | "qemu"): Promise<TestDevice> {
     connector: () => connectTcp(started.url),
     lines,
     logs,
+    control: kind === "posix" ? (line) => void child.stdin?.write(`${line}\n`) : undefined,
     kill: () => void child.kill("SIGKILL"),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

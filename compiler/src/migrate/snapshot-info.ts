@@ -21,7 +21,19 @@ export interface RuntimeState {
   timers: { handle: number; periodic: boolean; periodMs: number; remainingMs: number }[];
   watches: { pinHandle: number; edges: number; debounceMs: number; stable: number }[];
   subscriptions: { handle: number; topic: string }[];
+  /** Events queued for the app at the freeze, in delivery order (LQRT format 2; none in format 1). */
+  events: QueuedEvent[];
 }
+
+export type QueuedEvent =
+  | { kind: "start" }
+  | { kind: "timer"; handle: number }
+  | { kind: "pin"; pinHandle: number; level: number }
+  | { kind: "message"; handle: number; topic: string; length: number };
+
+/** The most events a snapshot carries (the firmware's per-app queue) and the largest payload. */
+const MAX_EVENTS = 16;
+const MAX_PAYLOAD = 256;
 
 export interface SnapshotInfo {
   version: number;
@@ -120,8 +132,8 @@ function readRuntime(data: Uint8Array, start: number, end: number): RuntimeState
   const r = new Reader(data, end, "runtime section (LQRT)");
   r.at = start;
   const format = r.u8();
-  if (format !== 1) throw new SnapshotFormatError(`runtime section (LQRT) has format ${format}; this liquid reads format 1`);
-  const state: RuntimeState = { pins: [], buses: [], timers: [], watches: [], subscriptions: [] };
+  if (format !== 1 && format !== 2) throw new SnapshotFormatError(`runtime section (LQRT) has format ${format}; this liquid reads formats 1 and 2`);
+  const state: RuntimeState = { pins: [], buses: [], timers: [], watches: [], subscriptions: [], events: [] };
   for (let n = r.u8(), i = 0; i < n; i++) state.pins.push({ name: r.str8(), mode: r.i8(), level: r.i8() });
   for (let n = r.u8(), i = 0; i < n; i++) state.buses.push(r.str8());
   for (let n = r.u8(), i = 0; i < n; i++) {
@@ -131,6 +143,24 @@ function readRuntime(data: Uint8Array, start: number, end: number): RuntimeState
     state.watches.push({ pinHandle: r.u8(), edges: r.u8(), debounceMs: r.u32(), stable: r.u8() });
   }
   for (let n = r.u8(), i = 0; i < n; i++) state.subscriptions.push({ handle: r.u8(), topic: r.str8() });
+  if (format === 2) {
+    const n = r.u8();
+    if (n > MAX_EVENTS) throw new SnapshotFormatError(`runtime section (LQRT) carries ${n} queued events; at most ${MAX_EVENTS}`);
+    for (let i = 0; i < n; i++) {
+      const kind = r.u8();
+      if (kind === 0) state.events.push({ kind: "start" });
+      else if (kind === 1) state.events.push({ kind: "timer", handle: r.u8() });
+      else if (kind === 2) state.events.push({ kind: "pin", pinHandle: r.u8(), level: r.u8() });
+      else if (kind === 3) {
+        const handle = r.u8();
+        const topic = r.str8();
+        const length = r.u8() | (r.u8() << 8);
+        if (length > MAX_PAYLOAD) throw new SnapshotFormatError(`runtime section (LQRT): queued event ${i}: message payload longer than ${MAX_PAYLOAD} bytes`);
+        r.bytes(length);
+        state.events.push({ kind: "message", handle, topic, length });
+      } else throw new SnapshotFormatError(`runtime section (LQRT): queued event ${i} has an unknown kind ${kind}`);
+    }
+  }
   if (r.left !== 0) throw new SnapshotFormatError(`runtime section (LQRT) has ${r.left} trailing bytes`);
   return state;
 }

@@ -728,7 +728,17 @@ static int granted_bus(lq_app *app, const char *name) {
  *   u8 n, n x { u8 handle, u8 periodic, u32 period_ms, u32 remaining_ms }   active timers
  *   u8 n, n x { u8 pin handle, u8 edges, u32 debounce_ms, u8 stable level } pin watches
  *   u8 n, n x { u8 handle, str8 topic }                   subscriptions
+ * Format 2 adds, after the subscriptions, the events queued for the app at the freeze, in
+ * queue order, so that a button press or a message that arrived while the app was busy is
+ * delivered on the target instead of lost (format 1, without them, is still read):
+ *   u8 n (at most LQ_APP_QUEUE), n x { u8 kind, then by kind:
+ *     0 start:   nothing
+ *     1 timer:   u8 timer handle
+ *     2 pin:     u8 pin handle, u8 level (0/1)
+ *     3 message: u8 subscription handle, str8 topic, u16 length, length bytes (<= MSG_MAX) }
+ * The migration hooks are never carried: the target queues its own on_migrate_in.
  */
+#define LQRT_FORMAT 2
 #ifndef LQ_SNAPSHOT_MAX
 #define LQ_SNAPSHOT_MAX (128u * 1024u) /* the largest snapshot taken or received, whatever RAM is free */
 #endif
@@ -824,7 +834,7 @@ static size_t runtime_section(const lq_app *app, uint8_t *p) {
   size_t o = 0;
   uint64_t now = lq_now_ms();
   int i, n;
-  p[o++] = 1;
+  p[o++] = LQRT_FORMAT;
   p[o++] = (uint8_t)app->npins_open;
   for (i = 0; i < app->npins_open; i++) {
     int mode, level;
@@ -865,6 +875,55 @@ static size_t runtime_section(const lq_app *app, uint8_t *p) {
   return o;
 }
 
+/* Encodes queued event `ev` as format 2 carries it into `p` (room for EVENT_MAX bytes);
+ * returns 0 for events that are not carried (the migration hooks). */
+#define EVENT_MAX (1u + 1u + 1u + LQ_TOPIC_MAX + 2u + MSG_MAX)
+static size_t put_event(const lq_event *ev, uint8_t *p) {
+  size_t o = 0;
+  switch (ev->kind) {
+    case EV_START: p[o++] = EV_START; break;
+    case EV_TIMER: p[o++] = EV_TIMER; p[o++] = (uint8_t)ev->a; break;
+    case EV_PIN: p[o++] = EV_PIN; p[o++] = (uint8_t)ev->a; p[o++] = (uint8_t)(ev->b ? 1 : 0); break;
+    case EV_MESSAGE:
+      if (ev->msg < 0) return 0;
+      p[o++] = EV_MESSAGE;
+      p[o++] = (uint8_t)ev->a;
+      o += put_str8(p + o, msgs[ev->msg].topic);
+      p[o++] = (uint8_t)msgs[ev->msg].len;
+      p[o++] = (uint8_t)(msgs[ev->msg].len >> 8);
+      memcpy(p + o, msgs[ev->msg].data, msgs[ev->msg].len);
+      o += msgs[ev->msg].len;
+      break;
+    default: return 0;
+  }
+  return o;
+}
+
+/* Writes the LQRT section: `fixed` (pins to subscriptions, from runtime_section) then the
+ * queued events one at a time, so that up to LQ_APP_QUEUE messages of MSG_MAX bytes never
+ * need one buffer of several KiB on a small device's stack. */
+static int write_runtime_section(lq_write_fn write, void *user, const lq_app *app, const uint8_t *fixed,
+                                 uint32_t fixed_len) {
+  uint8_t buf[EVENT_MAX], hdr[8];
+  uint32_t len = fixed_len + 1;
+  int i, n = 0;
+  for (i = 0; i < app->q_len; i++) {
+    size_t k = put_event(&app->queue[(app->q_head + i) % LQ_APP_QUEUE], buf);
+    len += (uint32_t)k;
+    n += k != 0;
+  }
+  memcpy(hdr, "LQRT", 4);
+  put_u32le(hdr + 4, len);
+  if (write(user, hdr, 8) || write(user, fixed, fixed_len)) return -1;
+  buf[0] = (uint8_t)n;
+  if (write(user, buf, 1)) return -1;
+  for (i = 0; i < app->q_len; i++) {
+    size_t k = put_event(&app->queue[(app->q_head + i) % LQ_APP_QUEUE], buf);
+    if (k && write(user, buf, k)) return -1;
+  }
+  return 0;
+}
+
 int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32], char *msg,
                      size_t cap) {
   lq_app *app = find_app(name);
@@ -898,7 +957,7 @@ int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32
   section_len = (uint32_t)runtime_section(app, section);
   lq_apps_snapshot_release();
   if (lq_snapshot(app->inst, snap_count, &total, &err) != LQ_OK ||
-      lq_snapshot_section(snap_count, &total, "LQRT", section, section_len, &err) != LQ_OK) {
+      write_runtime_section(snap_count, &total, app, section, section_len) != 0) {
     snprintf(msg, cap, "snapshot failed: %s", err.message);
     return LQ_P_ENOSPACE;
   }
@@ -911,9 +970,13 @@ int lq_apps_snapshot(const char *name, int flags, uint32_t *size, uint8_t sha[32
                (unsigned long)total, (unsigned long)arena_free());
     return LQ_P_ENOSPACE;
   }
-  if (lq_snapshot(app->inst, snap_write, NULL, &err) != LQ_OK ||
-      lq_snapshot_section(snap_write, NULL, "LQRT", section, section_len, &err) != LQ_OK) {
+  if (lq_snapshot(app->inst, snap_write, NULL, &err) != LQ_OK) {
     snprintf(msg, cap, "snapshot failed: %s", err.message);
+    lq_apps_snapshot_release();
+    return LQ_P_ENOSPACE;
+  }
+  if (write_runtime_section(snap_write, NULL, app, section, section_len) != 0) {
+    snprintf(msg, cap, "snapshot failed: the runtime section did not fit");
     lq_apps_snapshot_release();
     return LQ_P_ENOSPACE;
   }
@@ -1025,13 +1088,86 @@ static int rdstr(rd *r, char *out, size_t cap) {
   return 0;
 }
 
+/* Queues format 2's carried events on the restored app, in their order, ahead of anything
+ * this device queues for it (only on_migrate_in goes first). Whatever cannot be honoured here
+ * without being the snapshot's fault is dropped with a warning (a timer handle past this
+ * device's timers, no free message slot); a malformed list refuses the whole restore. */
+static int apply_queued_events(lq_app *app, rd *r, char *msg, size_t cap) {
+  int i, n = rd8(r);
+  if (!r->bad && n > LQ_APP_QUEUE) {
+    snprintf(msg, cap, "snapshot carries %d queued events; at most %d", n, LQ_APP_QUEUE);
+    return -1;
+  }
+  for (i = 0; i < n && !r->bad; i++) {
+    lq_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = rd8(r);
+    ev.msg = -1;
+    ev.t_ms = lq_now_ms();
+    if (r->bad) break;
+    if (ev.kind == EV_START) { /* no arguments */
+    } else if (ev.kind == EV_TIMER) {
+      ev.a = rd8(r);
+      if (!r->bad && ev.a >= LQ_APP_TIMERS) {
+        lq_log(LQ_LOG_WARN, app->name, "queued on_timer(%d) dropped: this device has no timer %d", (int)ev.a, (int)ev.a);
+        continue;
+      }
+    } else if (ev.kind == EV_PIN) {
+      ev.a = rd8(r);
+      ev.b = rd8(r);
+      if (!r->bad && (ev.a >= app->npins_open || ev.b > 1)) {
+        snprintf(msg, cap, "snapshot's queued event %d: on_pin(%d, %d) names no pin of the snapshot", i, (int)ev.a, (int)ev.b);
+        return -1;
+      }
+    } else if (ev.kind == EV_MESSAGE) {
+      char topic[LQ_TOPIC_MAX];
+      const uint8_t *data;
+      uint32_t dlen;
+      int slot;
+      ev.a = rd8(r);
+      if (rdstr(r, topic, sizeof topic) != 0) break;
+      dlen = rd8(r);
+      dlen |= (uint32_t)rd8(r) << 8;
+      if (r->bad) break;
+      if (dlen > MSG_MAX || ev.a >= LQ_APP_SUBS) {
+        snprintf(msg, cap, "snapshot's queued event %d: %s", i,
+                 dlen > MSG_MAX ? "message payload longer than 256 bytes" : "message for no subscription handle");
+        return -1;
+      }
+      data = rd_take(r, dlen);
+      if (!data) break;
+      for (slot = 0; slot < MSG_SLOTS; slot++)
+        if (msgs[slot].refs == 0 && slot != msg_current) break;
+      if (slot == MSG_SLOTS) {
+        lq_log(LQ_LOG_WARN, app->name, "queued message on %s dropped: all %d message slots in use", topic, MSG_SLOTS);
+        continue;
+      }
+      memcpy(msgs[slot].topic, topic, sizeof topic);
+      memcpy(msgs[slot].data, data, dlen);
+      msgs[slot].len = dlen;
+      ev.b = (int32_t)dlen;
+      ev.msg = (int16_t)slot;
+      msgs[slot].refs++;
+    } else {
+      snprintf(msg, cap, "snapshot's queued event %d has an unknown kind %d", i, (int)ev.kind);
+      return -1;
+    }
+    lq_app_enqueue(app, &ev); /* cannot be full: a restored app's queue starts empty */
+  }
+  if (r->bad || r->at != r->n) {
+    snprintf(msg, cap, "snapshot runtime section: %s", r->bad ? "its queued events are truncated" : "trailing bytes after the queued events");
+    return -1;
+  }
+  return 0;
+}
+
 /* Applies the LQRT section to a freshly restored app. */
 static int apply_runtime_section(lq_app *app, const uint8_t *p, uint32_t len, char *msg, size_t cap) {
   rd r = {p, len, 0, 0};
   uint64_t now = lq_now_ms();
-  int i, n;
-  if (rd8(&r) != 1) {
-    snprintf(msg, cap, "snapshot runtime section has an unknown format");
+  int i, n, format = rd8(&r);
+  if (format != 1 && format != LQRT_FORMAT) {
+    snprintf(msg, cap, "snapshot runtime section has an unknown format (%d; this device reads 1 and 2)", format);
     return -1;
   }
   n = rd8(&r);
@@ -1110,7 +1246,7 @@ static int apply_runtime_section(lq_app *app, const uint8_t *p, uint32_t len, ch
     snprintf(msg, cap, "snapshot runtime section is malformed");
     return -1;
   }
-  return 0;
+  return format == 1 ? 0 : apply_queued_events(app, &r, msg, cap);
 }
 
 static int restore_received(int flags, char *msg, size_t cap);

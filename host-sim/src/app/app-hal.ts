@@ -9,13 +9,13 @@ import type { SimApp } from "./sim-app.js";
 
 // Per-app limits of the firmware runtime (firmware/runtime/include/lq_app.h, hal_impl.c): an app
 // that fits in the simulator must fit on a microcontroller too, so the simulator is no roomier.
-const MAX_TIMERS = 8;
-const MAX_SUBSCRIPTIONS = 4;
+export const MAX_TIMERS = 8;
+export const MAX_SUBSCRIPTIONS = 4;
 /** Pins (and, separately, buses) one app may hold open. */
 const MAX_OPEN = 8;
 /** Topics are shorter than 48 bytes (the runtime stores them NUL-terminated in 48). */
-const MAX_TOPIC = 47;
-const MAX_PAYLOAD = 256;
+export const MAX_TOPIC = 47;
+export const MAX_PAYLOAD = 256;
 const MAX_DEBOUNCE_MS = 60_000;
 
 const utf8 = new TextDecoder("utf-8");

@@ -10,7 +10,7 @@ import type { Scheduled } from "../event-queue.js";
 import type { AppState } from "../events.js";
 import { HalTrap, createHalImports } from "../hal.js";
 import type { I2CBus } from "../i2c/bus.js";
-import { AppHal } from "./app-hal.js";
+import { AppHal, MAX_TIMERS } from "./app-hal.js";
 import type { AppManifest } from "./manifest.js";
 import { METER_MODULE } from "./metering.js";
 import { AppLinker } from "../linking/app-linker.js";
@@ -34,6 +34,26 @@ export interface PinWatch {
   pending?: Scheduled;
 }
 
+/**
+ * An event queued for an app and not yet delivered, in the form a snapshot carries it (LQRT
+ * format 2, docs/snapshot.md): what its entry point is called with.
+ */
+export type QueuedEvent =
+  | { kind: "start" }
+  | { kind: "timer"; handle: number }
+  | { kind: "pin"; handle: number; level: number }
+  | { kind: "message"; handle: number; topic: Uint8Array; data: Uint8Array };
+
+interface QueueEntry {
+  event: QueuedEvent;
+  scheduled: Scheduled;
+  /** Called once when the entry was delivered or dropped (the board's message slots). */
+  settle?: () => void;
+}
+
+/** How many queued events a snapshot carries at most (the firmware's per-app queue). */
+export const MAX_QUEUED_EVENTS = 16;
+
 export interface AppSnapshot {
   name: string;
   /** Identity of the module the state belongs to. */
@@ -48,6 +68,8 @@ export interface AppSnapshot {
   timers: { handle: number; ms: number; periodic: boolean; remainingMs: number }[];
   watches: { handle: number; edges: number; debounceMs: number; reported: number }[];
   subscriptions: { handle: number; pattern: string }[];
+  /** Events queued at the freeze, in delivery order (absent or empty: none). */
+  events?: QueuedEvent[];
 }
 
 function isMutable(g: WebAssembly.Global): boolean {
@@ -81,6 +103,8 @@ export class SimApp {
   subscriptions = new Map<number, Subscription>();
   /** The message being delivered, readable with msg.read/msg.topic during on_message only. */
   currentMessage: { topic: Uint8Array; data: Uint8Array } | undefined;
+  /** Events scheduled for delivery and not yet delivered, oldest first (what a snapshot carries). */
+  private readonly queue: QueueEntry[] = [];
 
   constructor(
     readonly board: SimBoard,
@@ -131,7 +155,49 @@ export class SimApp {
       timers: [...this.timers].map(([handle, t]) => ({ handle, ms: t.ms, periodic: t.periodic, remainingMs: t.next.t - now })),
       watches: [...this.watches].map(([handle, w]) => ({ handle, edges: w.edges, debounceMs: w.debounceMs, reported: w.reported })),
       subscriptions: [...this.subscriptions].map(([handle, s]) => ({ handle, pattern: s.pattern })),
+      events: this.queue.map((e) => e.event),
     };
+  }
+
+  /**
+   * Queues `event` for delivery later at the current virtual time (after whatever is already
+   * due then), as the firmware's per-app queue does; `settle` runs once when it was delivered
+   * or dropped (the app stopped first); `wanted`, if given, is asked at delivery time.
+   */
+  enqueue(event: QueuedEvent, settle?: () => void, wanted?: () => boolean): void {
+    const entry: QueueEntry = {
+      event,
+      settle,
+      scheduled: this.board.sim.at(this.board.sim.now, () => {
+        const i = this.queue.indexOf(entry);
+        if (i < 0) return;
+        this.queue.splice(i, 1);
+        try {
+          if (!wanted || wanted()) this.deliver(event);
+        } finally {
+          entry.settle?.();
+        }
+      }),
+    };
+    this.queue.push(entry);
+  }
+
+  private deliver(event: QueuedEvent): void {
+    switch (event.kind) {
+      case "start":
+        return this.call("start");
+      case "timer":
+        return this.call("on_timer", event.handle);
+      case "pin":
+        return this.call("on_pin", event.handle, event.level);
+      case "message":
+        this.currentMessage = { topic: event.topic, data: event.data };
+        try {
+          return this.call("on_message", event.handle, event.data.length);
+        } finally {
+          this.currentMessage = undefined;
+        }
+    }
   }
 
   /**
@@ -191,6 +257,15 @@ export class SimApp {
       if (pin) this.watches.set(w.handle, { pin, edges: w.edges, debounceMs: w.debounceMs, reported: w.reported });
     }
     for (const s of snap.subscriptions) this.subscriptions.set(s.handle, { pattern: s.pattern });
+    // What was queued at the freeze comes first, in its order; a migration's on_migrate_in
+    // (called right after this) still runs before them, as on the firmware.
+    for (const e of snap.events ?? []) {
+      if (e.kind === "timer" && e.handle >= MAX_TIMERS) {
+        this.board.emit({ type: "log", app: this.name, level: "warn", msg: `queued on_timer(${e.handle}) dropped: this device has no timer ${e.handle}` });
+        continue;
+      }
+      this.enqueue(e);
+    }
   }
 
   /** Arms timer `handle` to fire after `delay` ms, then every `ms` if periodic. */
@@ -304,6 +379,11 @@ export class SimApp {
   }
 
   private resetRuntimeState(): void {
+    // Queued events go with the instance they were for (a snapshot has taken its copy).
+    for (const e of this.queue.splice(0)) {
+      e.scheduled.cancelled = true;
+      e.settle?.();
+    }
     for (const t of this.timers.values()) t.next.cancelled = true;
     for (const w of this.watches.values()) if (w.pending) w.pending.cancelled = true;
     this.pins = [];

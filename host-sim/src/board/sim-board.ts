@@ -155,16 +155,14 @@ export class SimBoard {
     this.messagesInFlight++;
     let pending = deliveries.length;
     for (const { app, handle, sub } of deliveries) {
-      this.sim.at(this.sim.now, () => {
-        try {
-          if (app.subscriptions.get(handle) !== sub) return; // unsubscribed or restarted meanwhile
-          app.currentMessage = { topic: topicBytes, data };
-          app.call("on_message", handle, data.length);
-        } finally {
-          app.currentMessage = undefined;
+      // In the app's queue (sim-app.ts) until delivered, so a snapshot taken meanwhile carries it.
+      app.enqueue(
+        { kind: "message", handle, topic: topicBytes, data },
+        () => {
           if (--pending === 0) this.messagesInFlight--;
-        }
-      });
+        },
+        () => app.subscriptions.get(handle) === sub, // not unsubscribed meanwhile
+      );
     }
     return true;
   }

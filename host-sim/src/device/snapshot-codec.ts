@@ -4,7 +4,8 @@
  * docs/runtime.md: the runtime section LQRT), so an app moves between a simulated device, the
  * posix firmware and the Cortex-M firmware in either direction.
  */
-import type { AppSnapshot } from "../app/sim-app.js";
+import { MAX_PAYLOAD, MAX_SUBSCRIPTIONS, MAX_TOPIC } from "../app/app-hal.js";
+import { type AppSnapshot, MAX_QUEUED_EVENTS, type QueuedEvent } from "../app/sim-app.js";
 import { sha256, toHex } from "../../../compiler/src/protocol/sha256.js";
 import { type ModuleLayout, WasmLayoutError, moduleLayout } from "./wasm-layout.js";
 
@@ -25,6 +26,9 @@ class Out {
   }
   u32(v: number): void {
     for (let i = 0; i < 4; i++) this.parts.push((v >>> (8 * i)) & 0xff);
+  }
+  u16(v: number): void {
+    this.parts.push(v & 0xff, (v >>> 8) & 0xff);
   }
   u64(v: bigint): void {
     this.u32(Number(v & 0xffffffffn));
@@ -132,6 +136,80 @@ function layoutOf(wasm: Uint8Array): ModuleLayout {
   }
 }
 
+/** The runtime section's format this side writes; it reads 1 (no queued events) and 2. */
+const LQRT_FORMAT = 2;
+/** Event kinds in LQRT format 2, the firmware's EV_* numbers (firmware/runtime/include/lq_app.h). */
+const EV_START = 0;
+const EV_TIMER = 1;
+const EV_PIN = 2;
+const EV_MESSAGE = 3;
+
+function encodeEvents(o: Out, events: QueuedEvent[]): void {
+  if (events.length > MAX_QUEUED_EVENTS) throw new SnapshotError(`${events.length} events are queued for the app; a snapshot carries at most ${MAX_QUEUED_EVENTS}`);
+  o.u8(events.length);
+  for (const e of events) {
+    switch (e.kind) {
+      case "start":
+        o.u8(EV_START);
+        break;
+      case "timer":
+        o.u8(EV_TIMER);
+        o.u8(e.handle);
+        break;
+      case "pin":
+        o.u8(EV_PIN);
+        o.u8(e.handle);
+        o.u8(e.level ? 1 : 0);
+        break;
+      case "message":
+        if (e.topic.length > MAX_TOPIC || e.data.length > MAX_PAYLOAD) throw new SnapshotError("a queued message is larger than a snapshot carries");
+        o.u8(EV_MESSAGE);
+        o.u8(e.handle);
+        o.u8(e.topic.length);
+        o.bytes(e.topic);
+        o.u16(e.data.length);
+        o.bytes(e.data);
+        break;
+    }
+  }
+}
+
+/** Reads format 2's queued events, refusing what the firmware refuses (firmware/runtime/src/apps.c). */
+function decodeEvents(rt: In, pins: number): QueuedEvent[] {
+  const bad = (what: string): never => {
+    throw new SnapshotError(`snapshot runtime section: ${what}`);
+  };
+  const events: QueuedEvent[] = [];
+  try {
+    const n = rt.u8();
+    if (n > MAX_QUEUED_EVENTS) bad(`it carries ${n} queued events; at most ${MAX_QUEUED_EVENTS}`);
+    for (let i = 0; i < n; i++) {
+      const kind = rt.u8();
+      if (kind === EV_START) events.push({ kind: "start" });
+      else if (kind === EV_TIMER) events.push({ kind: "timer", handle: rt.u8() });
+      else if (kind === EV_PIN) {
+        const handle = rt.u8();
+        const level = rt.u8();
+        if (handle >= pins || level > 1) bad(`queued event ${i}: on_pin(${handle}, ${level}) names no pin of the snapshot`);
+        events.push({ kind: "pin", handle, level });
+      } else if (kind === EV_MESSAGE) {
+        const handle = rt.u8();
+        const topic = rt.bytes(rt.u8()).slice();
+        if (topic.length > MAX_TOPIC) bad(`queued event ${i}: message topic longer than ${MAX_TOPIC} bytes`);
+        const len = rt.u8() | (rt.u8() << 8);
+        if (len > MAX_PAYLOAD) bad(`queued event ${i}: message payload longer than ${MAX_PAYLOAD} bytes`);
+        if (handle >= MAX_SUBSCRIPTIONS) bad(`queued event ${i}: message for no subscription handle`);
+        events.push({ kind: "message", handle, topic, data: rt.bytes(len).slice() });
+      } else bad(`queued event ${i} has an unknown kind ${kind}`);
+    }
+  } catch (err) {
+    if (err instanceof SnapshotError && /truncated$/.test(err.message)) bad("its queued events are truncated");
+    throw err;
+  }
+  if (rt.pos !== rt.end) bad("trailing bytes after the queued events");
+  return events;
+}
+
 /** Encodes a simulator snapshot of the app whose module is `wasm`. */
 export function encodeSnapshot(snap: AppSnapshot, wasm: Uint8Array): Uint8Array {
   const layout = layoutOf(wasm);
@@ -190,7 +268,7 @@ export function encodeSnapshot(snap: AppSnapshot, wasm: Uint8Array): Uint8Array 
   o.section("SEGS", segs);
 
   const rt = new Out();
-  rt.u8(1);
+  rt.u8(LQRT_FORMAT);
   rt.u8(snap.pins.length);
   for (const p of snap.pins) {
     rt.str8(p.name);
@@ -218,6 +296,7 @@ export function encodeSnapshot(snap: AppSnapshot, wasm: Uint8Array): Uint8Array 
     rt.u8(s.handle);
     rt.str8(s.pattern);
   }
+  encodeEvents(rt, snap.events ?? []);
   o.section("LQRT", rt);
   return o.done();
 }
@@ -358,7 +437,8 @@ export function decodeSnapshot(data: Uint8Array, wasm: Uint8Array, name: string)
   if (segs.u32() !== layout.elemDropped.length) throw new SnapshotError("snapshot: bad SEGS section");
 
   const rt = one(map, "LQRT");
-  if (rt.u8() !== 1) throw new SnapshotError("snapshot runtime section has an unknown format");
+  const format = rt.u8();
+  if (format !== 1 && format !== LQRT_FORMAT) throw new SnapshotError(`snapshot runtime section has an unknown format (${format}; this device reads 1 and 2)`);
   const pins: AppSnapshot["pins"] = [];
   for (let n = rt.u8(); n > 0; n--) {
     const pin = rt.str8();
@@ -389,7 +469,8 @@ export function decodeSnapshot(data: Uint8Array, wasm: Uint8Array, name: string)
     const handle = rt.u8();
     subscriptions.push({ handle, pattern: rt.str8() });
   }
-  return { name, sha256: hash, memory, globals, pins, buses, timers, watches, subscriptions };
+  const events = format === 1 ? [] : decodeEvents(rt, pins.length);
+  return { name, sha256: hash, memory, globals, pins, buses, timers, watches, subscriptions, events };
 }
 
 /** For tests and tools: the module sha256 a snapshot belongs to. */
