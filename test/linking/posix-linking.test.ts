@@ -127,6 +127,25 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  test("an autostarted app whose driver is missing at a boot with no host: the first host to say HELLO is asked, and the app reads its sensor", async () => {
+    const { dev, c } = await device("boot-nohost");
+    await c.put("probe", probe.wasm, probe.manifest, { autostart: true });
+    await stopClean(dev, c);
+    const next = await PosixDevice.start(join(tmp.dir, "boot-nohost.img"));
+    devices.push(next);
+    await next.waitFor((l) => / info -: library tmp105@\^1 is not on this device: asking the next host that connects$/.test(l));
+    const c2 = await next.client();
+    const reports: FetchReport[] = [];
+    const off = relayFetches(c2, server.url, (r) => reports.push(r));
+    await next.waitFor((l) => / info probe: 23\.50 C$/.test(l));
+    expect(reports.map((r) => [r.name, r.ok])).toEqual([
+      ["tmp105", true],
+      ["bme280", true],
+    ]);
+    off();
+    await stopClean(next, c2);
+  });
+
   test("no relay: the first call traps the app with a message naming the library", async () => {
     const { dev, c } = await device("none");
     await c.put("probe", probe.wasm, probe.manifest, { start: true });

@@ -75,6 +75,26 @@ describe("simulated device: libraries fetched through the host and linked at the
     await dev.stop();
   });
 
+  it("started with no host to fetch from: the next host that says HELLO gets the FETCH, and the app reads its sensor", async () => {
+    const { dev, client, logs } = await open();
+    await client.put("probe", probe.wasm, probe.manifest, { start: true }); // this host relays nothing
+    await client.close();
+    // A host that relays connects later: its HELLO is answered, then it is asked.
+    const relay = await DeviceClient.open(memoryConnector(dev.server), { timeoutMs: 3000 });
+    const reports: FetchReport[] = [];
+    const off = relayFetches(relay, server.url, (r) => reports.push(r));
+    await off.idle();
+    expect(reports.map((r) => [r.name, r.range, r.ok])).toEqual([
+      ["tmp105", "^1", true],
+      ["bme280", "^1", false],
+    ]);
+    dev.simulation.runFor(1000);
+    expect(logs()).toContain("1000 23.50 C");
+    off();
+    await relay.close();
+    await dev.stop();
+  });
+
   it("a fetch the host refuses: the first call traps with the host's reason", async () => {
     const { dev, client } = await open();
     const off = relayFetches(client, "http://127.0.0.1:9");

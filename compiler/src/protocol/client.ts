@@ -70,6 +70,8 @@ export class DeviceClient {
   private queue: Promise<unknown> = Promise.resolve();
   private listeners = new Set<(event: DeviceEvent) => void>();
   private fetchListeners = new Set<(name: string, range: string) => void>();
+  /** FETCH events that came before anyone listened (a device sends them right after HELLO). */
+  private unheardFetches: [name: string, range: string][] = [];
   private reconnectListeners = new Set<(error?: Error) => void>();
   private reconnecting: Promise<void> | undefined;
   private closing = false;
@@ -120,6 +122,9 @@ export class DeviceClient {
   /** Listens to FETCH events: the device asks for library NAME@RANGE (docs/protocol.md). */
   onFetch(listener: (name: string, range: string) => void): () => void {
     this.fetchListeners.add(listener);
+    const unheard = this.unheardFetches;
+    this.unheardFetches = [];
+    for (const [name, range] of unheard) listener(name, range);
     return () => this.fetchListeners.delete(listener);
   }
 
@@ -487,7 +492,9 @@ export class DeviceClient {
       if (r === undefined || p.length !== 2 + n + r) return; // malformed: nothing to answer
       const name = decodeText(p.subarray(1, 1 + n));
       const range = decodeText(p.subarray(2 + n, 2 + n + r));
-      for (const l of [...this.fetchListeners]) l(name, range);
+      if (this.fetchListeners.size === 0) {
+        if (this.unheardFetches.length < 16) this.unheardFetches.push([name, range]);
+      } else for (const l of [...this.fetchListeners]) l(name, range);
       return;
     }
     let event: DeviceEvent;

@@ -71,6 +71,10 @@ lq_engine *lq_library_engine(void);
  * into it then trap with `message`. */
 void lq_linker_fetch_failed(const char *name, const char *range, const char *message);
 
+/* A host connected (HELLO, or the first frame after a disconnect): FETCHes no host has
+ * answered yet are sent to it. */
+void lq_linker_host_connected(void);
+
 /* A module NAME was just installed: apps using library NAME switch to it at the first call of
  * their next event (hot swap), if it fits their range. */
 void lq_linker_library_installed(const char *name);

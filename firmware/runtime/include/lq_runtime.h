@@ -163,6 +163,8 @@ int lq_protocol_poll(uint64_t now_us);
 /* Sends an event frame (LOG 0x80, APP_STATE 0x81). Dropped when there is no room/peer. */
 void lq_protocol_event(uint8_t code, const char *json, size_t len);
 int lq_protocol_follow_logs(void);
+/* True while a host is attached: it sent a frame since the last disconnect. */
+int lq_protocol_connected(void);
 /* Set when the runtime must reboot once the response is flushed (RESET). */
 extern int lq_reset_requested;
 int lq_protocol_tx_pending(void); /* 0 none, 1 reboot, 2 factory reset */

@@ -527,6 +527,7 @@ typedef struct lq_fetch {
   char module[LQ_STORE_NAME_MAX + 26]; /* NAME@RANGE */
   const lq_app *app; /* whose start asked for it (its start() waits for the answer) */
   int failed, answered;
+  int sent; /* a host was connected when the FETCH event last went out */
   uint64_t requested_ms;
   char message[120];
 } lq_fetch;
@@ -572,10 +573,23 @@ static lq_fetch *fetch_of(const char *module) {
   return NULL;
 }
 
-/* Asks the host (FETCH event, docs/protocol.md) for a library, once per NAME@RANGE until the
- * host answers it; a failed answer is remembered for the trap message. */
-static void request_fetch(const char *module, const lq_app *app) {
+/* Sends the FETCH event for `f` (docs/protocol.md) to the host connected now, if any. */
+static void send_fetch(lq_fetch *f) {
   uint8_t body[2 + 2 * 64];
+  const char *at = strchr(f->module, '@');
+  size_t nlen = (size_t)(at - f->module), rlen = strlen(at + 1);
+  f->sent = lq_protocol_connected();
+  body[0] = (uint8_t)nlen;
+  memcpy(body + 1, f->module, nlen);
+  body[1 + nlen] = (uint8_t)rlen;
+  memcpy(body + 2 + nlen, at + 1, rlen);
+  lq_protocol_event(LQ_EVENT_FETCH, (const char *)body, 2 + nlen + rlen);
+}
+
+/* Asks the host (FETCH event, docs/protocol.md) for a library, once per NAME@RANGE until the
+ * host answers it; a failed answer is remembered for the trap message. Without a host it is
+ * asked for when one connects (lq_linker_host_connected). */
+static void request_fetch(const char *module, const lq_app *app) {
   const char *at = strchr(module, '@');
   size_t nlen = (size_t)(at - module), rlen = strlen(at + 1);
   lq_fetch *f = fetch_of(module);
@@ -591,12 +605,19 @@ static void request_fetch(const char *module, const lq_app *app) {
   f->app = app;
   f->requested_ms = lq_port_time_us() / 1000u;
   if (nlen > 63 || rlen > 63) return;
-  body[0] = (uint8_t)nlen;
-  memcpy(body + 1, module, nlen);
-  body[1 + nlen] = (uint8_t)rlen;
-  memcpy(body + 2 + nlen, at + 1, rlen);
-  lq_protocol_event(LQ_EVENT_FETCH, (const char *)body, 2 + nlen + rlen);
-  lq_log(LQ_LOG_INFO, NULL, "fetching library %s from the host", module);
+  send_fetch(f);
+  if (f->sent) lq_log(LQ_LOG_INFO, NULL, "fetching library %s from the host", module);
+  else lq_log(LQ_LOG_INFO, NULL, "library %s is not on this device: asking the next host that connects", module);
+}
+
+void lq_linker_host_connected(void) {
+  int i;
+  /* a FETCH that went nowhere (no host) or to a host that left without answering */
+  for (i = 0; i < LQ_LINKER_FETCH_MAX; i++)
+    if (fetches[i].module[0] && !fetches[i].answered) {
+      send_fetch(&fetches[i]);
+      lq_log(LQ_LOG_INFO, NULL, "fetching library %s from the host that connected", fetches[i].module);
+    }
 }
 
 void lq_linker_fetch_failed(const char *name, const char *range, const char *message) {
@@ -709,6 +730,8 @@ static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args
     if (!f) {
       const lq_fetch *fe = fetch_of(lz->module);
       if (fe && fe->failed) say(msg, sizeof msg, "cannot link %s: the host could not fetch it: %s", lz->module, fe->message);
+      else if (fe && !fe->answered && !fe->sent)
+        say(msg, sizeof msg, "%s (no host was connected to fetch it; it is asked for when one connects)", error_msg);
       else if (fe && !fe->answered) say(msg, sizeof msg, "%s (fetch requested from the host, no answer yet)", error_msg);
       else say(msg, sizeof msg, "%s", error_msg);
       return lq_host_trap(caller, msg);

@@ -114,6 +114,7 @@ void lq_protocol_event(uint8_t code, const char *json, size_t len) {
 }
 
 int lq_protocol_follow_logs(void) { return peer && follow; }
+int lq_protocol_connected(void) { return peer; }
 
 void lq_protocol_init(void) {
   rx_len = rx_start = 0;
@@ -590,6 +591,7 @@ static void cmd_reset(reader *r) {
 
 static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len, uint32_t crc) {
   reader r;
+  int hello = 0;
   if (last.valid && last.cmd == cmd && last.seq == seq && last.crc == crc) {
     send_frame(cmd, FLAG_RESPONSE, seq, last.payload, last.len); /* a retry: answer again */
     return;
@@ -598,7 +600,7 @@ static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len
   resp_len = 0;
   last.valid = 0;
   switch (cmd) {
-    case C_HELLO: cmd_hello(&r); break;
+    case C_HELLO: cmd_hello(&r); hello = 1; break;
     case C_INFO: cmd_info(); break;
     case C_RESET: cmd_reset(&r); break;
     case C_PUT_BEGIN: cmd_put_begin(&r); break;
@@ -625,6 +627,9 @@ static void handle(uint8_t cmd, uint16_t seq, const uint8_t *payload, size_t len
   last.crc = crc;
   last.len = resp_len;
   send_frame(cmd, FLAG_RESPONSE, seq, resp, resp_len);
+  /* a host starts its session with HELLO (on a UART the only sign of a new one): after the
+   * answer, the FETCHes nobody answered yet go to it */
+  if (hello) lq_linker_host_connected();
 }
 
 /*

@@ -249,6 +249,11 @@ export class ServerConnection implements Peer {
     }
     const response = await this.server.answer(this, frame);
     this.send(frame.command, FLAG_RESPONSE, frame.seq, response);
+    // A host starts its session with HELLO: the FETCHes no host answered yet go to it too, as
+    // on the firmware (one that was connected already got them when they were asked).
+    if (frame.command === Cmd.HELLO) {
+      for (const ref of this.server.device.unansweredFetches()) this.send(Cmd.FETCH, FLAG_EVENT, 0, new BodyWriter().str8(ref.name).str8(ref.range).done());
+    }
   }
 
   private send(command: number, flags: number, seq: number, payload: Uint8Array): void {

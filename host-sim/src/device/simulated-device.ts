@@ -69,6 +69,8 @@ export class SimulatedDevice {
   private logListeners = new Set<(r: LogRecord) => void>();
   private stateListeners = new Set<(s: AppStateEvent) => void>();
   private fetchListeners = new Set<(name: string, range: string) => void>();
+  /** FETCHes no host has answered yet (by NAME@RANGE): sent again to each host that says HELLO. */
+  private unanswered = new Map<string, { name: string; range: string }>();
   private readonly firmwareVersion: string;
 
   constructor(
@@ -122,6 +124,11 @@ export class SimulatedDevice {
   onFetch(listener: (name: string, range: string) => void): () => void {
     this.fetchListeners.add(listener);
     return () => this.fetchListeners.delete(listener);
+  }
+
+  /** The FETCHes no host has answered yet, for a host that just said HELLO. */
+  unansweredFetches(): { name: string; range: string }[] {
+    return [...this.unanswered.values()];
   }
 
   /** The host's FETCH request: it could not fetch NAME@RANGE. */
@@ -266,7 +273,9 @@ export class SimulatedDevice {
     const missing = this.runtime.missingLibraries?.(m.wasm) ?? [];
     const asked = this.fetchListeners.size > 0;
     for (const ref of missing) {
-      this.record("info", null, `fetching library ${ref.name}@${ref.range} from the host`);
+      this.unanswered.set(`${ref.name}@${ref.range}`, { name: ref.name, range: ref.range });
+      if (asked) this.record("info", null, `fetching library ${ref.name}@${ref.range} from the host`);
+      else this.record("info", null, `library ${ref.name}@${ref.range} is not on this device: asking the next host that connects`);
       for (const l of [...this.fetchListeners]) l(ref.name, ref.range);
     }
     const launch = (): void => {
@@ -287,9 +296,10 @@ export class SimulatedDevice {
       return message;
     };
     // Like the firmware, start() (not a restore: its libraries link on their first call) waits
-    // until the connected host answered every FETCH it caused — a library installed under that
-    // name, or a refusal — at most FETCH_WAIT_MS of board time; START itself answers at once.
-    if (missing.length && asked && !pending && this.runtime.after) {
+    // until a host answered every FETCH it caused — a library installed under that name, or a
+    // refusal; a host that connects meanwhile is asked on its HELLO — at most FETCH_WAIT_MS of
+    // board time; START itself answers at once.
+    if (missing.length && !pending && this.runtime.after) {
       const go = (): void => {
         if (entry.waiting !== waiting || this.apps.get(name) !== entry) return;
         entry.waiting.cancel();
@@ -313,6 +323,7 @@ export class SimulatedDevice {
 
   /** The host answered the FETCH of library `name` (installed it, or could not fetch it). */
   private fetchAnswered(name: string): void {
+    for (const [key, ref] of this.unanswered) if (ref.name === name) this.unanswered.delete(key);
     for (const rt of this.apps.values()) {
       if (!rt.waiting?.names.delete(name)) continue;
       if (rt.waiting.names.size === 0) rt.waiting.launch();
