@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate } from "../../compiler/src/migrate/migrate.js";
 import { retryWhileBusy } from "../../compiler/src/migrate/busy-retry.js";
-import { app, appLog, appState, install, POSIX_BINARY, posixDevice, simTcp, stopAll, side, waitFor, withClient, type TestDevice } from "./support.js";
+import { app, appLog, appState, install, POSIX_BINARY, posixDevice, QEMU_RUNNABLE, qemuDevice, simTcp, stopAll, side, waitFor, withClient, type TestDevice } from "./support.js";
 
 afterAll(stopAll);
 
@@ -128,6 +128,18 @@ describe.skipIf(!POSIX_BINARY)(`events queued at the freeze${POSIX_BINARY ? "" :
     expect(delivered(await appLog(target, "inbox"))).toEqual(carried);
   });
 
+  it.skipIf(!QEMU_RUNNABLE)(`posix → QEMU Cortex-M4: the Cortex-M firmware reads the events and delivers them${QEMU_RUNNABLE ? "" : " (SKIPPED: no qemu-system-arm or image)"}`, async () => {
+    const source = await posixDevice();
+    const target = await qemuDevice();
+    target.control!("set BUTTON0 0");
+    await busyWithButtonPressed(source);
+    await moveFrozen(source, target);
+    await waitLog(target, "inbox", "message inbox/bye: sent in on_migrate_out", 30_000);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(delivered(await appLog(source, "inbox"))).toEqual([]);
+    expect(delivered(await appLog(target, "inbox"))).toEqual(carried);
+  }, 90_000);
+
   it("simulator → posix: messages queued during the freeze (from on_migrate_out and from outside) are delivered on the firmware", async () => {
     const source = await simTcp("sim-devkit", { budget: SIM_BUDGET });
     const target = await posixDevice();
@@ -209,8 +221,17 @@ describe.skipIf(!POSIX_BINARY)(`events queued at the freeze${POSIX_BINARY ? "" :
       const lenAt = eventsAt + 3 + 1 + tooLong[eventsAt + 3]!;
       tooLong[lenAt] = 300 & 0xff;
       tooLong[lenAt + 1] = 300 >> 8;
+      const tooMany = p.slice();
+      tooMany[eventsAt] = 17;
+      // the second event is the button: kind 2, pin handle, level
+      const pinAt = lenAt + 2 + (p[lenAt]! | (p[lenAt + 1]! << 8));
+      const noPin = p.slice();
+      expect(noPin[pinAt]).toBe(2);
+      noPin[pinAt + 1] = 7;
       const cases: [Uint8Array, RegExp][] = [
         [truncated, /queued events are truncated/],
+        [tooMany, /carries 17 queued events; at most 16/],
+        [noPin, /queued event 1: on_pin\(7, 0\) names no pin of the snapshot/],
         [badKind, /queued event 0 has an unknown kind 9/],
         [tooLong, /queued event 0: message payload longer than 256 bytes/],
       ];

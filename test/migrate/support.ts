@@ -19,7 +19,8 @@ export const ROOT = join(import.meta.dirname, "..", "..");
 export const FIXTURES = join(import.meta.dirname, "fixtures");
 export const WORK = mkdtempSync(join(tmpdir(), "liquid-migrate-"));
 
-export const POSIX_BINARY = findPosixDevice();
+/** LIQUID_POSIX_DEVICE picks a build (e.g. the sanitized one) instead of the first found. */
+export const POSIX_BINARY = process.env.LIQUID_POSIX_DEVICE || findPosixDevice();
 function have(program: string): boolean {
   try {
     execFileSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" });
@@ -80,7 +81,7 @@ export interface TestDevice {
   /** Every app log record the device produced, oldest first (not limited by its log ring). */
   logs: { app: string; msg: string }[];
   sim?: SimDevice;
-  /** Writes a control line to the posix device's stdin ("set BUTTON0 0": a button from outside). */
+  /** Writes a control line to the firmware's console (posix stdin, QEMU UART1): "set BUTTON0 0" presses a button. */
   control?(line: string): void;
   kill(): void;
   stop(): Promise<void>;
@@ -138,7 +139,7 @@ async function processDevice(kind: "posix" | "qemu"): Promise<TestDevice> {
     if (m && m[1] !== "-") logs.push({ app: m[1]!, msg: m[2]! });
   };
   const port = await freePort();
-  const started = kind === "posix" ? await startPosixDevice(POSIX_BINARY!, { port }, onLine) : await startQemuDevice(await prepareQemuImage(), { port }, onLine);
+  const started = kind === "posix" ? await startPosixDevice(POSIX_BINARY!, { port }, onLine) : await startQemuDevice(await prepareQemuImage(), { port, console: true }, onLine);
   const child = started.child;
   const d: TestDevice = {
     kind,
@@ -146,7 +147,7 @@ async function processDevice(kind: "posix" | "qemu"): Promise<TestDevice> {
     connector: () => connectTcp(started.url),
     lines,
     logs,
-    control: kind === "posix" ? (line) => void child.stdin?.write(`${line}\n`) : undefined,
+    control: (line) => void child.stdin?.write(`${line}\n`),
     kill: () => void child.kill("SIGKILL"),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
