@@ -210,6 +210,19 @@ describe.skipIf(!POSIX_BINARY)(`events queued at the freeze${POSIX_BINARY ? "" :
       }
     });
 
+    it("a timer event for a timer the target does not have is dropped with a warning; the restore goes on", async () => {
+      const p = payloadOf(snap);
+      const { eventsAt } = lqrt(snap);
+      // two events: on_timer(9) (no such timer: 8 per app), then start(), which logs "ready"
+      const list = Uint8Array.from([...p.subarray(0, eventsAt), 2, 1, 9, 0]);
+      for (const d of [posix, sim]) {
+        await restoreOn(d, withSection(snap, list));
+        await waitLog(d, "inbox", "ready");
+        expect(await appLog(d, "inbox")).toContain("queued on_timer(9) dropped: this device has no timer 9");
+        await withClient(d, (c) => c.stop("inbox"));
+      }
+    });
+
     it("damaged event lists are refused with their reason on the firmware and the simulator", async () => {
       const p = payloadOf(snap);
       const { eventsAt } = lqrt(snap);
