@@ -151,8 +151,9 @@ describe.skipIf(!POSIX_BINARY)(`events queued at the freeze${POSIX_BINARY ? "" :
     const off = source.sim!.simulation.onEvent((e) => {
       if (e.type === "log" && e.app === "inbox" && e.msg === "leaving") board.inject("inbox/outside", new TextEncoder().encode("from another device"));
     });
-    await migrate({ app: "inbox", from: side(source), to: side(target), module: async () => inbox });
+    const r = await migrate({ app: "inbox", from: side(source), to: side(target), module: async () => inbox });
     off();
+    expect(r.eventsCarried).toBe(2); // the report says what travelled
     await waitLog(target, "inbox", "message inbox/outside: from another device");
     await new Promise((res) => setTimeout(res, 200));
     // On the source only the note of its own timer event (delivered long before the freeze).

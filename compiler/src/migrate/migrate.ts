@@ -69,6 +69,8 @@ export interface MigrationReport {
   memoryPages: number;
   memoryNonZeroBytes: number;
   timersPending: { periodic: boolean; periodMs: number; remainingMs: number }[];
+  /** Events that were queued for the app at the freeze and travelled to be delivered on the target (LQRT format 2). */
+  eventsCarried: number;
   pins: { name: string; level: number }[];
   buses: string[];
   /**
@@ -354,7 +356,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
     }
     step(
       "verify",
-      `module ${info.moduleSha256.slice(0, 12)}, ${info.memoryPages} page(s) with ${info.memoryNonZero} non-zero bytes, ${info.runtime!.timers.length} timer(s), ${info.runtime!.pins.length} pin(s), ${info.runtime!.buses.length} bus(es)`,
+      `module ${info.moduleSha256.slice(0, 12)}, ${info.memoryPages} page(s) with ${info.memoryNonZero} non-zero bytes, ${info.runtime!.timers.length} timer(s), ${info.runtime!.pins.length} pin(s), ${info.runtime!.buses.length} bus(es), ${info.runtime!.events.length} queued event(s)`,
     );
 
     // Device-local data stays behind: the target gets those globals at their initial values.
@@ -431,6 +433,7 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
       memoryPages: info.memoryPages,
       memoryNonZeroBytes: info.memoryNonZero,
       timersPending: rt.timers.map((t) => ({ periodic: t.periodic, periodMs: t.periodMs, remainingMs: t.remainingMs })),
+      eventsCarried: rt.events.length,
       pins: rt.pins.map((p) => ({ name: p.name, level: p.level })),
       buses: rt.buses,
       ...(deviceLocal ? { deviceLocal } : {}),
