@@ -224,6 +224,37 @@ describe("resolution and its failures", () => {
 });
 
 describe("hot swap and unload", () => {
+  it("as on the C engine: a call back into a library running further up traps, and library calls nest at most 4 deep", () => {
+    const { simulation, board, events } = sim();
+    const lib = (name: string, text: string) => {
+      const wasm = wat(text);
+      board.libraries.add(wasm, { ...manifestOf(name, "1.0.0", wasm), kind: "library" } as AppManifest);
+    };
+    lib("ping", `(module (import "pong@^1" "back" (func $back (param i32 i32) (result i32))) (memory (export "memory") 1)
+      (func (export "read") (param i32 i32) (result i32) (call $back (local.get 0) (local.get 1)))
+      (func (export "again") (param i32 i32) (result i32) (i32.const 1)))`);
+    lib("pong", `(module (import "ping@^1" "again" (func $again (param i32 i32) (result i32))) (memory (export "memory") 1)
+      (func (export "back") (param i32 i32) (result i32) (call $again (local.get 0) (local.get 1))))`);
+    for (let i = 0; i < 5; i++) {
+      const next = i < 4 ? `(import "chain${i + 1}@^1" "f" (func $next (param i32 i32) (result i32)))` : "";
+      const body = i < 4 ? `(i32.add (call $next (local.get 0) (local.get 1)) (i32.const 1))` : `(i32.const 7)`;
+      lib(`chain${i}`, `(module ${next} (memory (export "memory") 1) (func (export "f") (param i32 i32) (result i32) ${body}))`);
+    }
+    const app = (name: string, imp: string) => {
+      const wasm = wat(`(module (import "${imp}" (func $f (param i32 i32) (result i32))) (memory (export "memory") 1)
+        (func (export "start") (drop (call $f (i32.const 0) (i32.const 0)))))`);
+      board.install(wasm, manifestOf(name, "0.1.0", wasm));
+    };
+    app("cyc", `ping@^1" "read`);
+    app("deep", `chain0@^1" "f`);
+    simulation.runFor(10);
+    const traps = trapsOf(events).map(([, m]) => m);
+    expect(traps).toEqual([
+      expect.stringMatching(/library ping@\^1: call of again while the library is already running further up this call \(re-entrant library calls are not supported\)/),
+      expect.stringMatching(/library chain4@\^1: calls through libraries nested more than 4 deep/),
+    ]);
+  });
+
   it("swapping in a new version between two events changes behaviour without restarting the app", () => {
     const { simulation, board, events } = sim();
     const v1 = fakeLib("1.0.0", 10);

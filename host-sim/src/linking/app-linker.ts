@@ -41,8 +41,14 @@ export interface LoadedLibraryInfo {
   memoryBytes: number;
 }
 
+/** Trampoline calls nested in one another (a library calling a library ...): the C runtime's
+ * LQ_LINKER_DEPTH_MAX on posix (3 on the MCU ports). */
+export const LIBRARY_CALL_DEPTH_MAX = 4;
+
 export class AppLinker {
   private readonly linked = new Map<string, LinkedLibrary>();
+  /** Libraries whose trampoline call is running now, outermost first. */
+  private readonly running = new Set<string>();
   private readonly expectations = new Map<string, Expectation[]>();
   private readonly linking = new Set<string>();
   /** Explicit API handles: module handle -> library name; function handle -> its export. */
@@ -89,7 +95,17 @@ export class AppLinker {
       const target = (out[imp.module] ??= {}) as Record<string, WebAssembly.ImportValue>;
       target[name] = (...args: unknown[]) => {
         const fn = this.ensure(ref).instance.exports[name] as (...a: unknown[]) => unknown;
-        return fn(...args);
+        // As on the C engine, which runs one call per instance at a time: V8 would run these.
+        if (this.running.has(ref.name))
+          throw new HalTrap(`library ${formatLibraryRef(ref)}: call of ${name} while the library is already running further up this call (re-entrant library calls are not supported)`);
+        if (this.running.size >= LIBRARY_CALL_DEPTH_MAX)
+          throw new HalTrap(`library ${formatLibraryRef(ref)}: calls through libraries nested more than ${LIBRARY_CALL_DEPTH_MAX} deep`);
+        this.running.add(ref.name);
+        try {
+          return fn(...args);
+        } finally {
+          this.running.delete(ref.name);
+        }
       };
     }
     return out;
