@@ -251,13 +251,8 @@ export class SimApp {
         if (p.level !== null && pin.isOutput) pin.drive(p.level);
       });
     });
-    for (const t of snap.timers) this.armTimer(t.handle, t.ms, t.periodic, t.remainingMs);
-    for (const w of snap.watches) {
-      const pin = this.pins[w.handle];
-      if (pin) this.watches.set(w.handle, { pin, edges: w.edges, debounceMs: w.debounceMs, reported: w.reported });
-    }
-    for (const s of snap.subscriptions) this.subscriptions.set(s.handle, { pattern: s.pattern });
-    // What was queued at the freeze comes first, in its order; a migration's on_migrate_in
+    // What was queued at the freeze comes first, in its order (queued before the timers are armed, so
+    // that one due now fires after them, as on the firmware); a migration's on_migrate_in
     // (called right after this) still runs before them, as on the firmware.
     for (const e of snap.events ?? []) {
       if (e.kind === "timer" && e.handle >= MAX_TIMERS) {
@@ -266,6 +261,12 @@ export class SimApp {
       }
       this.enqueue(e);
     }
+    for (const t of snap.timers) this.armTimer(t.handle, t.ms, t.periodic, t.remainingMs);
+    for (const w of snap.watches) {
+      const pin = this.pins[w.handle];
+      if (pin) this.watches.set(w.handle, { pin, edges: w.edges, debounceMs: w.debounceMs, reported: w.reported });
+    }
+    for (const s of snap.subscriptions) this.subscriptions.set(s.handle, { pattern: s.pattern });
   }
 
   /** Arms timer `handle` to fire after `delay` ms, then every `ms` if periodic. */
