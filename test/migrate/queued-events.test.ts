@@ -26,7 +26,7 @@ function waitLog(d: TestDevice, name: string, line: string, timeoutMs = 15_000):
   );
 }
 
-/** Starts the fixture on a posix device and presses BUTTON0 while its timer event computes. */
+/** Starts the fixture on a firmware device and presses BUTTON0 while its timer event computes. */
 async function busyWithButtonPressed(source: TestDevice): Promise<void> {
   const inbox = await app("inbox");
   await install(source, inbox);
@@ -136,6 +136,17 @@ describe.skipIf(!POSIX_BINARY)(`events queued at the freeze${POSIX_BINARY ? "" :
     await moveFrozen(source, target);
     await waitLog(target, "inbox", "message inbox/bye: sent in on_migrate_out", 30_000);
     await new Promise((res) => setTimeout(res, 300));
+    expect(delivered(await appLog(source, "inbox"))).toEqual([]);
+    expect(delivered(await appLog(target, "inbox"))).toEqual(carried);
+  }, 90_000);
+
+  it.skipIf(!QEMU_RUNNABLE)(`QEMU Cortex-M4 → simulator: the Cortex-M firmware writes them${QEMU_RUNNABLE ? "" : " (SKIPPED: no qemu-system-arm or image)"}`, async () => {
+    const source = await qemuDevice();
+    const target = await simTcp("sim-devkit", { budget: SIM_BUDGET });
+    await busyWithButtonPressed(source);
+    expect(await moveFrozen(source, target)).toBeGreaterThan(0);
+    await waitLog(target, "inbox", "message inbox/bye: sent in on_migrate_out");
+    await new Promise((res) => setTimeout(res, 200));
     expect(delivered(await appLog(source, "inbox"))).toEqual([]);
     expect(delivered(await appLog(target, "inbox"))).toEqual(carried);
   }, 90_000);
