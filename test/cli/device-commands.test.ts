@@ -100,7 +100,17 @@ describe("liquid device commands against a simulated device", () => {
     await liquid("rm", "bar2");
   });
 
+  it("deploying an app whose libraries the device lacks, without --repo, says that nothing fetches them", async () => {
+    cpSync(join(ROOT, "examples", "probe"), join(WORK, "probe"), { recursive: true });
+    rmSync(join(WORK, "probe", "build"), { recursive: true, force: true });
+    const deployed = await liquid("deploy", join(WORK, "probe"), "--start");
+    expect(deployed.code).toBe(0);
+    expect(deployed.err).toMatch(/^note: the device lacks libraries tmp105@\^1, bme280@\^1 that probe imports; nothing in this deploy fetches them: pass --repo URL, or keep 'liquid relay --repo URL' attached/m);
+    expect((await liquid("rm", "probe")).code).toBe(0);
+  });
+
   it("lists a deployed library as a library, not as a stopped app", () => expectLibraryListed(WORK));
+
 
   it("deploys a built .wasm under another name, and refuses one without a manifest", async () => {
     const built = await liquid("build", join(WORK, "blinky"), "-o", join(WORK, "out", "blinky.wasm"));

@@ -195,7 +195,21 @@ async function runDeploy(args: ParsedArgs): Promise<number> {
     const before = watching ? await client.allLogs() : [];
     const repoUrl = opt(args, "repo");
     const relay = repoUrl ? relayFetches(client, repoUrl, (r) => reportFetch(r, json)) : undefined;
+    // Without --repo nothing here answers the device's FETCHes: say so rather than leave the
+    // user with a trap at the app's first library call.
+    const unserved: string[] = [];
+    const offFetch = repoUrl ? undefined : client.onFetch((n, r) => unserved.push(`${n}@${r}`));
     report(await deployOnce(client, prep, name, settings), json);
+    if (offFetch) {
+      await client.list(); // the device sends FETCH while starting the app: one round trip later it is here
+      offFetch();
+      if (unserved.length) {
+        console.error(
+          `note: the device lacks librar${unserved.length === 1 ? "y" : "ies"} ${[...new Set(unserved)].join(", ")} that ${name} imports; ` +
+            `nothing in this deploy fetches them: pass --repo URL, or keep 'liquid relay --repo URL' attached to the device (docs/linking.md)`,
+        );
+      }
+    }
     if (relay && !watching) await relay.idle();
     if (!watching) return 0;
     return await watchLoop(client, path, prep, name, settings, before.length ? before[before.length - 1]!.seq + 1 : 0);
