@@ -53,13 +53,15 @@ export async function until(check: () => boolean, what: string, timeoutMs = 15_0
 }
 
 /** Builds the tmp105 driver library in `work`, deploys it to the default device and checks that
- * `liquid ps` lists it as a library (not as a stopped app), then removes it. */
+ * `liquid ps` lists it as a library (not as a stopped app) under its store key NAME@MAJOR,
+ * then removes it by its bare name (which removes every stored version). */
 export async function expectLibraryListed(work: string): Promise<void> {
   cpSync(join(import.meta.dirname, "..", "..", "examples", "probe", "drivers", "tmp105"), join(work, "tmp105"), { recursive: true });
   rmSync(join(work, "tmp105", "build"), { recursive: true, force: true });
   expect((await liquid("build", join(work, "tmp105"), "--library", "-o", join(work, "lib", "tmp105.wasm"))).code).toBe(0);
   expect((await liquid("deploy", join(work, "lib", "tmp105.wasm"))).code).toBe(0);
-  expect((await liquid("ps")).out).toMatch(/^NAME +VERSION +STATE +AUTOSTART +SIZE +SHA256\ntmp105 +1\.0\.0 +library +no +\d+ B +[0-9a-f]{12}\n$/);
-  expect(JSON.parse((await liquid("ps", "--json")).out)).toEqual([expect.objectContaining({ name: "tmp105", state: "stopped", kind: "library" })]);
+  expect((await liquid("ps")).out).toMatch(/^NAME +VERSION +STATE +AUTOSTART +SIZE +SHA256\ntmp105@1 +1\.0\.0 +library +no +\d+ B +[0-9a-f]{12}\n$/);
+  expect(JSON.parse((await liquid("ps", "--json")).out)).toEqual([expect.objectContaining({ name: "tmp105@1", state: "stopped", kind: "library" })]);
   expect((await liquid("rm", "tmp105")).out).toBe("removed tmp105\n");
+  expect(JSON.parse((await liquid("ps", "--json")).out)).toEqual([]);
 }

@@ -11,7 +11,7 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
 import { ROOT } from "../helpers/native-build.js";
 import { liquid } from "../cli/support.js";
-import { FILTER_WAT, LOOKUP_APP_WAT, SUM_APP_WAT, TENTHS_APP_WAT, TENTHS_MANIFEST, decimalDigitsWat, tabledAppWat, tabledLibrary, watLibraryManifest } from "./wat-apps.js";
+import { FILTER_WAT, LOOKUP_APP_WAT, modelApp, SUM_APP_WAT, TENTHS_APP_WAT, TENTHS_MANIFEST, decimalDigitsWat, tabledAppWat, tabledLibrary, watLibraryManifest } from "./wat-apps.js";
 import { wat } from "../helpers/wat.js";
 import { migrate } from "../../compiler/src/migrate/migrate.js";
 import type { ModuleCopy } from "../../compiler/src/migrate/module-source.js";
@@ -122,7 +122,7 @@ describe("posix device: libraries linked at run time", () => {
       ["tmp105", "^1", true, "1.0.0"],
       ["bme280", "^1", true, "1.0.0"],
     ]);
-    expect((await c.list()).map((a) => a.name).sort()).toEqual(["bme280", "probe", "tmp105"]);
+    expect((await c.list()).map((a) => a.name).sort()).toEqual(["bme280@1", "probe", "tmp105@1"]);
     off();
     await stopClean(dev, c);
   });
@@ -199,7 +199,7 @@ describe("posix device: libraries linked at run time", () => {
       await c.put("probe", probe.wasm, probe.manifest, { start: true });
       const trap = await dev.waitFor((l) => /probe.*trapped|trapped.*probe/.test(l));
       expect(trap).toMatch(/cannot link tmp105@\^1: the host could not fetch it: module tmp105@1\.0\.0 from .* rejected: its bytes hash to/);
-      expect((await c.list()).map((a) => a.name)).not.toContain("tmp105");
+      expect((await c.list()).map((a) => a.name).filter((n) => n.startsWith("tmp105"))).toEqual([]);
     } finally {
       writeFileSync(blob, good);
       off();
@@ -213,11 +213,11 @@ describe("posix device: libraries linked at run time", () => {
     await c.put("tmp105", tmp105.wasm, tmp105.manifest);
     await c.put("probe", probe.wasm, probe.manifest, { start: true });
     await dev.waitForCount((l) => / info probe: 23\.50 C$/.test(l), 2);
-    // 2.0.0 is outside the app's ^1: the running app keeps 1.0.0
+    // 2.0.0 is another major: stored beside 1.0.0 (tmp105@2), the running app is not disturbed
     let mark = dev.lines.length;
-    await c.put("tmp105", v2.wasm, v2.manifest);
-    await dev.waitFor((l) => / warn probe: kept library tmp105 1\.0\.0: cannot link tmp105@\^1: tmp105 2\.0\.0 is in the store, which does not match$/.test(l), 10_000, mark);
-    await dev.waitForCount((l) => / info probe: 23\.50 C$/.test(l), 1, 10_000, mark);
+    expect((await c.put("tmp105", v2.wasm, v2.manifest)).name).toBe("tmp105@2");
+    await dev.waitForCount((l) => / info probe: 23\.50 C$/.test(l), 2, 10_000, mark);
+    expect(dev.lines.slice(mark).filter((l) => /probe: (kept|hot-swapped) library/.test(l))).toEqual([]);
     // 1.1.0 fits: the next event uses it (whole degrees)
     mark = dev.lines.length;
     await c.put("tmp105", v11.wasm, v11.manifest);
@@ -230,6 +230,53 @@ describe("posix device: libraries linked at run time", () => {
     expect(dev.lines.filter((l) => /^app \d+ probe running$/.test(l))).toHaveLength(1);
     expect((await c.list()).find((a) => a.name === "probe")).toMatchObject({ state: "running" });
     await stopClean(dev, c);
+  });
+
+  test("two apps on two majors of one library: each links its own, both link again after a reboot, a hot swap touches only its major", async () => {
+    const [v1, v11, v2] = [await tmp105Variant("1.0.0", false), await tmp105Variant("1.1.0", false), await tmp105Variant("2.0.0", false)];
+    const [one, two, bad] = [modelApp("one", "^1"), modelApp("two", "^2"), modelApp("one@1", "^1")];
+    const { dev, c } = await device("majors");
+    expect((await c.put("tmp105", v1.wasm, v1.manifest)).name).toBe("tmp105@1");
+    expect((await c.put("tmp105", v2.wasm, v2.manifest)).name).toBe("tmp105@2");
+    await c.put("one", one.wasm, one.manifest, { start: true, autostart: true });
+    await c.put("two", two.wasm, two.manifest, { start: true, autostart: true });
+    await dev.waitForCount((l) => / info one: 1105$/.test(l), 2);
+    await dev.waitForCount((l) => / info two: 2105$/.test(l), 2);
+    const libraries = async (client: DeviceClient) =>
+      (await client.list()).filter((a) => a.kind === "library").map((a) => `${a.name} ${a.version}`).sort();
+    expect(await libraries(c)).toEqual(["tmp105@1 1.0.0", "tmp105@2 2.0.0"]);
+    await stopClean(dev, c);
+
+    // after a reboot both autostart apps link from the store: nothing is asked of a host
+    const next = await PosixDevice.start(join(tmp.dir, "majors.img"));
+    devices.push(next);
+    await next.waitForCount((l) => / info one: 1105$/.test(l), 2);
+    await next.waitForCount((l) => / info two: 2105$/.test(l), 2);
+    expect(next.lines.filter((l) => /fetching library|is not on this device/.test(l))).toEqual([]);
+    const c2 = await next.client();
+
+    // 1.1.0 replaces 1.0.0 under tmp105@1: app one switches at its next event, app two stays on 2.0.0
+    const mark = next.lines.length;
+    expect((await c2.put("tmp105", v11.wasm, v11.manifest)).name).toBe("tmp105@1");
+    await next.waitFor((l) => / info one: hot-swapped library tmp105 1\.0\.0 -> 1\.1\.0$/.test(l), 10_000, mark);
+    await next.waitForCount((l) => / info one: 1205$/.test(l), 2, 10_000, mark);
+    await next.waitForCount((l) => / info two: 2105$/.test(l), 2, 10_000, mark);
+    expect(next.lines.slice(mark).filter((l) => /two: (kept|hot-swapped|linked) library/.test(l))).toEqual([]);
+    expect(await libraries(c2)).toEqual(["tmp105@1 1.1.0", "tmp105@2 2.0.0"]);
+
+    // RM of a key removes that version; RM of the bare name removes every version left
+    await c2.remove("tmp105@2");
+    expect(await libraries(c2)).toEqual(["tmp105@1 1.1.0"]);
+    await c2.remove("tmp105");
+    expect(await libraries(c2)).toEqual([]);
+    await next.waitFor((l) => / info -: removed every version of library tmp105 \(1\)$/.test(l));
+    await expect(c2.remove("tmp105")).rejects.toThrow(/no app named 'tmp105'/);
+
+    // '@' is for library keys only: an app so named is refused, and so is a key that contradicts the manifest
+    await expect(c2.put("one@1", bad.wasm, bad.manifest)).rejects.toThrow(/'@' only appears in a library's store key/);
+    await expect(c2.put("tmp105@3", v2.wasm, v2.manifest)).rejects.toThrow(/manifest says version 2\.0\.0 \(store key tmp105@2\)/);
+    expect((await c2.put("tmp105@2", v2.wasm, v2.manifest)).name).toBe("tmp105@2");
+    await stopClean(next, c2);
   });
 
   test("an app that calls a library in start() waits for the host to fetch it (and traps if no host answers)", async () => {

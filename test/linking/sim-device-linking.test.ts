@@ -1,7 +1,7 @@
 // Execution-time linking on a simulated device over the device protocol: the same FETCH
 // exchange as the C firmware (docs/protocol.md), served by the host's relay from the module
 // repository, then the library linked at its first call; a refused fetch reaches the trap.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +11,8 @@ import { type FetchReport, relayFetches } from "../../compiler/src/protocol/fetc
 import { createSimDevice, memoryConnector, type SimDevice } from "../../host-sim/src/device/index.js";
 import type { SimEvent } from "../../host-sim/src/index.js";
 import { type RunningRepository, serveRepository } from "../../hub/src/server.js";
+import { wat } from "../helpers/wat.js";
+import { modelApp } from "./wat-apps.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -69,7 +71,7 @@ describe("simulated device: libraries fetched through the host and linked at the
     ]);
     dev.simulation.runFor(1000);
     expect(logs()).toContain("1000 23.50 C");
-    expect((await client.list()).map((a) => a.name).sort()).toEqual(["probe", "tmp105"]);
+    expect((await client.list()).map((a) => a.name).sort()).toEqual(["probe", "tmp105@1"]);
     off();
     await client.close();
     await dev.stop();
@@ -140,6 +142,68 @@ describe("simulated device: shared libraries ABI v2 (the app's table and allocat
     expect((await client.snapshot("histuser", { stop: false })).length).toBeGreaterThan(0);
     await client.close();
     await dev.stop();
+  });
+});
+
+/** The tmp105 driver at another version; its model() returns 105 + 1000 × major + 100 × minor. */
+async function tmp105Version(version: string): Promise<Built> {
+  const dir = join(tmp, `tmp105-${version}`);
+  mkdirSync(dir, { recursive: true });
+  const [major, minor] = version.split(".").map(Number) as [number, number];
+  const source = readFileSync(join(ROOT, "examples/probe/drivers/tmp105/app.ts"), "utf8").replace("return 105;", `return ${105 + 1000 * major + 100 * minor};`);
+  writeFileSync(join(dir, "app.ts"), source);
+  writeFileSync(join(dir, "liquid.json"), JSON.stringify({ name: "tmp105", version }));
+  const r = await buildApp(dir, { library: true, force: true });
+  if (!r.ok) throw new Error(`build of tmp105 ${version} failed: ${r.errors.join("; ")}`);
+  return { wasm: r.wasm!, manifest: r.manifest as unknown as Built["manifest"] };
+}
+
+describe("simulated device: one version of a library per major (NAME@MAJOR)", () => {
+  it("two apps on tmp105@^1 and tmp105@^2 each link their own version, also after a restart from the same store", async () => {
+    const [v1, v2] = [await tmp105Version("1.0.0"), await tmp105Version("2.0.0")];
+    const [one, two, bad] = [modelApp("one", "^1"), modelApp("two", "^2"), modelApp("one@1", "^1")];
+    const storeDir = join(tmp, "majors-store");
+    const boot = async () => {
+      const dev = await createSimDevice({ storeDir });
+      const lines: string[] = [];
+      dev.simulation.onEvent((e) => {
+        if (e.type === "log") lines.push(`${e.app ?? "-"}: ${e.msg}`);
+      });
+      const client = await DeviceClient.open(memoryConnector(dev.server), { timeoutMs: 3000 });
+      return { dev, client, lines };
+    };
+    const libraries = async (client: DeviceClient) =>
+      (await client.list()).filter((a) => a.kind === "library").map((a) => `${a.name} ${a.version}`).sort();
+
+    const first = await boot();
+    const fetched: string[] = [];
+    first.client.onFetch((name, range) => fetched.push(`${name}@${range}`));
+    expect((await first.client.put("tmp105", v1.wasm, v1.manifest)).name).toBe("tmp105@1");
+    expect((await first.client.put("tmp105", v2.wasm, v2.manifest)).name).toBe("tmp105@2");
+    await first.client.put("one", one.wasm, one.manifest, { start: true, autostart: true });
+    await first.client.put("two", two.wasm, two.manifest, { start: true, autostart: true });
+    first.dev.simulation.runFor(700);
+    expect(first.lines.filter((l) => /^(one|two): \d+$/.test(l)).sort()).toEqual(["one: 1105", "one: 1105", "two: 2105", "two: 2105"]);
+    expect(await libraries(first.client)).toEqual(["tmp105@1 1.0.0", "tmp105@2 2.0.0"]);
+    expect(fetched).toEqual([]);
+    await first.client.close();
+    await first.dev.stop();
+
+    // a new device on the same store: the autostart apps link both versions from it
+    const second = await boot();
+    second.dev.simulation.runFor(700);
+    expect(second.lines.filter((l) => /^(one|two): \d+$/.test(l)).sort()).toEqual(["one: 1105", "one: 1105", "two: 2105", "two: 2105"]);
+    expect(await libraries(second.client)).toEqual(["tmp105@1 1.0.0", "tmp105@2 2.0.0"]);
+    expect(second.lines.filter((l) => /fetching library|is not on this device/.test(l))).toEqual([]);
+
+    // RM of a key removes that version; RM of the bare name every version; '@' is no app's
+    await second.client.remove("tmp105@2");
+    expect(await libraries(second.client)).toEqual(["tmp105@1 1.0.0"]);
+    await second.client.remove("tmp105");
+    expect(await libraries(second.client)).toEqual([]);
+    await expect(second.client.put("one@1", bad.wasm, bad.manifest)).rejects.toThrow(/'@' only appears in a library's store key/);
+    await second.client.close();
+    await second.dev.stop();
   });
 });
 

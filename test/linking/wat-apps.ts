@@ -228,3 +228,31 @@ export function watLibraryManifest(name: string, wasm: Uint8Array, libraries: { 
     kind: "library", ...(shared ? { shared: true } : {}), libraries, capabilities: [], resources: { pins: [], buses: [] },
   };
 }
+
+/**
+ * An app that logs, every 300 ms, what model() of library "tmp105@RANGE" returns: the tmp105
+ * builds of the linking tests return a number that tells their version (1105 for 1.0.0, 1205
+ * for 1.1.0, 2105 for 2.0.0), so the log shows which version the app is linked to.
+ */
+export function modelAppWat(range: string): string {
+  return `(module
+    (import "log" "write" (func $log (param i32 i32 i32)))
+    (import "time" "timer_start" (func $timer_start (param i32 i32) (result i32)))
+    (import "tmp105@${range}" "model" (func $model (result i32)))
+    (memory (export "memory") 1)
+    (func (export "start") (drop (call $timer_start (i32.const 300) (i32.const 1))))
+    (func (export "on_timer") (param i32) (local $v i32) (local $p i32)
+      (local.set $v (call $model))
+      ${decimalDigitsWat(32)}
+      (call $log (i32.const 1) (local.get $p) (i32.sub (i32.const 32) (local.get $p)))))`;
+}
+
+/** A modelAppWat app, built, with its manifest: tmp105 imports i2c, so the app holds that grant. */
+export function modelApp(name: string, range: string) {
+  const wasm = wat(modelAppWat(range));
+  const manifest = {
+    liquid: 1, name, version: "0.1.0", sha256: createHash("sha256").update(wasm).digest("hex"), size: wasm.length,
+    capabilities: ["time", "log", "i2c"], resources: { pins: [], buses: ["I2C0"] },
+  };
+  return { wasm, manifest };
+}

@@ -118,8 +118,9 @@ async function deployOnce(client: DeviceClient, prep: Prepared, name: string, op
   }
   const uploadMs = performance.now() - t0;
   // Verify: the device must now list exactly this module.
-  const installed = (await client.list()).find((a) => a.name === name);
-  if (!installed || installed.sha256 !== result.sha256) throw new CliError(`the device does not list '${name}' with sha256 ${result.sha256.slice(0, 12)} after the upload: deploy again`);
+  // a library is listed under the key the device stored it as (NAME@MAJOR), which PUT_END names
+  const installed = (await client.list()).find((a) => a.name === result.name);
+  if (!installed || installed.sha256 !== result.sha256) throw new CliError(`the device does not list '${result.name}' with sha256 ${result.sha256.slice(0, 12)} after the upload: deploy again`);
   const outcome: DeployOutcome = { ...result, version: installed.version, started: start, uploadMs, port: client.url };
   if (prep.buildMs !== undefined) outcome.buildMs = prep.buildMs;
   if (start && installed.state === "trapped") throw new CliError(`deployed ${name}, but it trapped when starting: ${installed.error ?? "no message"}`);

@@ -62,7 +62,7 @@ export interface MigrationReport {
   to: DeviceSummary;
   /** Module bytes uploaded to the target (0 when it held the module), libraries included. */
   moduleBytesSent: number;
-  /** Libraries the app links that were installed on the target first. */
+  /** Libraries the app links that were installed on the target first, by the target's store key (NAME@MAJOR). */
   librariesSent: string[];
   moduleOrigin?: string;
   snapshotBytes: number;
@@ -208,8 +208,10 @@ async function run(options: MigrateOptions, dryRun: boolean): Promise<MigrationR
     const installedLibraries: string[] = [];
     for (const lib of plan.libraries) {
       try {
-        moduleBytesSent += (await dst.put(lib.manifest.name, lib.wasm, lib.manifestText)).bytesSent;
-        installedLibraries.push(lib.manifest.name);
+        const put = await dst.put(lib.manifest.name, lib.wasm, lib.manifestText);
+        moduleBytesSent += put.bytesSent;
+        // the device's key (NAME@MAJOR): a rollback removes this version only, not others of NAME
+        installedLibraries.push(put.name);
       } catch (err) {
         for (const name of installedLibraries) await bounded(dst.remove(name));
         if (installedModule) await bounded(dst.remove(app));

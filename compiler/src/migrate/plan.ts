@@ -136,7 +136,9 @@ export async function planMigration(src: DeviceClient, dst: DeviceClient, option
   const libraries: ModuleCopy[] = [];
   const linked = (copy?.manifest as { libraries?: { name: string; range: string }[] } | undefined)?.libraries ?? [];
   for (const lib of linked) {
-    if (dstApps.some((a) => a.name === lib.name && safeSatisfies(a.version, lib.range))) continue;
+    // A device stores each major of a library under its own key NAME@MAJOR (docs/linking.md);
+    // a firmware from before that lists it as NAME.
+    if (dstApps.some((a) => (a.name === lib.name || a.name.startsWith(`${lib.name}@`)) && safeSatisfies(a.version, lib.range))) continue;
     let found: ModuleCopy | undefined;
     try {
       found = await options.library?.(lib.name, lib.range);

@@ -75,9 +75,10 @@ void lq_linker_fetch_failed(const char *name, const char *range, const char *mes
  * answered yet are sent to it. */
 void lq_linker_host_connected(void);
 
-/* A module NAME was just installed: apps using library NAME switch to it at the first call of
- * their next event (hot swap), if it fits their range. */
-void lq_linker_library_installed(const char *name);
+/* A library was just installed under store key NAME@MAJOR: apps linked to that key switch to
+ * it at the first call of their next event (hot swap), if it fits their range; apps on another
+ * major of the library are not touched. FETCHes of NAME count as answered. */
+void lq_linker_library_installed(const char *key);
 
 /* True while `app` should not run start() yet: a library it imports was asked for (FETCH)
  * less than LQ_LINKER_FETCH_WAIT_MS ago and the host has not answered. */

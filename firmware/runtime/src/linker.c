@@ -21,7 +21,8 @@
 
 typedef struct lq_linked {
   lq_app *app;
-  char name[LQ_STORE_NAME_MAX + 1];
+  char name[LQ_STORE_NAME_MAX + 1]; /* the library's name (NAME) */
+  char key[LQ_STORE_NAME_MAX + 1];  /* its store entry (NAME@MAJOR): what an install replaces */
   char version[24];
   lq_module *module;
   lq_instance *inst;
@@ -323,9 +324,38 @@ static int fail(const lq_import_info *im, const char *fmt, const char *detail) {
   return -1;
 }
 
-/* Loads and instantiates library `name` for `app`; returns the slot or -1 (error_msg set). */
-static int link_library(lq_app *app, const lq_import_info *im, const char *name, size_t range_at) {
-  const lq_store_entry *e = lq_store_find(name);
+/* The stored library NAME with the highest version that satisfies RANGE, or NULL. Libraries
+ * are stored as NAME@MAJOR (one entry per major version, docs/linking.md), so this looks at
+ * every entry NAME@...; it reads their manifests into manifest_buf. */
+static const lq_store_entry *find_library(const char *name, const char *range, size_t range_len) {
+  const lq_store_entry *best = NULL;
+  long bv[3] = {-1, -1, -1};
+  size_t n = strlen(name);
+  int i;
+  for (i = 0; i < lq_store_count(); i++) {
+    const lq_store_entry *e = lq_store_at(i);
+    lq_json doc, v;
+    char ver[24];
+    long pv[3];
+    if (strncmp(e->name, name, n) != 0 || e->name[n] != '@') continue;
+    if (e->manifest_len >= sizeof manifest_buf || lq_store_read_manifest(e, 0, manifest_buf, e->manifest_len) != 0 ||
+        lq_json_parse(manifest_buf, e->manifest_len, &doc) != 0 || lq_json_get(doc, "version", &v) != 0 ||
+        lq_json_string(v, ver, sizeof ver) < 0 || !lq_semver_satisfies(ver, range, range_len) ||
+        parse_partial(ver, strlen(ver), pv) < 0)
+      continue;
+    if (!best || cmp3(pv, bv) > 0) {
+      best = e;
+      memcpy(bv, pv, sizeof bv);
+    }
+  }
+  return best;
+}
+
+/* Loads and instantiates library `name` for `app`: the store entry `key` (a hot swap stays on
+ * the key it replaces), or with key NULL the best stored version for the import's range.
+ * Returns the slot or -1 (error_msg set). */
+static int link_library(lq_app *app, const lq_import_info *im, const char *name, size_t range_at, const char *key) {
+  const lq_store_entry *e = key ? lq_store_find(key) : find_library(name, im->module + range_at, im->module_len - range_at);
   lq_json doc, v;
   char version[24], why[160];
   uint8_t digest[32];
@@ -340,7 +370,15 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
   lq_status st;
   uint64_t t0 = lq_port_time_us();
   size_t heap0 = lq_engine_heap_used();
-  if (!e) return fail(im, "%s is not in this device's store", name);
+  if (!e && !key) { /* say which versions the store holds instead, if any */
+    size_t n = strlen(name);
+    for (i = 0; i < (uint32_t)lq_store_count() && !e; i++) {
+      const lq_store_entry *o = lq_store_at((int)i);
+      if (strncmp(o->name, name, n) == 0 && o->name[n] == '@') e = o;
+    }
+    if (!e) return fail(im, "%s is not in this device's store", name);
+  }
+  if (!e) return fail(im, "%s is no longer in this device's store", key);
   if (e->manifest_len >= sizeof manifest_buf || e->wasm_len > LQ_MODULE_MAX ||
       lq_store_read_manifest(e, 0, manifest_buf, e->manifest_len) != 0 ||
       lq_store_read_wasm(e, 0, lq_module_buf, e->wasm_len) != 0)
@@ -460,6 +498,7 @@ static int link_library(lq_app *app, const lq_import_info *im, const char *name,
          (unsigned long)(lq_port_time_us() - t0), (unsigned long)(lq_engine_heap_used() - heap0));
   linked[slot].app = app;
   snprintf(linked[slot].name, sizeof linked[slot].name, "%s", name);
+  snprintf(linked[slot].key, sizeof linked[slot].key, "%s", e->name);
   snprintf(linked[slot].version, sizeof linked[slot].version, "%s", version);
   linked[slot].module = m;
   linked[slot].inst = inst;
@@ -483,9 +522,12 @@ static int find_or_link(lq_app *app, const lq_import_info *im, char *name) {
   if (nlen == 0 || nlen > LQ_STORE_NAME_MAX) return fail(im, "%s", "not a valid library name");
   memcpy(name, im->module, nlen);
   name[nlen] = 0;
+  /* one instance per version the app's imports resolve to (tmp105@^1 and tmp105@^2 are two) */
   for (slot = 0; slot < LQ_LINKER_MAX; slot++)
-    if (linked[slot].app == app && strcmp(linked[slot].name, name) == 0) return slot;
-  return link_library(app, im, name, nlen + 1);
+    if (linked[slot].app == app && strcmp(linked[slot].name, name) == 0 &&
+        lq_semver_satisfies(linked[slot].version, at + 1, im->module_len - nlen - 1))
+      return slot;
+  return link_library(app, im, name, nlen + 1, NULL);
 }
 
 static lq_func *export_of(int slot, const lq_import_info *im) {
@@ -677,7 +719,7 @@ static void hot_swap(lq_lazy *lz) {
   if (old->table_n && (g = retired_entry(lz->app)) < 0) return;
   old->stale_us = 0;
   snprintf(from, sizeof from, "%s", old->version);
-  fresh = link_library(lz->app, &im, old->name, (size_t)(at - lz->module) + 1);
+  fresh = link_library(lz->app, &im, old->name, (size_t)(at - lz->module) + 1, old->key);
   if (fresh < 0) {
     lq_log(LQ_LOG_WARN, lz->app->name, "kept library %s %s: %s", old->name, from, error_msg);
     return;
@@ -698,13 +740,16 @@ static void hot_swap(lq_lazy *lz) {
   lq_log(LQ_LOG_INFO, lz->app->name, "hot-swapped library %s %s -> %s", old->name, from, old->version);
 }
 
-void lq_linker_library_installed(const char *name) {
-  size_t n = strlen(name);
+void lq_linker_library_installed(const char *key) {
+  const char *at = strchr(key, '@');
+  size_t n = at ? (size_t)(at - key) : strlen(key);
   int i;
+  /* any version of NAME answers a FETCH of NAME@RANGE (one that does not fit traps at link) */
   for (i = 0; i < LQ_LINKER_FETCH_MAX; i++)
-    if (strncmp(fetches[i].module, name, n) == 0 && fetches[i].module[n] == '@') fetches[i].answered = 1;
+    if (strncmp(fetches[i].module, key, n) == 0 && fetches[i].module[n] == '@') fetches[i].answered = 1;
+  /* only the apps on this key switch: installing tmp105@2 leaves those on tmp105@1 alone */
   for (i = 0; i < LQ_LINKER_MAX; i++)
-    if (linked[i].app && strcmp(linked[i].name, name) == 0) linked[i].stale_us = lq_port_time_us();
+    if (linked[i].app && strcmp(linked[i].key, key) == 0) linked[i].stale_us = lq_port_time_us();
 }
 
 static lq_status lazy_call(lq_instance *caller, void *user, const lq_value *args, lq_value *results) {
@@ -772,29 +817,22 @@ reentered:
   return lq_host_trap(caller, msg);
 }
 
-/* Does the store hold a library NAME whose version satisfies RANGE? (manifest only) */
+/* Does the store hold a library NAME whose version satisfies RANGE? (manifests only) */
 static int store_matches(const char *name, const char *range, size_t range_len) {
-  const lq_store_entry *e = lq_store_find(name);
-  lq_json doc, v;
-  char version[24];
-  if (!e || e->manifest_len >= sizeof manifest_buf || lq_store_read_manifest(e, 0, manifest_buf, e->manifest_len) != 0) return 0;
-  if (lq_json_parse(manifest_buf, e->manifest_len, &doc) != 0 || lq_json_get(doc, "version", &v) != 0 ||
-      lq_json_string(v, version, sizeof version) < 0)
-    return 0;
-  return lq_semver_satisfies(version, range, range_len);
+  return find_library(name, range, range_len) != NULL;
 }
 
 /* When an app starts, the libraries its libraries import (their manifests' "libraries",
  * transitively) are asked for too, so that start() waits for them like for its own: a
  * library's imports are otherwise only seen when it is instantiated, at its first call. A
  * breadth-first walk over at most LQ_LINKER_MAX names (a cycle ends it, nothing recurses). */
-static void prefetch_imports_of(const char *first, const lq_app *app) {
+static void prefetch_imports_of(const char *first_key, const lq_app *app) {
   /* on the stack, not static: this runs once per app start, at a shallow depth, and static
    * bytes are taken from the engine arena on the MCU ports */
   char seen[LQ_LINKER_MAX][LQ_STORE_NAME_MAX + 1];
   char deps[LQ_LINKER_FETCH_MAX][LQ_STORE_NAME_MAX + 26];
   int nseen = 1, k, d, ndeps;
-  snprintf(seen[0], sizeof seen[0], "%s", first);
+  snprintf(seen[0], sizeof seen[0], "%s", first_key); /* store keys (NAME@MAJOR) */
   for (k = 0; k < nseen; k++) {
     const lq_store_entry *e = lq_store_find(seen[k]);
     lq_json doc, libs, item, field;
@@ -813,15 +851,17 @@ static void prefetch_imports_of(const char *first, const lq_app *app) {
     }
     for (d = 0; d < ndeps; d++) {
       char *at = strchr(deps[d], '@');
+      const lq_store_entry *dep;
       int j;
       *at = 0;
-      if (!store_matches(deps[d], at + 1, strlen(at + 1))) {
+      dep = find_library(deps[d], at + 1, strlen(at + 1));
+      if (!dep) {
         *at = '@';
         request_fetch(deps[d], app);
         continue;
       }
-      for (j = 0; j < nseen && strcmp(seen[j], deps[d]) != 0; j++) {}
-      if (j == nseen && nseen < LQ_LINKER_MAX) say(seen[nseen++], sizeof seen[0], "%s", deps[d]);
+      for (j = 0; j < nseen && strcmp(seen[j], dep->name) != 0; j++) {}
+      if (j == nseen && nseen < LQ_LINKER_MAX) say(seen[nseen++], sizeof seen[0], "%s", dep->name);
     }
   }
 }
@@ -841,6 +881,7 @@ int lq_linker_waiting(const lq_app *app, uint64_t now_ms) {
 
 lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *out) {
   char name[LQ_STORE_NAME_MAX + 1];
+  const lq_store_entry *best;
   int i;
   lq_lazy *lz;
   lq_error err;
@@ -853,7 +894,8 @@ lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *ou
   }
   memcpy(name, im->module, nlen);
   name[nlen] = 0;
-  if (!store_matches(name, im->module + nlen + 1, im->module_len - nlen - 1)) {
+  best = find_library(name, im->module + nlen + 1, im->module_len - nlen - 1);
+  if (!best) {
     char module[LQ_STORE_NAME_MAX + 26];
     if (im->module_len < sizeof module) {
       memcpy(module, im->module, im->module_len);
@@ -861,7 +903,7 @@ lq_status lq_linker_resolve(lq_app *app, const lq_import_info *im, lq_extern *ou
       request_fetch(module, app);
     }
   } else if (pending_owner < 0) {
-    prefetch_imports_of(name, app);
+    prefetch_imports_of(best->name, app);
   }
   /* Every library import is bound to a trampoline that links at the first call (and can be
    * re-pointed by a hot swap between two events). */

@@ -237,6 +237,47 @@ static void cmd_info(void) {
   else resp_len = 1 + n;
 }
 
+/*
+ * The store key of an upload (docs/linking.md, "One version per major"): a library (manifest
+ * "kind": "library") is stored as NAME@MAJOR, so that versions of different majors live side
+ * by side and a newer build of the same major replaces the older one; an app is stored under
+ * its name, which must not contain '@'. The host may send NAME or the key itself. Rewrites
+ * `name` in place; on refusal sets the answer and returns -1.
+ */
+static int store_key(char *name, lq_json doc) {
+  lq_json v;
+  char version[24], key[LQ_STORE_NAME_MAX + 1], msg[160];
+  const char *at = strchr(name, '@');
+  size_t n = at ? (size_t)(at - name) : strlen(name), digits = 0;
+  if (lq_json_get(doc, "kind", &v) != 0 || !lq_json_eq(v, "library")) {
+    if (!at) return 0;
+    snprintf(msg, sizeof msg, "invalid app name '%s': '@' only appears in a library's store key NAME@MAJOR", name);
+    fail(EBADREQ, msg);
+    return -1;
+  }
+  if (lq_json_get(doc, "version", &v) != 0 || lq_json_string(v, version, sizeof version) < 0) version[0] = 0;
+  while (version[digits] >= '0' && version[digits] <= '9') digits++;
+  if (n == 0 || digits == 0 || digits > 6 || version[digits] != '.') {
+    snprintf(msg, sizeof msg, "library '%.*s': its manifest has no version MAJOR.MINOR.PATCH", (int)n, name);
+    fail(EINVALID, msg);
+    return -1;
+  }
+  if (n + 1 + digits > LQ_STORE_NAME_MAX) {
+    snprintf(msg, sizeof msg, "library name '%.*s' too long: its store key NAME@MAJOR must fit in %d bytes", (int)n, name,
+             LQ_STORE_NAME_MAX);
+    fail(EBADREQ, msg);
+    return -1;
+  }
+  snprintf(key, sizeof key, "%.*s@%.*s", (int)n, name, (int)digits, version);
+  if (at && strcmp(key, name) != 0) {
+    snprintf(msg, sizeof msg, "PUT of '%s' but the library's manifest says version %s (store key %s)", name, version, key);
+    fail(EBADREQ, msg);
+    return -1;
+  }
+  memcpy(name, key, strlen(key) + 1);
+  return 0;
+}
+
 static void cmd_put_begin(reader *r) {
   char name[LQ_STORE_NAME_MAX + 1];
   uint32_t size;
@@ -263,6 +304,8 @@ static void cmd_put_begin(reader *r) {
     fail(EBADREQ, "the manifest is not a JSON object");
     return;
   }
+  /* from here on (resume, store, answer) the upload goes by its store key */
+  if (store_key(name, doc) != 0) return;
   /* Resume: the same module is being uploaded, or is already installed under this name. */
   if (up.active && !strcmp(up.name, name) && !memcmp(up.sha, sha, 32) && up.size == size) {
     ok();
@@ -455,6 +498,26 @@ static void cmd_list(void) {
   resp_len = 1 + o;
 }
 
+/* RM NAME where NAME is no store entry: every stored version (NAME@MAJOR) of library NAME.
+ * Returns how many were removed (0: none), or -1 with the answer set. */
+static int remove_library_versions(const char *name) {
+  char keys[LQ_STORE_MAX_APPS][LQ_STORE_NAME_MAX + 1];
+  size_t len = strlen(name);
+  int i, n = 0, rc;
+  if (strchr(name, '@')) return 0;
+  for (i = 0; i < lq_store_count(); i++) {
+    const lq_store_entry *e = lq_store_at(i);
+    if (strncmp(e->name, name, len) == 0 && e->name[len] == '@') memcpy(keys[n++], e->name, sizeof keys[0]);
+  }
+  for (i = 0; i < n; i++) {
+    rc = lq_store_remove(keys[i]);
+    if (rc) { store_failure(rc); return -1; }
+    lq_log(LQ_LOG_INFO, NULL, "removed %s", keys[i]);
+  }
+  if (n) lq_log(LQ_LOG_INFO, NULL, "removed every version of library %s (%d)", name, n);
+  return n;
+}
+
 static void cmd_app(uint8_t cmd, reader *r) {
   char name[LQ_STORE_NAME_MAX + 1], msg[200];
   const char *err;
@@ -464,6 +527,10 @@ static void cmd_app(uint8_t cmd, reader *r) {
   if (rd_name(r, name) == 0 && cmd == C_AUTOSTART) on = rd_u8(r);
   if (r->bad) { bad_request(r, names[cmd - C_START]); return; }
   if (!lq_store_find(name)) {
+    if (cmd == C_REMOVE && (rc = remove_library_versions(name)) != 0) {
+      if (rc > 0) ok();
+      return;
+    }
     snprintf(msg, sizeof msg, "no app named '%s'", name);
     fail(ENOTFOUND, msg);
     return;

@@ -35,6 +35,8 @@ export interface BoardRuntime {
   reboot(): void;
   /** Puts a library (manifest "kind": "library") in the board's store; throws with a readable message when it is refused (docs/linking.md). */
   addLibrary?(wasm: Uint8Array, manifest: AppManifest): void;
+  /** Takes version VERSION of library NAME out of the board's store (RM): later links no longer find it. */
+  removeLibrary?(name: string, version: string): void;
   /** The libraries ("NAME@RANGE") an app imports that the board cannot link now. */
   missingLibraries?(wasm: Uint8Array): { name: string; range: string }[];
   /** The host could not fetch NAME@RANGE: calls into it trap with this reason. */

@@ -56,6 +56,10 @@ export class SimBoardRuntime implements BoardRuntime {
     }
   }
 
+  removeLibrary(name: string, version: string): void {
+    this.simBoard.libraries.remove(name, version);
+  }
+
   missingLibraries(wasm: Uint8Array): { name: string; range: string }[] {
     const refs = libraryImportsOf(wasm).map((i) => parseLibraryRef(i.module)!);
     const unique = refs.filter((r, i) => refs.findIndex((o) => o.name === r.name && o.range === r.range) === i);

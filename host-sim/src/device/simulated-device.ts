@@ -101,18 +101,19 @@ export class SimulatedDevice {
   /** Boots the runtime: logs a banner and starts the autostart apps, as firmware does. */
   async boot(): Promise<void> {
     this.record("info", null, `${FIRMWARE_NAME} ${this.firmwareVersion} on ${this.runtime.board}, ${this.store.list().length} app(s) in store`);
+    // Libraries kept in the store are linkable again after a reboot; all of them before the
+    // first autostart app, which would otherwise ask a host for one listed after it.
     for (const m of this.store.list()) {
       this.apps.set(m.name, { state: "stopped" });
-      // Libraries kept in the store are linkable again after a reboot.
       try {
         const manifest = JSON.parse(m.manifest) as AppManifest & { kind?: string };
         if (manifest.kind === "library") this.runtime.addLibrary?.(m.wasm, manifest);
       } catch (err) {
         this.record("error", null, `library ${m.name} in the store is unusable: ${(err as Error).message}`);
       }
-      // A broken autostart app is logged and left trapped; the device still boots.
-      if (m.autostart) await this.start(m.name).catch(() => undefined);
     }
+    // A broken autostart app is logged and left trapped; the device still boots.
+    for (const m of this.store.list()) if (m.autostart) await this.start(m.name).catch(() => undefined);
   }
 
   onLog(listener: (r: LogRecord) => void): () => void {
@@ -179,8 +180,9 @@ export class SimulatedDevice {
 
   // ---- uploads ----
 
-  putBegin(peer: Peer, name: string, size: number, hash: Uint8Array, manifest: string): number {
-    if (!NAME_RE.test(name)) throw fault.invalid(`bad app name '${name}': 1-32 characters of letters, digits, '_', '-', '.'`);
+  putBegin(peer: Peer, sentName: string, size: number, hash: Uint8Array, manifest: string): number {
+    // from here on (resume, store, answer) the upload goes by its store key
+    const name = storeKey(sentName, manifest);
     const hex = toHex(hash);
     const u = this.upload;
     if (u && u.hash === hex && u.size === size) {
@@ -249,9 +251,11 @@ export class SimulatedDevice {
       manifest: u.manifest,
       autostart: (flags & 2) !== 0 || (old?.autostart ?? false),
     });
+    // a newer build of the same major replaces the older one on the board too
+    if (old && old.version !== manifest.version && isLibraryManifest(old.manifest)) this.runtime.removeLibrary?.(libraryName(u.name), old.version);
     this.apps.set(u.name, { state: "stopped" });
     this.record("info", null, `installed ${u.name} (${u.size} bytes, sha256 ${hex.slice(0, 12)})`);
-    if ((manifest as { kind?: unknown }).kind === "library") this.fetchAnswered(u.name);
+    if ((manifest as { kind?: unknown }).kind === "library") this.fetchAnswered(libraryName(u.name));
     if (flags & 1) await this.start(u.name);
     return u.name;
   }
@@ -347,7 +351,17 @@ export class SimulatedDevice {
   }
 
   remove(name: string): void {
-    if (!this.store.get(name)) throw fault.notFound(name);
+    const m = this.store.get(name);
+    if (!m) {
+      // RM NAME of a library: every stored version (NAME@MAJOR), as the firmware does
+      const versions = name.includes("@") ? [] : this.store.list().filter((v) => v.name.startsWith(`${name}@`));
+      if (!versions.length) throw fault.notFound(name);
+      for (const v of versions) this.remove(v.name);
+      this.record("info", null, `removed every version of library ${name} (${versions.length})`);
+      return;
+    }
+    // A library stops being linkable at once; apps that linked it keep their instance (firmware too).
+    if (isLibraryManifest(m.manifest)) this.runtime.removeLibrary?.(libraryName(name), m.version);
     const rt = this.apps.get(name);
     if (rt?.running || rt?.waiting) this.halt(name, "stopped");
     this.runtime.forget(name);
@@ -506,6 +520,40 @@ export class SimulatedDevice {
     for (const l of [...this.logListeners]) l(rec);
     return rec;
   }
+}
+
+/**
+ * The store key of an upload, as the firmware derives it (docs/linking.md): a library (manifest
+ * "kind": "library") is kept per major version as NAME@MAJOR, so that majors live side by side
+ * and a newer build of one major replaces the older; an app is kept under its name, which must
+ * not contain '@'. The host may send NAME or the key itself.
+ */
+function storeKey(name: string, manifestText: string): string {
+  const at = name.indexOf("@");
+  const base = at < 0 ? name : name.slice(0, at);
+  if (!NAME_RE.test(base)) throw fault.invalid(`bad app name '${name}': 1-32 characters of letters, digits, '_', '-', '.'`);
+  let manifest: { kind?: unknown; version?: unknown } | undefined;
+  try {
+    manifest = JSON.parse(manifestText) as typeof manifest;
+  } catch {
+    manifest = undefined; // PUT_END says what is wrong with it
+  }
+  if (manifest?.kind !== "library") {
+    if (at >= 0) throw fault.badRequest(`invalid app name '${name}': '@' only appears in a library's store key NAME@MAJOR`);
+    return name;
+  }
+  const major = typeof manifest.version === "string" ? /^(\d{1,6})\./.exec(manifest.version)?.[1] : undefined;
+  if (!major) throw fault.invalid(`library '${base}': its manifest has no version MAJOR.MINOR.PATCH`);
+  const key = `${base}@${major}`;
+  if (key.length > 31) throw fault.badRequest(`library name '${base}' too long: its store key NAME@MAJOR must fit in 31 bytes`);
+  if (at >= 0 && key !== name) throw fault.badRequest(`PUT of '${name}' but the library's manifest says version ${String(manifest.version)} (store key ${key})`);
+  return key;
+}
+
+/** The library name of a store key NAME@MAJOR (an app's name is itself). */
+function libraryName(key: string): string {
+  const at = key.indexOf("@");
+  return at < 0 ? key : key.slice(0, at);
 }
 
 /** Whether a stored manifest says `"kind": "library"` (LIST marks libraries, as the firmware does). */

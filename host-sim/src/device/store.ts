@@ -158,7 +158,8 @@ export class DirectoryStore implements ModuleStore {
 }
 
 function safe(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, "_");
+  // '@' stays: a library's key NAME@MAJOR must not share a file with an app named NAME_MAJOR
+  return name.replace(/[^A-Za-z0-9_.@-]/g, "_");
 }
 
 function writeAtomic(path: string, data: Uint8Array | string): void {
