@@ -234,13 +234,15 @@ describe("posix device: libraries linked at run time", () => {
 
   test("two apps on two majors of one library: each links its own, both link again after a reboot, a hot swap touches only its major", async () => {
     const [v1, v11, v2] = [await tmp105Variant("1.0.0", false), await tmp105Variant("1.1.0", false), await tmp105Variant("2.0.0", false)];
-    const [one, two, bad] = [modelApp("one", "^1"), modelApp("two", "^2"), modelApp("one@1", "^1")];
+    const [one, two, tilde, bad] = [modelApp("one", "^1"), modelApp("two", "^2"), modelApp("tilde", "~1.0"), modelApp("one@1", "^1")];
     const { dev, c } = await device("majors");
     expect((await c.put("tmp105", v1.wasm, v1.manifest)).name).toBe("tmp105@1");
     expect((await c.put("tmp105", v2.wasm, v2.manifest)).name).toBe("tmp105@2");
     await c.put("one", one.wasm, one.manifest, { start: true, autostart: true });
     await c.put("two", two.wasm, two.manifest, { start: true, autostart: true });
+    await c.put("tilde", tilde.wasm, tilde.manifest, { start: true, autostart: true });
     await dev.waitForCount((l) => / info one: 1105$/.test(l), 2);
+    await dev.waitForCount((l) => / info tilde: 1105$/.test(l), 2);
     await dev.waitForCount((l) => / info two: 2105$/.test(l), 2);
     const libraries = async (client: DeviceClient) =>
       (await client.list()).filter((a) => a.kind === "library").map((a) => `${a.name} ${a.version}`).sort();
@@ -262,6 +264,10 @@ describe("posix device: libraries linked at run time", () => {
     await next.waitForCount((l) => / info one: 1205$/.test(l), 2, 10_000, mark);
     await next.waitForCount((l) => / info two: 2105$/.test(l), 2, 10_000, mark);
     expect(next.lines.slice(mark).filter((l) => /two: (kept|hot-swapped|linked) library/.test(l))).toEqual([]);
+    // the same key, but 1.1.0 is outside ~1.0: that app keeps 1.0.0 in RAM and says why
+    await next.waitFor((l) => / warn tilde: kept library tmp105 1\.0\.0: cannot link tmp105@~1\.0: tmp105 1\.1\.0 is in the store, which does not match$/.test(l), 10_000, mark);
+    await next.waitForCount((l) => / info tilde: 1105$/.test(l), 2, 10_000, mark);
+    await c2.stop("tilde");
     expect(await libraries(c2)).toEqual(["tmp105@1 1.1.0", "tmp105@2 2.0.0"]);
 
     // RM of a key removes that version; RM of the bare name removes every version left
