@@ -185,7 +185,7 @@ describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix f
     let sum = 0;
     for (let count = 0; count < parsed.length; count++) {
       let x = (count + 1) >>> 0;
-      for (let i = 0; i < 150000; i++) {
+      for (let i = 0; i < 600000; i++) { // as fixtures/swamped does
         x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
         sum = (sum + (x >>> 16)) >>> 0;
       }
