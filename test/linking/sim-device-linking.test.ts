@@ -58,19 +58,26 @@ async function open(): Promise<{ dev: SimDevice; client: DeviceClient; logs: () 
   return { dev, client, logs };
 }
 
+/** Relays `host`'s FETCHes (after `action`, if any) until served: the repository has tmp105,
+ * not bme280; then the probe app reads 23.50 C through the driver. Returns the relay's off(). */
+async function servesProbe(host: DeviceClient, dev: SimDevice, logs: () => string[], action?: () => Promise<unknown>): Promise<() => void> {
+  const reports: FetchReport[] = [];
+  const off = relayFetches(host, server.url, (r) => reports.push(r));
+  await action?.();
+  await off.idle();
+  expect(reports.map((r) => [r.name, r.range, r.ok])).toEqual([
+    ["tmp105", "^1", true],
+    ["bme280", "^1", false],
+  ]);
+  dev.simulation.runFor(1000);
+  expect(logs()).toContain("1000 23.50 C");
+  return off;
+}
+
 describe("simulated device: libraries fetched through the host and linked at the first call", () => {
   it("the relay installs the driver the app asked for; the app reads the sensor through it", async () => {
     const { dev, client, logs } = await open();
-    const reports: FetchReport[] = [];
-    const off = relayFetches(client, server.url, (r) => reports.push(r));
-    await client.put("probe", probe.wasm, probe.manifest, { start: true });
-    await off.idle();
-    expect(reports.map((r) => [r.name, r.range, r.ok])).toEqual([
-      ["tmp105", "^1", true],
-      ["bme280", "^1", false],
-    ]);
-    dev.simulation.runFor(1000);
-    expect(logs()).toContain("1000 23.50 C");
+    const off = await servesProbe(client, dev, logs, () => client.put("probe", probe.wasm, probe.manifest, { start: true }));
     expect((await client.list()).map((a) => a.name).sort()).toEqual(["probe", "tmp105@1"]);
     off();
     await client.close();
@@ -83,15 +90,7 @@ describe("simulated device: libraries fetched through the host and linked at the
     await client.close();
     // A host that relays connects later: its HELLO is answered, then it is asked.
     const relay = await DeviceClient.open(memoryConnector(dev.server), { timeoutMs: 3000 });
-    const reports: FetchReport[] = [];
-    const off = relayFetches(relay, server.url, (r) => reports.push(r));
-    await off.idle();
-    expect(reports.map((r) => [r.name, r.range, r.ok])).toEqual([
-      ["tmp105", "^1", true],
-      ["bme280", "^1", false],
-    ]);
-    dev.simulation.runFor(1000);
-    expect(logs()).toContain("1000 23.50 C");
+    const off = await servesProbe(relay, dev, logs);
     off();
     await relay.close();
     await dev.stop();
