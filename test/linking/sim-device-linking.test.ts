@@ -206,6 +206,36 @@ describe("simulated device: one version of a library per major (NAME@MAJOR)", ()
   });
 });
 
+describe("simulated device: hot swap when a library is installed, as on the firmware", () => {
+  it("a newer build of a major swaps in for the apps on it at their next event; another major, and an app whose range it misses, keep theirs", async () => {
+    const [v1, v11, v2] = [await tmp105Version("1.0.0"), await tmp105Version("1.1.0"), await tmp105Version("2.0.0")];
+    const dev = await createSimDevice();
+    const lines: string[] = [];
+    dev.simulation.onEvent((e) => {
+      if (e.type === "log") lines.push(`${e.app ?? "-"}: ${e.msg}`);
+    });
+    const client = await DeviceClient.open(memoryConnector(dev.server), { timeoutMs: 3000 });
+    await client.put("tmp105", v1.wasm, v1.manifest);
+    await client.put("tmp105", v2.wasm, v2.manifest);
+    for (const [name, range] of [["one", "^1"], ["two", "^2"], ["tilde", "~1.0"]] as const) {
+      const app = modelApp(name, range);
+      await client.put(name, app.wasm, app.manifest, { start: true });
+    }
+    dev.simulation.runFor(400);
+    const readings = () => lines.filter((l) => /^(one|two|tilde): \d+$/.test(l));
+    expect(new Set(readings())).toEqual(new Set(["one: 1105", "two: 2105", "tilde: 1105"]));
+    const mark = lines.length;
+    expect((await client.put("tmp105", v11.wasm, v11.manifest)).name).toBe("tmp105@1");
+    dev.simulation.runFor(400);
+    const after = lines.slice(mark);
+    expect(after).toContain("one: hot-swapped library tmp105 1.0.0 -> 1.1.0");
+    expect(after.find((l) => l.startsWith("tilde: kept library tmp105 1.0.0: "))).toMatch(/1\.1\.0/);
+    expect(new Set(after.filter((l) => /^(one|two|tilde): \d+$/.test(l)))).toEqual(new Set(["one: 1205", "two: 2105", "tilde: 1105"]));
+    await client.close();
+    await dev.stop();
+  });
+});
+
 describe("simulated device: start() waits for the host's answers to the FETCHes it caused", () => {
   it("holds start() until the host installed the library, then runs it and links that library", async () => {
     const { dev, client, logs } = await open();

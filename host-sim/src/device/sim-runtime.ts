@@ -4,7 +4,7 @@ import type { SimApp } from "../app/sim-app.js";
 import type { SimBoard } from "../board/sim-board.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import { parseLibraryRef } from "../linking/library-ref.js";
-import { LinkError } from "../linking/library-store.js";
+import { LinkError, type LibraryModule } from "../linking/library-store.js";
 import { libraryImportsOf } from "../linking/module-imports.js";
 import type { BoardRuntime, RunningApp, RuntimeListener } from "./runtime.js";
 
@@ -48,11 +48,34 @@ export class SimBoardRuntime implements BoardRuntime {
   }
 
   addLibrary(wasm: Uint8Array, manifest: ProtocolManifest): void {
+    let lib;
     try {
-      this.simBoard.libraries.add(wasm, parseManifest(manifest, `manifest of library '${manifest.name}'`));
+      lib = this.simBoard.libraries.add(wasm, parseManifest(manifest, `manifest of library '${manifest.name}'`));
     } catch (err) {
       if (err instanceof LinkError) throw new Error(err.message);
       throw err;
+    }
+    this.hotSwap(lib);
+  }
+
+  /**
+   * Like the firmware: apps running a version of the same major switch to a newly installed
+   * build of a library (an install is handled between two events, so no event sees two
+   * versions); one whose ranges it does not satisfy keeps the version it has and says why.
+   */
+  private hotSwap(lib: LibraryModule): void {
+    const major = (v: string) => v.split(".")[0];
+    for (const app of this.simBoard.apps.values()) {
+      const linker = app.linker;
+      const current = linker?.loaded().find((l) => l.name === lib.name);
+      if (!linker || !current || current.version === lib.version || major(current.version) !== major(lib.version)) continue;
+      try {
+        linker.swap(lib);
+        this.simBoard.emit({ type: "log", app: app.name, level: "info", msg: `hot-swapped library ${lib.name} ${current.version} -> ${lib.version}` });
+      } catch (err) {
+        if (!(err instanceof LinkError)) throw err;
+        this.simBoard.emit({ type: "log", app: app.name, level: "warn", msg: `kept library ${lib.name} ${current.version}: ${err.message}` });
+      }
     }
   }
 
