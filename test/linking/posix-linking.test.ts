@@ -538,6 +538,20 @@ describe("posix device: libraries linked at run time", () => {
     await stopClean(dev, c);
   });
 
+  test("examples/smooth on the C runtime: the shared stats library summarises the app's samples and allocates its answer in the app's heap", async () => {
+    const stats = await build("examples/smooth/lib/stats", true, true);
+    const smooth = await build("examples/smooth", false);
+    const { dev, c } = await device("smooth");
+    await c.put("stats", stats.wasm, stats.manifest);
+    await c.put("smooth", smooth.wasm, smooth.manifest, { start: true });
+    await dev.waitFor((l) => / info smooth: min 23\.50 max 23\.50 median 23\.50 C \(stats 1\.0\.0\)$/.test(l));
+    const mark = dev.lines.length;
+    dev.control("temp 30");
+    // the next summaries mix the old and the new temperature, then hold only the new one
+    await dev.waitFor((l) => / info smooth: min 30\.00 max 30\.00 median 30\.00 C \(stats 1\.0\.0\)$/.test(l), 15_000, mark);
+    await stopClean(dev, c);
+  });
+
   test("ABI v2, explicit API: modules.load links histogram with the app's allocator too (histexplicit)", async () => {
     const histogram = await build("test/linking/fixtures/histogram", true, true);
     const histexplicit = await build("test/linking/fixtures/histexplicit", false);

@@ -72,7 +72,7 @@ interface Built {
   path?: string;
 }
 let probe: Built, tmp105: Built, bme280: Built, explicit: Built, bytesum: Built, lookup: Built, heapuser: Built;
-let histogram: Built, histuser: Built, ops: Built, opsuser: Built, histexplicit: Built;
+let histogram: Built, histuser: Built, ops: Built, opsuser: Built, histexplicit: Built, smooth: Built, stats: Built;
 
 async function build(path: string, library: boolean, shared = false): Promise<Built> {
   const out = join(tempDir(), "m.wasm");
@@ -94,6 +94,8 @@ beforeAll(async () => {
   ops = await build("test/linking/fixtures/ops", true, true);
   opsuser = await build("test/linking/fixtures/opsuser", false);
   histexplicit = await build("test/linking/fixtures/histexplicit", false);
+  smooth = await build("examples/smooth", false);
+  stats = await build("examples/smooth/lib/stats", true, true);
 }, 90_000);
 
 describe("the probe example: the driver for the sensor found at boot, linked at its first call", () => {
@@ -526,6 +528,18 @@ describe("shared libraries ABI v2: the app's allocator and table", () => {
     expect(logs).toHaveLength(3);
     expect(logs[0]).toMatch(/^data \d+ hist \d+ after \d+ ordered 1$/);
     expect(logs.slice(1)).toEqual(["buckets 3 1 0 4 0 0 0 0 0 0 0 0 0 0 0 8", "label hist#1"]);
+    expect(trapsOf(events)).toEqual([]);
+  });
+
+  it("examples/smooth: the stats library summarises the app's samples in place and answers in a block of the app's heap", () => {
+    const { simulation, board, events } = sim();
+    board.libraries.add(stats.wasm, stats.manifest);
+    board.install(smooth.wasm, smooth.manifest);
+    board.set("I2C0.tmp105.temperature", 20);
+    simulation.runFor(1100); // samples at 250 .. 1000 ms: 20 C
+    board.set("I2C0.tmp105.temperature", 30);
+    simulation.runFor(900); // samples at 1250 .. 2000 ms: 30 C, then the summary
+    expect(appLogs(events, "smooth")).toEqual([[2000, "min 20.00 max 30.00 median 25.00 C (stats 1.0.0)"]]);
     expect(trapsOf(events)).toEqual([]);
   });
 
