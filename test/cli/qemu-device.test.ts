@@ -60,11 +60,11 @@ describe.skipIf(!READY)(`liquid commands against the QEMU firmware${READY ? "" :
     const temps = async () => (await c.allLogs()).flatMap((r) => (r.app === "thermometer" ? [r.msg] : []));
     try {
       let seen: string[] = [];
-      for (let i = 0; i < 50 && !seen.includes("21.50 C"); i++) {
+      for (let i = 0; i < 50 && !seen.includes("23.50 C"); i++) {
         seen = await temps();
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(seen).toContain("21.50 C");
+      expect(seen).toContain("23.50 C");
       expect(device.control("temp 30.25")).toBeUndefined();
       for (let i = 0; i < 50 && !seen.includes("30.25 C"); i++) {
         seen = await temps();

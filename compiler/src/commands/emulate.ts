@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { flag, opt, parseArgs, UsageError } from "../args.js";
 import { CliError, type Command } from "../command.js";
@@ -10,9 +11,17 @@ import { registerDevice, stateDir, unregisterDevice, type RunningDevice } from "
 import { TransportError } from "../transport/transport.js";
 
 const BOARDS = ["posix", "qemu", "sim-devkit"] as const;
-/** The temperature `liquid emulate --board qemu` gives QEMU's TMP105 at power-up, as the
- * posix device's simulated sensor has. */
-const QEMU_ROOM_CELSIUS = 21.5;
+/** The TMP105's power-up temperature a board file declares (`"initial": {"temperature": C}`),
+ * which QEMU's model does not read: it starts at 0 °C. */
+function initialTmp105Celsius(boardFile: string): number | undefined {
+  try {
+    const board = JSON.parse(readFileSync(boardFile, "utf8")) as { buses?: { devices?: { driver?: string; initial?: { temperature?: unknown } }[] }[] };
+    const t = board.buses?.flatMap((b) => b.devices ?? []).find((d) => d.driver === "tmp105")?.initial?.temperature;
+    return typeof t === "number" ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
 type Board = (typeof BOARDS)[number];
 
 export interface EmulateOptions {
@@ -120,8 +129,9 @@ export async function startEmulator(options: EmulateOptions, print: (line: strin
     childPid = started.child.pid;
     const child = started.child;
     const qmp = started.qmp;
-    // QEMU's TMP105 powers up at 0 °C; start where the posix device does, a room.
-    if (qmp) await qmp.setTemperature(QEMU_ROOM_CELSIUS);
+    // QEMU's TMP105 powers up at 0 °C; start where the board file says, as the posix device does.
+    const celsius = initialTmp105Celsius(boardFile);
+    if (qmp && celsius !== undefined) await qmp.setTemperature(celsius);
     control = (line) => {
       const words = line.trim().split(/\s+/);
       // The QEMU firmware's console cannot reach the sensor: QEMU models it, so QMP changes it.
@@ -206,7 +216,7 @@ tcp://127.0.0.1:PORT, and other commands find it without --port while it runs.
 
 On a terminal, typed lines act on the device: 'press BUTTON0', 'release BUTTON0',
 'set I2C0.tmp105.temperature 30' (sim-devkit); 'set BUTTON0 0', 'temp 30' (posix and qemu:
-the line level of a pin, the TMP105's temperature in °C; qemu starts it at 21.5 °C); 'stats'
+the line level of a pin, the TMP105's temperature in °C; qemu starts it at the board file's 23.5 °C); 'stats'
 (qemu: the firmware's stack and arena figures).`,
   async run(argv) {
     const args = parseArgs(argv, [
