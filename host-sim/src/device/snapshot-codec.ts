@@ -7,6 +7,7 @@
 import { MAX_PAYLOAD, MAX_SUBSCRIPTIONS, MAX_TOPIC } from "../app/app-hal.js";
 import { type AppSnapshot, MAX_QUEUED_EVENTS, type QueuedEvent } from "../app/sim-app.js";
 import { sha256, toHex } from "../../../compiler/src/protocol/sha256.js";
+import { readUleb } from "./leb128.js";
 import { type ModuleLayout, WasmLayoutError, moduleLayout } from "./wasm-layout.js";
 
 export class SnapshotError extends Error {}
@@ -335,15 +336,7 @@ class In {
     return v;
   }
   leb(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = this.u8();
-      result += (byte & 0x7f) * 2 ** shift;
-      if (!(byte & 0x80)) return result;
-      shift += 7;
-      if (shift > 49) throw new SnapshotError("snapshot memory token too long");
-    }
+    return readUleb(() => this.u8(), 56, () => new SnapshotError("snapshot memory token too long"));
   }
   bytes(n: number): Uint8Array {
     this.need(n);

@@ -5,6 +5,7 @@
  * after instantiation. V8 does not expose these, so the binary is read directly; only the
  * sections involved are decoded, the rest skipped by size.
  */
+import { readUleb } from "./leb128.js";
 
 export interface GlobalLayout {
   /** wasm value type byte: 0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64, 0x70 funcref, 0x6f externref */
@@ -48,15 +49,7 @@ class Reader {
     return this.b[this.pos++]!;
   }
   leb(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = this.u8();
-      result += (byte & 0x7f) * 2 ** shift;
-      if (!(byte & 0x80)) return result;
-      shift += 7;
-      if (shift > 35) throw new WasmLayoutError("LEB128 too long");
-    }
+    return readUleb(() => this.u8(), 42, () => new WasmLayoutError("LEB128 too long"));
   }
   sleb(bits: 32 | 64): bigint {
     let result = 0n;
