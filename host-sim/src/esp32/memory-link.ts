@@ -1,18 +1,9 @@
+import type { SerialLine } from "../../../compiler/src/flash/serial-line.js";
 import type { SimulatedEsp32 } from "./simulated-esp32.js";
 
-/**
- * The host's end of a serial line, as the flasher needs it. A USB-UART bridge opened with
- * `serialport` and the in-memory link below both provide it.
- */
-export interface HostSerialLine {
-  readonly path: string;
-  open(baudRate: number): Promise<void>;
-  close(): Promise<void>;
-  write(data: Uint8Array): Promise<void>;
-  onData(listener: (data: Uint8Array) => void): void;
-  setSignals(lines: { dtr?: boolean; rts?: boolean }): Promise<void>;
-  setBaudRate(baudRate: number): Promise<void>;
-}
+/** The host's end of a serial line, as the flasher needs it (compiler/src/flash/serial-line.ts):
+ * a USB-UART bridge opened with `serialport` and the in-memory link below both provide it. */
+export type HostSerialLine = SerialLine;
 
 export interface MemoryLinkOptions {
   /** Sees every chunk the host writes (one SLIP frame per write with esptool) and may alter it:
