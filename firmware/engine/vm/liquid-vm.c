@@ -310,6 +310,16 @@ static int build_args(const options *o, const char *params, lq_value *args) {
     return 1;
 }
 
+/* The engine settings both modes use: counting allocations in `mem`, the command line's limits. */
+static lq_config engine_config(const options *o, vm_alloc_stats *mem) {
+    lq_config config;
+    memset(&config, 0, sizeof config);
+    config.alloc = vm_alloc;
+    config.alloc_user = mem;
+    config.limits = o->limits;
+    return config;
+}
+
 static int run_module(const options *o) {
     int code = EXIT_OK;
     size_t size = 0;
@@ -319,11 +329,7 @@ static int run_module(const options *o) {
         return EXIT_USAGE;
     }
     vm_alloc_stats mem = {0, 0, 0};
-    lq_config config;
-    memset(&config, 0, sizeof config);
-    config.alloc = vm_alloc;
-    config.alloc_user = &mem;
-    config.limits = o->limits;
+    lq_config config = engine_config(o, &mem);
     lq_engine *engine = NULL;
     lq_module *module = NULL;
     lq_instance *instance = NULL;
@@ -446,11 +452,7 @@ done:
 
 static int run_scripts(const options *o) {
     vm_alloc_stats mem = {0, 0, 0};
-    lq_config config;
-    memset(&config, 0, sizeof config);
-    config.alloc = vm_alloc;
-    config.alloc_user = &mem;
-    config.limits = o->limits;
+    lq_config config = engine_config(o, &mem);
     lq_engine *engine = NULL;
     lq_error err;
     if (lq_engine_new(&config, &engine, &err) != LQ_OK) {
