@@ -63,6 +63,21 @@ describe.skipIf(!BINARY)(`liquid commands against the posix firmware${BINARY ? "
 
   it("lists a deployed library as a library, not as a stopped app", () => expectLibraryListed(WORK));
 
+  it("a deploy from another terminal while logs --follow runs: the follower steps aside, the deploy is not interrupted, and the follower catches up", async () => {
+    const mark = printed.out.length;
+    const follow = liquid("logs", "-f");
+    await until(() => /INF -/.test(printed.out.slice(mark)), "the follower's first lines");
+    // The firmware serves one host at a time: the deploy's connection replaces the follower's.
+    const deployed = await liquid("deploy", join(WORK, "blinky"), "--name", "second", "--start");
+    expect(deployed.code).toBe(0);
+    expect(deployed.out).toMatch(/^deployed second 1\.2\.0 .*, running; build \d+ ms, upload \d+ ms\n/);
+    expect(deployed.out).not.toMatch(/reconnect/);
+    await until(() => /installed second/.test(printed.out.slice(mark)), "the follower catching up on the deploy's log lines", 15_000);
+    process.emit("SIGINT");
+    await follow;
+    expect((await liquid("rm", "second")).code).toBe(0);
+  });
+
   it("resumes an upload after the connection drops mid-chunk, from the offset the firmware holds", async () => {
     const writes: Frame[] = [];
     let first = true;

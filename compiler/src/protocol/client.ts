@@ -13,6 +13,14 @@ export interface ClientOptions {
   retries?: number;
   /** How long to keep trying to reopen a dropped stream (a board resetting, a flaky link). */
   reconnectWindowMs?: number;
+  /**
+   * How long a client that only listens (logs --follow) waits before reopening a dropped
+   * stream [1000 ms]. A firmware device serves one host at a time and drops the old connection
+   * when another host connects: reopening at once would take the device back from a deploy
+   * started in another terminal, and the two would take turns. The device keeps its log ring,
+   * so the follower catches up on what it missed.
+   */
+  followerReconnectDelayMs?: number;
 }
 
 export interface PutOptions {
@@ -78,6 +86,7 @@ export class DeviceClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly reconnectWindowMs: number;
+  private readonly followerReconnectDelayMs: number;
   /** Set by hello(). */
   helloInfo: HelloInfo | undefined;
   /** Counts streams opened after the first. */
@@ -90,6 +99,7 @@ export class DeviceClient {
     this.timeoutMs = options.timeoutMs ?? 1500;
     this.retries = options.retries ?? 3;
     this.reconnectWindowMs = options.reconnectWindowMs ?? 5000;
+    this.followerReconnectDelayMs = options.followerReconnectDelayMs ?? 1000;
   }
 
   /** Opens the stream and says HELLO. */
@@ -463,11 +473,15 @@ export class DeviceClient {
     transport.onClose(() => {
       if (this.transport !== transport) return;
       this.waiter?.settle("closed");
-      // A follower waits for events, not answers: nothing else would notice the drop.
+      // A follower waits for events, not answers: nothing else would notice the drop. It lets
+      // another host that took the device over finish first (followerReconnectDelayMs).
       if (!this.closing && this.reconnectListeners.size > 0) {
-        this.reconnect().catch((err: Error) => {
-          for (const l of [...this.reconnectListeners]) l(err);
-        });
+        setTimeout(() => {
+          if (this.closing || this.transport !== transport) return; // closed, or reopened by a request
+          this.reconnect().catch((err: Error) => {
+            for (const l of [...this.reconnectListeners]) l(err);
+          });
+        }, this.followerReconnectDelayMs);
       }
     });
   }
