@@ -62,6 +62,7 @@ export async function expectLibraryListed(work: string): Promise<void> {
   expect((await liquid("deploy", join(work, "lib", "tmp105.wasm"))).code).toBe(0);
   expect((await liquid("ps")).out).toMatch(/^NAME +VERSION +STATE +AUTOSTART +SIZE +SHA256\ntmp105@1 +1\.0\.0 +library +no +\d+ B +[0-9a-f]{12}\n$/);
   expect(JSON.parse((await liquid("ps", "--json")).out)).toEqual([expect.objectContaining({ name: "tmp105@1", state: "stopped", kind: "library" })]);
-  expect((await liquid("rm", "tmp105")).out).toBe("removed tmp105\n");
+  // the bare name removes every stored version of the library, and says which
+  expect((await liquid("rm", "tmp105")).out).toBe("removed tmp105@1 (1.0.0)\n");
   expect(JSON.parse((await liquid("ps", "--json")).out)).toEqual([]);
 }

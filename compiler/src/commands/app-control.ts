@@ -12,7 +12,8 @@ export function appCommand(spec: {
   summary: string;
   verb: string;
   extra?: { option: string; help: string };
-  act: (client: DeviceClient, app: string, extra: boolean) => Promise<void>;
+  /** Returns what it acted on when that is more than the name given (rm of every version of a library). */
+  act: (client: DeviceClient, app: string, extra: boolean) => Promise<string[] | void>;
 }): Command {
   const options = spec.extra ? [...DEVICE_OPTIONS, { name: spec.extra.option, value: false }] : DEVICE_OPTIONS;
   return {
@@ -29,8 +30,9 @@ ${spec.extra ? `  --${spec.extra.option.padEnd(12)} ${spec.extra.help}\n` : ""}$
       return withDevice(
         args,
         async (client) => {
-          await spec.act(client, app, extra);
-          console.log(wantsJson(args) ? JSON.stringify({ app, action: spec.name, ok: true }) : `${spec.verb} ${app}`);
+          const what = await spec.act(client, app, extra);
+          if (wantsJson(args)) console.log(JSON.stringify({ app, action: spec.name, ok: true, ...(what ? { names: what } : {}) }));
+          else console.log(`${spec.verb} ${what ? what.join(", ") : app}`);
           return 0;
         },
         app,
