@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { flag, opt, parseArgs, UsageError } from "../args.js";
+import { loadBoard } from "../boards.js";
 import { CliError, type Command } from "../command.js";
 import { join } from "node:path";
 import { LIQUID_ROOT } from "../paths.js";
@@ -14,13 +14,7 @@ const BOARDS = ["posix", "qemu", "sim-devkit"] as const;
 /** The TMP105's power-up temperature a board file declares (`"initial": {"temperature": C}`),
  * which QEMU's model does not read: it starts at 0 °C. */
 function initialTmp105Celsius(boardFile: string): number | undefined {
-  try {
-    const board = JSON.parse(readFileSync(boardFile, "utf8")) as { buses?: { devices?: { driver?: string; initial?: { temperature?: unknown } }[] }[] };
-    const t = board.buses?.flatMap((b) => b.devices ?? []).find((d) => d.driver === "tmp105")?.initial?.temperature;
-    return typeof t === "number" ? t : undefined;
-  } catch {
-    return undefined;
-  }
+  return loadBoard(boardFile).buses.flatMap((b) => b.devices ?? []).find((d) => d.driver === "tmp105")?.initial?.temperature;
 }
 type Board = (typeof BOARDS)[number];
 

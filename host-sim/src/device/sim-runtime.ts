@@ -4,6 +4,7 @@ import type { SimApp } from "../app/sim-app.js";
 import type { SimBoard } from "../board/sim-board.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import { parseLibraryRef } from "../linking/library-ref.js";
+import { parseVersion } from "../../../hub/src/semver.js";
 import { LinkError, type LibraryModule } from "../linking/library-store.js";
 import { libraryImportsOf } from "../linking/module-imports.js";
 import type { BoardRuntime, RunningApp, RuntimeListener } from "./runtime.js";
@@ -64,7 +65,7 @@ export class SimBoardRuntime implements BoardRuntime {
    * versions); one whose ranges it does not satisfy keeps the version it has and says why.
    */
   private hotSwap(lib: LibraryModule): void {
-    const major = (v: string) => v.split(".")[0];
+    const major = (v: string) => parseVersion(v)?.major;
     for (const app of this.simBoard.apps.values()) {
       const linker = app.linker;
       const current = linker?.loaded().find((l) => l.name === lib.name);
