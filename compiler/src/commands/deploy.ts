@@ -197,9 +197,10 @@ async function runDeploy(args: ParsedArgs): Promise<number> {
     const repoUrl = opt(args, "repo");
     const relay = repoUrl ? relayFetches(client, repoUrl, (r) => reportFetch(r, json)) : undefined;
     // Without --repo nothing here answers the device's FETCHes: say so rather than leave the
-    // user with a trap at the app's first library call.
+    // user with a trap at the app's first library call (only an app importing libraries asks).
     const unserved: string[] = [];
-    const offFetch = repoUrl ? undefined : client.onFetch((n, r) => unserved.push(`${n}@${r}`));
+    const importsLibraries = Array.isArray(prep.manifest.libraries) && prep.manifest.libraries.length > 0;
+    const offFetch = repoUrl || !importsLibraries ? undefined : client.onFetch((n, r) => unserved.push(`${n}@${r}`));
     report(await deployOnce(client, prep, name, settings), json);
     if (offFetch) {
       await client.list(); // the device sends FETCH while starting the app: one round trip later it is here
