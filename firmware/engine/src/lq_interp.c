@@ -374,32 +374,20 @@ static lq_status run(lq_instance *inst, lq_error *err, const int32_t **table) {
     CASE(LOCAL_TEE) fp[*ip++] = tos; NEXT();
     CASE(GET_GET) sp[0] = tos; sp[1] = fp[ip[0]]; tos = fp[ip[1]]; sp += 2; ip += 2; NEXT();
     CASE(GET_CONST) sp[0] = tos; sp[1] = fp[ip[0]]; tos = ip[1]; sp += 2; ip += 2; NEXT();
+/* The i32 operators the translator fuses with their operands, each as (name, expression of a, b). */
+#define I32_BINOPS(F) \
+    F(ADD, a + b) F(SUB, a - b) F(MUL, a * b) F(AND, a & b) F(OR, a | b) F(XOR, a ^ b) \
+    F(SHL, a << (b & 31)) F(SHR_S, (uint32_t)((int32_t)a >> (b & 31))) F(SHR_U, a >> (b & 31))
 #define FAMILY(n, e) \
     CASE(OPK_##n) { uint32_t a = I32(tos), b = *ip++; tos = (uint32_t)(e); NEXT(); } \
     CASE(OPLK_##n) { uint32_t a = I32(fp[ip[0]]), b = ip[1]; ip += 2; PUSH((uint32_t)(e)); NEXT(); } \
     CASE(OPLL_##n) { uint32_t a = I32(fp[ip[0]]), b = I32(fp[ip[1]]); ip += 2; PUSH((uint32_t)(e)); NEXT(); }
-    FAMILY(ADD, a + b)
-    FAMILY(SUB, a - b)
-    FAMILY(MUL, a * b)
-    FAMILY(AND, a & b)
-    FAMILY(OR, a | b)
-    FAMILY(XOR, a ^ b)
-    FAMILY(SHL, a << (b & 31))
-    FAMILY(SHR_S, (uint32_t)((int32_t)a >> (b & 31)))
-    FAMILY(SHR_U, a >> (b & 31))
+    I32_BINOPS(FAMILY)
 #undef FAMILY
     CASE(COPY) fp[ip[1]] = fp[ip[0]]; ip += 2; NEXT();
 #if LQE_WIDE_FUSION
 #define FAMILY(n, e) CASE(OPSL_##n) { uint32_t a = I32(tos), b = I32(fp[*ip++]); tos = (uint32_t)(e); NEXT(); }
-    FAMILY(ADD, a + b)
-    FAMILY(SUB, a - b)
-    FAMILY(MUL, a * b)
-    FAMILY(AND, a & b)
-    FAMILY(OR, a | b)
-    FAMILY(XOR, a ^ b)
-    FAMILY(SHL, a << (b & 31))
-    FAMILY(SHR_S, (uint32_t)((int32_t)a >> (b & 31)))
-    FAMILY(SHR_U, a >> (b & 31))
+    I32_BINOPS(FAMILY)
 #undef FAMILY
 #define FFAMILY(n, T, get, bits, e) \
     CASE(n##_L) { T a = get(tos), b = get(fp[*ip++]); tos = bits(e); NEXT(); } \
