@@ -26,6 +26,7 @@ import {
   WORK,
   side,
   type TestDevice,
+  fixtureSums,
 } from "./support.js";
 import { wrapTransport } from "../helpers/wrap-transport.js";
 
@@ -274,20 +275,8 @@ describe.skipIf(!POSIX_BINARY)(`failures after the freeze: the app is never lost
 });
 
 describe.skipIf(!POSIX_BINARY)(`an app that is busy most of the time${POSIX_BINARY ? "" : " (SKIPPED: liquid-device is not built)"}`, () => {
-  /** The fixture's sum after `count` events, computed here the way the app does. */
-  function expectedSums(upTo: number): string[] {
-    const out: string[] = [];
-    let sum = 0;
-    for (let count = 0; count < upTo; count++) {
-      let x = (count + 1) >>> 0;
-      for (let i = 0; i < 150000; i++) {
-        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-        sum = (sum + (x >>> 16)) >>> 0;
-      }
-      out.push(sum.toString(16));
-    }
-    return out;
-  }
+  /** The fixture's sum after each of `upTo` events (fixtures/busy: 150,000 steps per event). */
+  const expectedSums = (upTo: number): string[] => fixtureSums(upTo, 150000);
 
   it("is frozen between two of its events (the firmware answers EBUSY inside one) and its computation goes on exactly", async () => {
     const busy = await app("busy");

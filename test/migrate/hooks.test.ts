@@ -32,6 +32,7 @@ import {
   withClient,
   side,
   type TestDevice,
+  fixtureSums,
 } from "./support.js";
 import { wrapTransport } from "../helpers/wrap-transport.js";
 
@@ -181,17 +182,7 @@ describe.skipIf(!POSIX_BINARY)(`migration hooks on the simulator and the posix f
     // (the firmware also logs its dropped timer events under the app's name)
     const lines = [...(await appLog(source, "swamped")), ...(await appLog(target, "swamped"))].filter((l) => l.startsWith("count "));
     const parsed = lines.map((l) => /^count (\d+) sum ([0-9a-f]+)$/.exec(l)!).map((m) => [Number(m[1]), m[2]]);
-    const expected: [number, string][] = [];
-    let sum = 0;
-    for (let count = 0; count < parsed.length; count++) {
-      let x = (count + 1) >>> 0;
-      for (let i = 0; i < 600000; i++) { // as fixtures/swamped does
-        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-        sum = (sum + (x >>> 16)) >>> 0;
-      }
-      expected.push([count + 1, sum.toString(16)]);
-    }
-    expect(parsed).toEqual(expected);
+    expect(parsed).toEqual(fixtureSums(parsed.length, 600000).map((sum, i) => [i + 1, sum]));
     console.log(`swamped app: ${r.warnings.join("; ") || "frozen at the first try"}; downtime ${r.downtimeMs.toFixed(1)} ms`);
   });
 

@@ -234,3 +234,22 @@ export function waitCounts(d: TestDevice, appName: string, n: number, timeoutMs 
     timeoutMs,
   );
 }
+
+/**
+ * The sums the fixtures `busy` and `swamped` log ("count N sum S"), computed here the way the
+ * apps do: `rounds` LCG steps per event (150,000 for busy, 600,000 for swamped). One hex string
+ * per event, for events 1..upTo.
+ */
+export function fixtureSums(upTo: number, rounds: number): string[] {
+  const out: string[] = [];
+  let sum = 0;
+  for (let count = 0; count < upTo; count++) {
+    let x = (count + 1) >>> 0;
+    for (let i = 0; i < rounds; i++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      sum = (sum + (x >>> 16)) >>> 0;
+    }
+    out.push(sum.toString(16));
+  }
+  return out;
+}
